@@ -1,0 +1,67 @@
+// Why a frame was not accepted. Parsers return one of these (Reason.Ok when
+// the bytes are well-formed); the interface counts every dropped frame under
+// its reason, and /status reports the counts by name (REASON_NAMES).
+//
+// Append new reasons at the end, before Count, and add their names in the same
+// order: the numbers index the counter array.
+
+export const enum Reason {
+    Ok = 0,
+    // wire: malformed bytes
+    Truncated,
+    BadEtherType,
+    BadArp,
+    BadVersion,
+    BadHeaderLength,
+    BadTotalLength,
+    BadChecksum,
+    BadLength,
+    BadOption,
+    BadFlags,
+    // net: well-formed, but not taken
+    NotForUs,
+    UnknownProtocol,
+    TtlExpired,
+    Fragment,
+    ReassemblyTimeout,
+    ReassemblyFull,
+    Martian,
+    NoRoute,
+    ArpUnresolved,
+    ArpQueueFull,
+    NoSocket,
+    SocketQueueFull,
+    IcmpIgnored,
+    TxTooLong,
+    TxQueueFull,
+    Count,
+}
+
+export const REASON_NAMES: string[] = [
+    "ok",
+    "truncated",
+    "badEtherType",
+    "badArp",
+    "badVersion",
+    "badHeaderLength",
+    "badTotalLength",
+    "badChecksum",
+    "badLength",
+    "badOption",
+    "badFlags",
+    "notForUs",
+    "unknownProtocol",
+    "ttlExpired",
+    "fragment",
+    "reassemblyTimeout",
+    "reassemblyFull",
+    "martian",
+    "noRoute",
+    "arpUnresolved",
+    "arpQueueFull",
+    "noSocket",
+    "socketQueueFull",
+    "icmpIgnored",
+    "txTooLong",
+    "txQueueFull",
+]
