@@ -34,6 +34,9 @@ export const enum Reason {
     IcmpIgnored,
     TxTooLong,
     TxQueueFull,
+    UnknownEtherType,
+    BroadcastSource,
+    InternalError,
     Count,
 }
 
@@ -64,4 +67,7 @@ export const REASON_NAMES: string[] = [
     "icmpIgnored",
     "txTooLong",
     "txQueueFull",
+    "unknownEtherType",
+    "broadcastSource",
+    "internalError",
 ]

@@ -1,0 +1,138 @@
+// Every limit of the stack in one place, with its default and the reason for
+// it (lwIP's opt.h is the model). `new Stack()` allocates everything from
+// these numbers at start and nothing later; checkLimits() refuses settings
+// that cannot work, before anything is allocated.
+
+export interface Limits {
+    /** Largest IP packet we send or accept (bytes). Ethernet: 1500. */
+    mtu: number
+    /** ARP cache entries. A device talks to its gateway and a few peers. */
+    arpEntries: number
+    /** How long a resolved entry lives (ms). lwIP's ARP_MAXAGE: 5 minutes. */
+    arpMaxAgeMs: number
+    /** An entry in use this close to expiry is refreshed by a unicast request (ms). */
+    arpRefreshMs: number
+    /** Time between requests while resolving (ms). RFC 1122 §2.3.2.1: at most one per second. */
+    arpRetryMs: number
+    /** Requests sent before giving up on an address. */
+    arpRetries: number
+    /** Outgoing packets held while their next hop is being resolved (each a full frame buffer). */
+    arpQueueFrames: number
+    /** UDP ports that can be bound at once. */
+    udpSockets: number
+    /** ICMP error messages per second (RFC 1812 §4.3.2.8 rate limiting). */
+    icmpErrorsPerSecond: number
+    /** TTL of the packets we send. RFC 1700 recommends 64. */
+    ttl: number
+
+    /** TCP connections in the pool (each with its own send and receive ring). */
+    tcpConnections: number
+    /** Bytes of each connection's send ring (unacknowledged + unsent data). */
+    tcpSendBuffer: number
+    /** Bytes of each connection's receive ring; the advertised window is its free space. */
+    tcpRecvBuffer: number
+    /** Out-of-order ranges a connection remembers beyond RCV.NXT. */
+    tcpOutOfOrderRanges: number
+    /** Listening ports. */
+    tcpListeners: number
+    /** Default listen backlog: half-open plus not yet accepted connections per listener. */
+    tcpBacklog: number
+    /** Maximum segment lifetime (ms); TIME-WAIT lasts 2 × MSL (RFC 9293 §3.4.2). Linux's TIME-WAIT is 60 s. */
+    tcpMslMs: number
+    /** Initial retransmission timeout (ms), RFC 6298 §2.1. */
+    tcpInitialRtoMs: number
+    /** Smallest RTO (ms): RFC 6298 says 1 s; Linux uses 200 ms, which we follow. */
+    tcpMinRtoMs: number
+    /** Largest RTO (ms); RFC 6298 §2.5 allows a cap of at least 60 s. */
+    tcpMaxRtoMs: number
+    /** Retransmissions of one segment before the connection is given up (ETIMEDOUT). */
+    tcpMaxRetries: number
+    /** Retransmissions of a SYN or SYN-ACK before giving up (Linux: 6 and 5). */
+    tcpSynRetries: number
+    /** Delayed ACK timeout (ms); RFC 1122 §4.2.3.2 allows up to 500, RFC 5681 asks for less. */
+    tcpAckDelayMs: number
+    /** Keep-alive defaults (RFC 1122 §4.2.3.6: off unless asked, idle ≥ 2 h); sockets may change them. */
+    tcpKeepIdleMs: number
+    tcpKeepIntervalMs: number
+    tcpKeepCount: number
+    /** Segments one event (a received frame, a timer) may send: bounds the work per event on the device. */
+    tcpBurst: number
+    /** Challenge ACKs per second, all connections together (RFC 5961 §7). */
+    tcpChallengeAcksPerSecond: number
+}
+
+export function defaultLimits(): Limits {
+    return {
+        mtu: 1500,
+        arpEntries: 8,
+        arpMaxAgeMs: 300000,
+        arpRefreshMs: 15000,
+        arpRetryMs: 1000,
+        arpRetries: 3,
+        arpQueueFrames: 2,
+        udpSockets: 4,
+        icmpErrorsPerSecond: 10,
+        ttl: 64,
+        tcpConnections: 6,
+        tcpSendBuffer: 2048,
+        tcpRecvBuffer: 2048,
+        tcpOutOfOrderRanges: 4,
+        tcpListeners: 4,
+        tcpBacklog: 4,
+        tcpMslMs: 30000,
+        tcpInitialRtoMs: 1000,
+        tcpMinRtoMs: 200,
+        tcpMaxRtoMs: 60000,
+        tcpMaxRetries: 12,
+        tcpSynRetries: 5,
+        tcpAckDelayMs: 40,
+        tcpKeepIdleMs: 7200000,
+        tcpKeepIntervalMs: 75000,
+        tcpKeepCount: 9,
+        tcpBurst: 8,
+        tcpChallengeAcksPerSecond: 100,
+    }
+}
+
+/** Fills missing fields from the defaults. */
+export function resolveLimits(given: Partial<Limits>): Limits {
+    const limits = defaultLimits()
+    if (given) {
+        const src = given as any
+        const dst = limits as any
+        for (const key of Object.keys(dst)) if (src[key] !== undefined) dst[key] = src[key]
+    }
+    return limits
+}
+
+function check(ok: boolean, what: string): string {
+    return ok ? null : what
+}
+
+/** Returns the first problem with these limits, or null when they are usable. */
+export function checkLimits(l: Limits): string {
+    return (
+        check(l.mtu >= 576 && l.mtu <= 1500, "mtu must be 576..1500 (RFC 791 minimum, Ethernet maximum)") ??
+        check(l.arpEntries >= 1 && l.arpEntries <= 64, "arpEntries must be 1..64") ??
+        check(l.arpMaxAgeMs >= 1000, "arpMaxAgeMs must be at least 1000") ??
+        check(l.arpRefreshMs >= 0 && l.arpRefreshMs < l.arpMaxAgeMs, "arpRefreshMs must be below arpMaxAgeMs") ??
+        check(l.arpRetryMs >= 100, "arpRetryMs must be at least 100 (RFC 1122 asks for at most one request per second)") ??
+        check(l.arpRetries >= 1 && l.arpRetries <= 10, "arpRetries must be 1..10") ??
+        check(l.arpQueueFrames >= 0 && l.arpQueueFrames <= 16, "arpQueueFrames must be 0..16") ??
+        check(l.udpSockets >= 0 && l.udpSockets <= 32, "udpSockets must be 0..32") ??
+        check(l.icmpErrorsPerSecond >= 0, "icmpErrorsPerSecond must not be negative") ??
+        check(l.ttl >= 1 && l.ttl <= 255, "ttl must be 1..255") ??
+        check(l.tcpConnections >= 0 && l.tcpConnections <= 256, "tcpConnections must be 0..256") ??
+        check(l.tcpSendBuffer >= 536 && l.tcpSendBuffer <= 1048576, "tcpSendBuffer must be 536..1048576 (at least one minimum segment)") ??
+        check(l.tcpRecvBuffer >= 536 && l.tcpRecvBuffer <= 65535, "tcpRecvBuffer must be 536..65535 (no window scaling)") ??
+        check(l.tcpOutOfOrderRanges >= 0 && l.tcpOutOfOrderRanges <= 32, "tcpOutOfOrderRanges must be 0..32") ??
+        check(l.tcpListeners >= 0 && l.tcpListeners <= 64, "tcpListeners must be 0..64") ??
+        check(l.tcpBacklog >= 1 && l.tcpBacklog <= 256, "tcpBacklog must be 1..256") ??
+        check(l.tcpMslMs >= 0, "tcpMslMs must not be negative") ??
+        check(l.tcpMinRtoMs >= 10 && l.tcpMinRtoMs <= l.tcpInitialRtoMs && l.tcpInitialRtoMs <= l.tcpMaxRtoMs, "need 10 <= tcpMinRtoMs <= tcpInitialRtoMs <= tcpMaxRtoMs") ??
+        check(l.tcpMaxRetries >= 1 && l.tcpSynRetries >= 1, "tcpMaxRetries and tcpSynRetries must be at least 1") ??
+        check(l.tcpAckDelayMs >= 0 && l.tcpAckDelayMs <= 500, "tcpAckDelayMs must be 0..500 (RFC 1122 §4.2.3.2)") ??
+        check(l.tcpKeepIdleMs > 0 && l.tcpKeepIntervalMs > 0 && l.tcpKeepCount >= 1, "keep-alive times must be positive") ??
+        check(l.tcpBurst >= 1 && l.tcpBurst <= 64, "tcpBurst must be 1..64")
+    )
+}

@@ -1,0 +1,581 @@
+// The stack: one network interface with ARP, IPv4, ICMP and UDP (TCP joins
+// through the same input switch). Sans-IO and clock-injected:
+//
+//   runner ── receive(frame, now) ──▶ input ─▶ arpInput / ipInput ─▶ icmpInput / udpInput
+//   runner ── poll(now) ────────────▶ ARP retries and give-ups
+//   runner ◀─ nextDeadline() ──────── when poll() is next due (-1: nothing pending)
+//   ipOutput ─▶ ethOutput ─▶ (ARP resolve, queue) ─▶ driver.transmit(frame, length)
+//
+// Everything is allocated in the constructor: one transmit buffer, one small
+// ARP buffer, the ARP cache and its queue of pending frames, parse records.
+// A received frame is read in place and never kept; the work per frame is
+// bounded by the table sizes in Limits.
+
+import { Limits, resolveLimits, checkLimits } from "./config.js"
+import { NetDriver } from "./driver.js"
+import { RandomSource } from "./random.js"
+import { Counters } from "./net/counters.js"
+import { ArpCache, ArpEntry, ArpState } from "./net/arp-cache.js"
+import { Reason } from "./wire/reason.js"
+import { copyBytes, ipToString, isBroadcastMac, macEquals, macToString } from "./wire/bytes.js"
+import { EthernetHeader, ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, emitEthernet, parseEthernet } from "./wire/ethernet.js"
+import { ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from "./wire/arp.js"
+import { Ipv4Header, IPV4_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_UDP, emitIpv4, parseIpv4 } from "./wire/ipv4.js"
+import {
+    IcmpHeader,
+    ICMP_DEST_UNREACHABLE,
+    ICMP_ECHO_REPLY,
+    ICMP_ECHO_REQUEST,
+    ICMP_PORT_UNREACHABLE,
+    emitIcmp,
+    parseIcmp,
+} from "./wire/icmp.js"
+import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "./wire/udp.js"
+
+export interface StackConfig {
+    driver: NetDriver
+    /** Our address (unsigned 32-bit number, see parseIp). */
+    ip: number
+    netmask: number
+    /** Default gateway; 0 for none (only the local subnet is reachable). */
+    gateway?: number
+    random: RandomSource
+    log?: (line: string) => void
+    limits?: Partial<Limits>
+}
+
+/** A datagram for a bound port; the bytes are valid only during the call. */
+export type UdpHandler = (src: number, srcPort: number, dstPort: number, buf: Buffer, off: number, len: number, now: number) => void
+
+/** An ICMP echo reply for us; the payload bytes are valid only during the call. */
+export type EchoReplyHandler = (src: number, id: number, seq: number, buf: Buffer, off: number, len: number, now: number) => void
+
+const IP_OFF = ETH_HEADER_LEN
+const L4_OFF = ETH_HEADER_LEN + IPV4_HEADER_LEN
+/** Ethernet's minimum frame without FCS; shorter frames are padded with zeros. */
+const MIN_FRAME = 60
+/** ICMP protocol-unreachable code (RFC 792). */
+const ICMP_PROTOCOL_UNREACHABLE = 2
+const BROADCAST = 0xffffffff
+/** RFC 1812 §4.3.2.3: an ICMP error carries as much of the offending datagram as fits in 576 bytes. */
+const ICMP_ERROR_MAX = 576
+
+/** A frame waiting for its next hop's MAC address. */
+class PendingFrame {
+    used = false
+    nextHop = 0
+    length = 0
+    buf: Buffer
+    constructor(size: number) {
+        this.buf = Buffer.alloc(size)
+    }
+}
+
+export class Stack {
+    readonly limits: Limits
+    readonly counters = new Counters()
+    readonly arp: ArpCache
+    readonly mac: Buffer
+    ip: number
+    netmask: number
+    gateway: number
+    onEchoReply: EchoReplyHandler = null
+
+    private readonly driver: NetDriver
+    private readonly random: RandomSource
+    private readonly log: (line: string) => void
+    private readonly tx: Buffer
+    private readonly arpTx: Buffer
+    private readonly pending: PendingFrame[] = []
+    private readonly udpPorts: number[] = []
+    private readonly udpHandlers: UdpHandler[] = []
+    private readonly multicastGroups: number[] = []
+    private ipId: number
+    private icmpTokens: number
+    private icmpTokensAt = 0
+
+    // parse and emit records, reused for every frame
+    private readonly rxEth = new EthernetHeader()
+    private readonly rxArp = new ArpPacket()
+    private readonly rxIp = new Ipv4Header()
+    private readonly rxIcmp = new IcmpHeader()
+    private readonly rxUdp = new UdpHeader()
+    private readonly txEth = new EthernetHeader()
+    private readonly txArp = new ArpPacket()
+    private readonly txIp = new Ipv4Header()
+    private readonly txIcmp = new IcmpHeader()
+    private readonly txUdp = new UdpHeader()
+
+    constructor(config: StackConfig) {
+        const limits = resolveLimits(config.limits)
+        const problem = checkLimits(limits)
+        if (problem) throw new Error("ds-tcpip: bad limits: " + problem)
+        if (!config.driver || !config.driver.mac || config.driver.mac.length !== 6) throw new Error("ds-tcpip: driver with a 6-byte mac required")
+        if (config.driver.mtu < limits.mtu) limits.mtu = config.driver.mtu
+        this.limits = limits
+        this.driver = config.driver
+        this.mac = config.driver.mac
+        this.ip = config.ip >>> 0
+        this.netmask = config.netmask >>> 0
+        this.gateway = (config.gateway || 0) >>> 0
+        this.random = config.random
+        this.log = config.log || null
+        this.tx = Buffer.alloc(ETH_HEADER_LEN + limits.mtu)
+        this.arpTx = Buffer.alloc(MIN_FRAME)
+        this.arp = new ArpCache(limits)
+        for (let i = 0; i < limits.arpQueueFrames; i++) this.pending.push(new PendingFrame(ETH_HEADER_LEN + limits.mtu))
+        for (let i = 0; i < limits.udpSockets; i++) {
+            this.udpPorts.push(0)
+            this.udpHandlers.push(null)
+        }
+        this.ipId = this.random.nextU32() & 0xffff
+        this.icmpTokens = limits.icmpErrorsPerSecond
+    }
+
+    // ---- runner interface -------------------------------------------------
+
+    /** Announces our address with a gratuitous ARP request (RFC 5227 §3). */
+    start(now: number): void {
+        this.icmpTokensAt = now
+        this.sendArp(ARP_REQUEST, null, this.ip)
+    }
+
+    /** Handles one received Ethernet frame. Never throws; a frame not taken is counted under its reason. */
+    receive(frame: Buffer, now: number, length?: number): void {
+        const len = length === undefined ? frame.length : Math.min(length, frame.length)
+        this.counters.rxFrames++
+        this.counters.rxBytes += len
+        try {
+            this.input(frame, len, now)
+        } catch (e) {
+            // a bug, not bad input: count it so tests and /status show it
+            this.counters.drop(Reason.InternalError)
+            this.say("internal error on receive: " + e)
+        }
+    }
+
+    /** Runs the timers that are due. */
+    poll(now: number): void {
+        try {
+            this.arpTimers(now)
+        } catch (e) {
+            this.counters.drop(Reason.InternalError)
+            this.say("internal error on poll: " + e)
+        }
+    }
+
+    /** Absolute time of the next timer, or -1 when nothing is pending. */
+    nextDeadline(): number {
+        return this.arp.nextDeadline()
+    }
+
+    // ---- applications -----------------------------------------------------
+
+    /** Sends an ICMP echo request carrying payloadLength bytes (byte i = i mod 256). False if it was dropped. */
+    ping(dst: number, id: number, seq: number, payloadLength: number, now: number): boolean {
+        if (payloadLength < 0 || L4_OFF + 8 + payloadLength > this.tx.length) {
+            this.counters.drop(Reason.TxTooLong)
+            return false
+        }
+        const base = L4_OFF + 8
+        for (let i = 0; i < payloadLength; i++) this.tx[base + i] = i & 0xff
+        const h = this.txIcmp
+        h.type = ICMP_ECHO_REQUEST
+        h.code = 0
+        h.id = id & 0xffff
+        h.seq = seq & 0xffff
+        emitIcmp(h, this.tx, L4_OFF, payloadLength)
+        return this.ipOutput(dst >>> 0, IP_PROTO_ICMP, 8 + payloadLength, now)
+    }
+
+    /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
+    udpBind(port: number, handler: UdpHandler): boolean {
+        if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
+        const slot = this.udpSlot(0)
+        if (slot < 0) return false
+        this.udpPorts[slot] = port
+        this.udpHandlers[slot] = handler
+        return true
+    }
+
+    udpUnbind(port: number): void {
+        const slot = this.udpSlot(port)
+        if (slot < 0) return
+        this.udpPorts[slot] = 0
+        this.udpHandlers[slot] = null
+    }
+
+    /** Sends data[off, off+len) as one datagram. False if it was dropped (too long, no route). */
+    udpSend(srcPort: number, dst: number, dstPort: number, data: Buffer, off: number, len: number, now: number): boolean {
+        if (L4_OFF + UDP_HEADER_LEN + len > this.tx.length) {
+            this.counters.drop(Reason.TxTooLong)
+            return false
+        }
+        copyBytes(this.tx, L4_OFF + UDP_HEADER_LEN, data, off, len)
+        const h = this.txUdp
+        h.srcPort = srcPort
+        h.dstPort = dstPort
+        h.length = UDP_HEADER_LEN + len
+        emitUdp(h, this.tx, L4_OFF, this.ip, dst >>> 0)
+        return this.ipOutput(dst >>> 0, IP_PROTO_UDP, UDP_HEADER_LEN + len, now)
+    }
+
+    /** Accepts datagrams sent to an IPv4 multicast group (e.g. 224.0.0.251 for mDNS). */
+    joinMulticast(group: number): void {
+        if (this.multicastGroups.indexOf(group >>> 0) < 0) this.multicastGroups.push(group >>> 0)
+    }
+
+    /** A JSON-able picture of the interface for /status. */
+    status(): any {
+        return {
+            ip: ipToString(this.ip),
+            mac: macToString(this.mac, 0),
+            mtu: this.limits.mtu,
+            arp: {
+                entries: this.limits.arpEntries,
+                reachable: this.arp.count(ArpState.Reachable),
+                incomplete: this.arp.count(ArpState.Incomplete),
+            },
+            counters: this.counters.toJSON(),
+        }
+    }
+
+    // ---- input ------------------------------------------------------------
+
+    private input(frame: Buffer, len: number, now: number): void {
+        const eth = this.rxEth
+        const r = parseEthernet(frame, 0, len, eth)
+        if (r !== Reason.Ok) return this.counters.drop(r)
+        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !this.acceptsMulticastMac(eth.dst)) {
+            return this.counters.drop(Reason.NotForUs)
+        }
+        if (eth.etherType === ETHERTYPE_ARP) this.arpInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
+        else if (eth.etherType === ETHERTYPE_IPV4) this.ipInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
+        else this.counters.drop(Reason.UnknownEtherType)
+    }
+
+    /** RFC 826 "Packet Reception", with RFC 5227 probes (sender 0.0.0.0) never learned. */
+    private arpInput(frame: Buffer, off: number, len: number, now: number): void {
+        const p = this.rxArp
+        const r = parseArp(frame, off, len, p)
+        if (r !== Reason.Ok) return this.counters.drop(r)
+        if (p.spa === this.ip && !macEquals(p.sha, 0, this.mac, 0)) {
+            // someone else claims our address (RFC 5227 §2.4): say so, learn nothing
+            this.say("ARP: address conflict: " + ipToString(p.spa) + " is-at " + macToString(p.sha, 0))
+            return this.counters.drop(Reason.Martian)
+        }
+        const forUs = p.tpa === this.ip
+        const learned = p.spa !== 0 && !this.isBroadcastOrMulticast(p.spa) ? this.arp.learn(p.spa, p.sha, 0, now, forUs) : null
+        if (learned) this.flushPending(learned)
+        if (!forUs) {
+            if (!learned) this.counters.drop(Reason.NotForUs)
+            return
+        }
+        if (p.op === ARP_REQUEST) this.sendArp(ARP_REPLY, p.sha, p.spa)
+    }
+
+    /** RFC 1122 §3.2.1: validate, then deliver by protocol. */
+    private ipInput(frame: Buffer, off: number, len: number, now: number): void {
+        const h = this.rxIp
+        const r = parseIpv4(frame, off, len, h)
+        if (r !== Reason.Ok) return this.counters.drop(r)
+        const dst = h.dst
+        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !this.joined(dst)) {
+            return this.counters.drop(Reason.NotForUs)
+        }
+        // RFC 1122 §3.2.1.3: a source address must be a host's
+        if (this.isBroadcastOrMulticast(h.src)) return this.counters.drop(Reason.BroadcastSource)
+        if (h.moreFragments || h.fragmentOffset !== 0) {
+            // We do not reassemble (see README): our own output never needs
+            // it (DF set, TCP MSS from the MTU) and the services use small datagrams.
+            return this.counters.drop(Reason.Fragment)
+        }
+        const payloadOff = off + h.headerLength
+        const payloadLen = h.totalLength - h.headerLength
+        if (h.protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
+        else if (h.protocol === IP_PROTO_UDP) this.udpInput(frame, payloadOff, payloadLen, now)
+        else {
+            this.sendIcmpError(frame, off, ICMP_DEST_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, now)
+            this.counters.drop(Reason.UnknownProtocol)
+        }
+    }
+
+    private icmpInput(frame: Buffer, off: number, len: number, now: number): void {
+        const m = this.rxIcmp
+        const r = parseIcmp(frame, off, len, m)
+        if (r !== Reason.Ok) return this.counters.drop(r)
+        const src = this.rxIp.src
+        if (m.type === ICMP_ECHO_REQUEST) {
+            // Like Linux (icmp_echo_ignore_broadcasts), answer only our unicast address.
+            if (this.rxIp.dst !== this.ip) return this.counters.drop(Reason.IcmpIgnored)
+            const payloadLen = len - 8
+            copyBytes(this.tx, L4_OFF + 8, frame, off + 8, payloadLen)
+            const h = this.txIcmp
+            h.type = ICMP_ECHO_REPLY
+            h.code = 0
+            h.id = m.id
+            h.seq = m.seq
+            emitIcmp(h, this.tx, L4_OFF, payloadLen)
+            if (this.ipOutput(src, IP_PROTO_ICMP, 8 + payloadLen, now)) this.counters.icmpEchoRepliesSent++
+        } else if (m.type === ICMP_ECHO_REPLY && this.onEchoReply) {
+            this.onEchoReply(src, m.id, m.seq, frame, off + 8, len - 8, now)
+        } else {
+            this.counters.drop(Reason.IcmpIgnored)
+        }
+    }
+
+    private udpInput(frame: Buffer, off: number, len: number, now: number): void {
+        const u = this.rxUdp
+        const ip = this.rxIp
+        const r = parseUdp(frame, off, len, ip.src, ip.dst, u)
+        if (r !== Reason.Ok) return this.counters.drop(r)
+        const slot = this.udpSlot(u.dstPort)
+        if (slot < 0) {
+            this.sendIcmpError(frame, IP_OFF, ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, now)
+            return this.counters.drop(Reason.NoSocket)
+        }
+        this.counters.udpDelivered++
+        this.udpHandlers[slot](ip.src, u.srcPort, u.dstPort, frame, off + UDP_HEADER_LEN, u.length - UDP_HEADER_LEN, now)
+    }
+
+    // ---- output -----------------------------------------------------------
+
+    /** Sends the IP packet whose payload (payloadLen bytes) is already at tx[34]. */
+    private ipOutput(dst: number, protocol: number, payloadLen: number, now: number): boolean {
+        const total = IPV4_HEADER_LEN + payloadLen
+        if (total > this.limits.mtu) {
+            this.counters.drop(Reason.TxTooLong)
+            return false
+        }
+        const h = this.txIp
+        h.headerLength = IPV4_HEADER_LEN
+        h.tos = 0
+        h.totalLength = total
+        h.id = this.ipId
+        this.ipId = (this.ipId + 1) & 0xffff
+        // We never fragment; DF lets path MTU discovery (RFC 1191) tell senders.
+        h.dontFragment = true
+        h.moreFragments = false
+        h.fragmentOffset = 0
+        h.ttl = this.limits.ttl
+        h.protocol = protocol
+        h.src = this.ip
+        h.dst = dst
+        emitIpv4(h, this.tx, IP_OFF)
+        return this.ethOutput(dst, ETH_HEADER_LEN + total, now)
+    }
+
+    /** Fills the Ethernet header of tx for dstIp and sends it, resolving the next hop by ARP if needed. */
+    private ethOutput(dstIp: number, frameLen: number, now: number): boolean {
+        const eth = this.txEth
+        copyBytes(eth.src, 0, this.mac, 0, 6)
+        eth.etherType = ETHERTYPE_IPV4
+        if (dstIp === BROADCAST || dstIp === this.subnetBroadcast()) {
+            eth.dst.fillAt(0, 6, 0xff)
+            return this.emitAndSend(frameLen)
+        }
+        if (isMulticast(dstIp)) {
+            // RFC 1112 §6.4: 01:00:5e plus the low 23 bits of the group
+            eth.dst[0] = 0x01
+            eth.dst[1] = 0x00
+            eth.dst[2] = 0x5e
+            eth.dst[3] = (dstIp >> 16) & 0x7f
+            eth.dst[4] = (dstIp >> 8) & 0xff
+            eth.dst[5] = dstIp & 0xff
+            return this.emitAndSend(frameLen)
+        }
+        let nextHop = dstIp
+        if (!this.onLink(dstIp)) {
+            if (this.gateway === 0) {
+                this.counters.drop(Reason.NoRoute)
+                return false
+            }
+            nextHop = this.gateway
+        }
+        const e = this.arp.find(nextHop, now)
+        if (e && e.state === ArpState.Reachable) {
+            copyBytes(eth.dst, 0, e.mac, 0, 6)
+            const sent = this.emitAndSend(frameLen)
+            // lwIP's refresh: an entry in use shortly before it expires is re-resolved by unicast
+            if (!e.refreshSent && e.expires - now < this.limits.arpRefreshMs) {
+                e.refreshSent = true
+                this.sendArp(ARP_REQUEST, e.mac, e.ip)
+            }
+            return sent
+        }
+        if (e) return this.queuePending(nextHop, frameLen)
+        const started = this.arp.startResolve(nextHop, now)
+        if (!started) {
+            this.counters.drop(Reason.ArpUnresolved)
+            return false
+        }
+        const queued = this.queuePending(nextHop, frameLen)
+        this.sendArp(ARP_REQUEST, null, nextHop)
+        return queued
+    }
+
+    private emitAndSend(frameLen: number): boolean {
+        emitEthernet(this.txEth, this.tx, 0)
+        this.transmit(this.tx, frameLen)
+        return true
+    }
+
+    private transmit(buf: Buffer, len: number): void {
+        let n = len
+        if (n < MIN_FRAME) {
+            buf.fillAt(n, MIN_FRAME - n, 0)
+            n = MIN_FRAME
+        }
+        this.counters.txFrames++
+        this.counters.txBytes += n
+        this.driver.transmit(buf, n)
+    }
+
+    /** Keeps a copy of tx until nextHop resolves; drops (counted) when the queue is full. */
+    private queuePending(nextHop: number, frameLen: number): boolean {
+        for (const p of this.pending) {
+            if (p.used) continue
+            p.used = true
+            p.nextHop = nextHop
+            p.length = frameLen
+            copyBytes(p.buf, 0, this.tx, 0, frameLen)
+            return true
+        }
+        this.counters.drop(Reason.ArpQueueFull)
+        return false
+    }
+
+    /** Sends the frames that waited for e's address, in the order they were queued. */
+    private flushPending(e: ArpEntry): void {
+        for (const p of this.pending) {
+            if (!p.used || p.nextHop !== e.ip) continue
+            const eth = this.txEth
+            copyBytes(eth.dst, 0, e.mac, 0, 6)
+            copyBytes(eth.src, 0, this.mac, 0, 6)
+            eth.etherType = ETHERTYPE_IPV4
+            emitEthernet(eth, p.buf, 0)
+            p.used = false
+            this.transmit(p.buf, p.length)
+        }
+    }
+
+    /**
+     * An ARP request or reply from arpTx. `targetMac` null means broadcast
+     * (a request for tpa); a reply or a refresh goes to targetMac.
+     */
+    private sendArp(op: number, targetMac: Buffer, tpa: number): void {
+        const p = this.txArp
+        p.op = op
+        copyBytes(p.sha, 0, this.mac, 0, 6)
+        p.spa = this.ip
+        if (op === ARP_REPLY) copyBytes(p.tha, 0, targetMac, 0, 6)
+        else p.tha.fillAt(0, 6, 0)
+        p.tpa = tpa
+        const eth = this.txEth
+        if (targetMac) copyBytes(eth.dst, 0, targetMac, 0, 6)
+        else eth.dst.fillAt(0, 6, 0xff)
+        copyBytes(eth.src, 0, this.mac, 0, 6)
+        eth.etherType = ETHERTYPE_ARP
+        emitEthernet(eth, this.arpTx, 0)
+        emitArp(p, this.arpTx, ETH_HEADER_LEN)
+        if (op === ARP_REPLY) this.counters.arpRepliesSent++
+        else this.counters.arpRequestsSent++
+        this.transmit(this.arpTx, ETH_HEADER_LEN + ARP_LEN)
+    }
+
+    /** RFC 1122 §2.3.2.1 retries, then give up and drop what waited. */
+    private arpTimers(now: number): void {
+        for (const e of this.arp.entries) {
+            if (e.state !== ArpState.Incomplete || e.nextRetry > now) continue
+            if (e.retriesLeft > 0) {
+                e.retriesLeft--
+                e.nextRetry = now + this.limits.arpRetryMs
+                this.sendArp(ARP_REQUEST, null, e.ip)
+                continue
+            }
+            e.state = ArpState.Free
+            this.say("ARP: " + ipToString(e.ip) + " did not answer")
+            for (const p of this.pending) {
+                if (!p.used || p.nextHop !== e.ip) continue
+                p.used = false
+                this.counters.drop(Reason.ArpUnresolved)
+            }
+        }
+    }
+
+    /**
+     * An ICMP error about the datagram whose IP header is at frame[ipOff]
+     * (RFC 792), under the rules of RFC 1122 §3.2.2: never about an ICMP
+     * error, a broadcast or multicast, a non-initial fragment, or a source
+     * that is not a unique host; rate-limited (RFC 1812 §4.3.2.8).
+     */
+    private sendIcmpError(frame: Buffer, ipOff: number, type: number, code: number, now: number): void {
+        const ip = this.rxIp
+        if (ip.dst !== this.ip || ip.src === 0 || this.isBroadcastOrMulticast(ip.src) || ip.fragmentOffset !== 0) return
+        if (ip.protocol === IP_PROTO_ICMP) {
+            const t = frame[ipOff + ip.headerLength]
+            if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return
+        }
+        if (!this.takeIcmpToken(now)) return
+        let quoted = ip.totalLength
+        if (quoted > ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8) quoted = ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8
+        copyBytes(this.tx, L4_OFF + 8, frame, ipOff, quoted)
+        const h = this.txIcmp
+        h.type = type
+        h.code = code
+        h.id = 0
+        h.seq = 0
+        emitIcmp(h, this.tx, L4_OFF, quoted)
+        if (this.ipOutput(ip.src, IP_PROTO_ICMP, 8 + quoted, now)) this.counters.icmpErrorsSent++
+    }
+
+    private takeIcmpToken(now: number): boolean {
+        const rate = this.limits.icmpErrorsPerSecond
+        const elapsed = now - this.icmpTokensAt
+        if (elapsed > 0) {
+            this.icmpTokens = Math.min(rate, this.icmpTokens + (elapsed * rate) / 1000)
+            this.icmpTokensAt = now
+        }
+        if (this.icmpTokens < 1) return false
+        this.icmpTokens -= 1
+        return true
+    }
+
+    // ---- addressing -------------------------------------------------------
+
+    private onLink(ip: number): boolean {
+        return ((ip ^ this.ip) & this.netmask) === 0
+    }
+
+    private subnetBroadcast(): number {
+        return (this.ip | ~this.netmask) >>> 0
+    }
+
+    private isBroadcastOrMulticast(ip: number): boolean {
+        return ip === BROADCAST || ip === this.subnetBroadcast() || isMulticast(ip)
+    }
+
+    private joined(ip: number): boolean {
+        return isMulticast(ip) && this.multicastGroups.indexOf(ip) >= 0
+    }
+
+    private acceptsMulticastMac(mac: Buffer): boolean {
+        if (mac[0] !== 0x01 || mac[1] !== 0x00 || mac[2] !== 0x5e) return false
+        for (const g of this.multicastGroups) {
+            if (((g >> 16) & 0x7f) === mac[3] && ((g >> 8) & 0xff) === mac[4] && (g & 0xff) === mac[5]) return true
+        }
+        return false
+    }
+
+    private udpSlot(port: number): number {
+        return this.udpPorts.indexOf(port)
+    }
+
+    private say(line: string): void {
+        if (this.log) this.log(line)
+    }
+}
+
+function isMulticast(ip: number): boolean {
+    return ip >>> 28 === 0xe
+}
