@@ -1,0 +1,78 @@
+// Compiles a DeviceScript entry file to bytecode with the pinned `devs` CLI.
+//
+// `devs build` writes .devicescript/bin/bytecode.devs and bytecode-sizes.md
+// into its working directory (its `-o` flag is broken), so every build runs in
+// a fresh temporary directory holding only an empty devsconfig.json: builds can
+// run concurrently and never touch the repository's own .devicescript folder.
+
+import { execFile } from "node:child_process"
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export interface DeviceBuild {
+    /** The compiled image, ready for DeviceVm.deploy(). */
+    bytecode: Buffer
+    /** "Function TOTAL" from bytecode-sizes.md: all function bytecode (must stay below 64 KiB). */
+    functionBytes: number
+    /** Size of the whole image in bytes. */
+    imageBytes: number
+}
+
+/** The repository root (this file is src/host/vm/build.ts). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
+
+const DEVS = join(REPO_ROOT, "node_modules", ".bin", "devs")
+
+/** Wall-clock limit for one `devs build`. */
+const BUILD_TIMEOUT_MS = 60_000
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+    return new Promise((done) => {
+        execFile(
+            cmd,
+            args,
+            { cwd, timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } },
+            (err, stdout, stderr) => {
+                const output = (stdout ?? "") + (stderr ?? "")
+                if (!err) return done({ code: 0, output })
+                const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string }
+                const why = e.killed ? `killed after ${BUILD_TIMEOUT_MS} ms` : String(e.message)
+                done({ code: typeof e.code === "number" ? e.code : 1, output: output + "\n" + why })
+            },
+        )
+    })
+}
+
+/** Builds `entry` (a path relative to the current directory, or absolute) with `devs build`. */
+export async function buildDevice(entry: string): Promise<DeviceBuild> {
+    const abs = resolve(entry)
+    await stat(abs) // a clear ENOENT instead of a compiler message
+    const cwd = await mkdtemp(join(tmpdir(), "ds-tcpip-devs-"))
+    try {
+        await writeFile(join(cwd, "devsconfig.json"), "{}\n")
+        const r = await run(DEVS, ["build", abs], cwd)
+        const bin = join(cwd, ".devicescript", "bin")
+        let bytecode: Buffer
+        try {
+            bytecode = await readFile(join(bin, "bytecode.devs"))
+        } catch {
+            bytecode = null
+        }
+        if (r.code !== 0 || !bytecode) {
+            throw new Error(`devs build ${entry} failed (exit ${r.code}):\n${r.output.trim()}`)
+        }
+        let functionBytes = NaN
+        try {
+            const sizes = await readFile(join(bin, "bytecode-sizes.md"), "utf8")
+            const m = /^\s*(\d+)\s*\|\s*Function TOTAL/m.exec(sizes)
+            if (m) functionBytes = Number(m[1])
+        } catch {
+            // leave NaN: the image itself is what matters to callers
+        }
+        return { bytecode, functionBytes, imageBytes: bytecode.length }
+    } finally {
+        await rm(cwd, { recursive: true, force: true })
+    }
+}

@@ -1,0 +1,518 @@
+// Runs DeviceScript bytecode in the WASM VM that ships inside the pinned CLI
+// (node_modules/@devicescript/cli/built/devicescript-cli.cjs), on virtual time.
+//
+// How the VM is obtained: the CLI is one esbuild bundle. It embeds
+// runtime/devicescript-vm/built/devicescript-vm.js as a `__commonJS` module
+// whose body is an Emscripten MODULARIZE factory `(moduleArg) => Promise<Module>`
+// with the .wasm inlined as a base64 data URI, plus the wrapper of
+// runtime/devicescript-vm/wasmpre.ts (devsInit, devsDeploy, devsGcStress, ...).
+// We cut that module's text out of the bundle, evaluate it once with
+// vm.runInThisContext, compile the inlined .wasm once, and call the factory
+// once per DeviceVm (passing `instantiateWasm` so every instance shares the
+// compiled WebAssembly.Module but has its own memory and state).
+//
+// Virtual time: the VM reads the clock only through Date.now() (em_time_now),
+// so around every call into the VM we point Date.now at this VM's own clock,
+// and runUntil() advances that clock by the sleep each step returns. Random
+// bytes (em_jd_crypto_get_random -> require("crypto").randomBytes) come from a
+// per-VM seeded generator in the same way, so runs are reproducible.
+//
+// This depends on the bundle's layout (pinned @devicescript/cli 2.16.4): if the
+// markers are missing, load fails with an error naming what was not found.
+
+import { createRequire } from "node:module"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { runInThisContext } from "node:vm"
+import { REPO_ROOT } from "./build.js"
+
+/**
+ * Panic codes seen from this VM (runtime/devicescript/devicescript.h). The
+ * step budget (DEVS_MAX_STEPS) and fatal exceptions are reported with the
+ * runtime's own name in the dmesg line "! Exception: <Name>", which
+ * VmPanic.name prefers.
+ */
+export const PANIC_NAMES: Record<number, string> = {
+    0: "Restart",
+    60000: "Reboot",
+    60001: "Timeout", // also the step budget: "! Exception: InfiniteLoop"
+    60002: "InternalError",
+    60003: "RuntimeFailure",
+    60004: "OutOfMemory",
+    60005: "UnhandledException",
+    60006: "StackOverflow",
+}
+
+export interface VmPanic {
+    /** The code passed to panicHandler (0 for a requested restart/exit). */
+    code: number
+    /**
+     * The exception the VM reported ("InfiniteLoop", "OutOfMemory",
+     * "StackOverflow", ...), else the name of the code in PANIC_NAMES, else "Panic<code>".
+     */
+    name: string
+    /** Virtual time (ms since create) when it happened. */
+    atMs: number
+    /** The VM's report: the "!"/"*" dmesg lines since the program started (exception, message, stack). */
+    report: string[]
+}
+
+export interface HeapStats {
+    /** Bytes in allocated blocks, 4-byte headers included (what devs_dump_heap calls "used"). */
+    usedBytes: number
+    freeBytes: number
+    /** Size of the heap chunk(s): usedBytes + freeBytes. */
+    totalBytes: number
+    largestFreeBytes: number
+    /** Number of allocated blocks. */
+    objects: number
+}
+
+export interface VmOptions {
+    /** Full GC at every allocation (what `devs run --test` does). Default false. */
+    gcStress?: boolean
+    /** Seed for the VM's random bytes (device id, Math.random). Default 1. */
+    seed?: number
+    /** Copy program output lines to process.stdout as they come. Default false. */
+    echo?: boolean
+    /** Wall-clock limit for loading/instantiating the VM. Default 20 s. */
+    startupTimeoutMs?: number
+}
+
+export interface RunOptions {
+    /** Stop when virtual time has advanced this far in this call. Default 60,000 ms. */
+    maxVirtualMs?: number
+    /** Stop after this many main-loop steps in this call. Default 1,000,000. */
+    maxSteps?: number
+    /** Wall-clock limit for this call. Default 20,000 ms. */
+    wallTimeoutMs?: number
+}
+
+export type StopReason = "predicate" | "panic" | "maxVirtualMs" | "maxSteps" | "wallTimeout"
+
+export interface RunResult {
+    reason: StopReason
+    steps: number
+    /** Virtual ms that passed in this call. */
+    virtualMs: number
+    /** Wall-clock ms this call took. */
+    wallMs: number
+}
+
+/** The parts of the Emscripten module (plus wasmpre.ts wrapper) we use. */
+interface EmModule {
+    HEAPU8: Uint8Array
+    devsInit(): void
+    devsDeploy(binary: Uint8Array): number
+    devsGcStress(en: boolean): void
+    devsSetDeviceId(id0: string | number, id1?: number): void
+    _jd_em_process(): number
+    _jd_em_tcpsock_on_event(ev: number, ptr: number, len: number): void
+    _malloc(n: number): number
+    _free(p: number): void
+    dmesg: (s: string) => void
+    log: (...a: unknown[]) => void
+    error: (...a: unknown[]) => void
+    panicHandler: (code: number) => void
+    deployHandler: (code: number) => void
+    sendPacket: (pkt: Uint8Array) => number | void
+    sockOpen: (hostptr: number, port: number) => number
+    sockWrite: (ptr: number, len: number) => number
+    sockClose: () => number
+    sockIsAvailable: () => boolean
+    flashLoad: (() => Uint8Array) | null
+    flashSave: ((b: Uint8Array) => void) | null
+}
+
+// tsconfig has lib es2022 without DOM, so the WebAssembly global is untyped:
+// the little we use of it, declared here.
+interface WasmModule {
+    readonly __wasmModule?: never
+}
+interface WasmInstance {
+    readonly exports: unknown
+}
+interface WasmApi {
+    Module: new (bytes: Uint8Array) => WasmModule
+    Instance: new (module: WasmModule, imports: object) => WasmInstance
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+
+type Factory = (moduleArg: Record<string, unknown>) => Promise<EmModule>
+
+interface Loaded {
+    factory: Factory
+    wasm: WasmModule
+    cliVersion: string
+}
+
+const CLI_DIR = join(REPO_ROOT, "node_modules", "@devicescript", "cli")
+const CLI_BUNDLE = join(CLI_DIR, "built", "devicescript-cli.cjs")
+const START_MARKER = '"runtime/devicescript-vm/built/devicescript-vm.js"(exports, module2) {'
+const WASM_MARKER = 'wasmBinaryFile = "data:application/octet-stream;base64,'
+
+/** The VM whose call is in progress: receives crypto.randomBytes requests. */
+let current: DeviceVm | null = null
+let loaded: Promise<Loaded> | null = null
+
+function loadVmModule(): Loaded {
+    let cliVersion = "?"
+    try {
+        cliVersion = JSON.parse(readFileSync(join(CLI_DIR, "package.json"), "utf8")).version
+    } catch {
+        // reported below if the bundle is missing too
+    }
+    let src: string
+    try {
+        src = readFileSync(CLI_BUNDLE, "utf8")
+    } catch (e) {
+        throw new Error(`DeviceVm: cannot read the DeviceScript CLI bundle ${CLI_BUNDLE} (${(e as Error).message}); run npm install`)
+    }
+    const fail = (what: string) =>
+        new Error(`DeviceVm: ${what} in ${CLI_BUNDLE} (@devicescript/cli ${cliVersion}; the harness expects 2.16.4's bundle layout)`)
+    const s = src.indexOf(START_MARKER)
+    if (s < 0) throw fail("no embedded runtime/devicescript-vm/built/devicescript-vm.js module")
+    // the module ends with `\n  }\n});` before the next bundled module's comment
+    const e = src.indexOf("\n});\n", s)
+    if (e < 0) throw fail("no end of the embedded VM module")
+    let body = src.slice(s + START_MARKER.length, e)
+    const close = body.lastIndexOf("}")
+    if (close < 0) throw fail("malformed VM module")
+    body = body.slice(0, close)
+    if (body.indexOf("devsInit") < 0 || body.indexOf("_jd_em_process") < 0 || body.indexOf("panicHandler") < 0)
+        throw fail("the VM module lacks devsInit/_jd_em_process/panicHandler")
+    const w = body.indexOf(WASM_MARKER)
+    if (w < 0) throw fail("no inlined .wasm data URI")
+    const wEnd = body.indexOf('"', w + WASM_MARKER.length)
+    const wasmBytes = Buffer.from(body.slice(w + WASM_MARKER.length, wEnd), "base64")
+    const wasm = new Wasm.Module(wasmBytes)
+
+    // The module's `require`: real modules, except crypto.randomBytes, which
+    // draws from the VM currently being called (seeded, reproducible).
+    const realRequire = createRequire(CLI_BUNDLE)
+    const crypto = realRequire("crypto") as typeof import("node:crypto")
+    const cryptoShim = {
+        ...crypto,
+        randomBytes: (n: number) => (current ? current._randomBytes(n) : crypto.randomBytes(n)),
+    }
+    const req = (id: string) => (id === "crypto" || id === "node:crypto" ? cryptoShim : realRequire(id))
+    const wrapper = runInThisContext(`(function (exports, module2, require, __filename, __dirname) {${body}\n})`, {
+        filename: "devicescript-vm.js (from @devicescript/cli bundle)",
+    }) as (exports: object, module2: { exports: unknown }, require: unknown, f: string, d: string) => void
+    const mod: { exports: unknown } = { exports: {} }
+    wrapper(mod.exports as object, mod, req, CLI_BUNDLE, join(CLI_DIR, "built"))
+    if (typeof mod.exports !== "function") throw fail("the VM module did not export a factory function")
+    return { factory: mod.exports as Factory, wasm, cliVersion }
+}
+
+function getLoaded(): Promise<Loaded> {
+    if (!loaded) {
+        loaded = new Promise<Loaded>((resolve) => resolve(loadVmModule()))
+        loaded.catch(() => {
+            loaded = null
+        })
+    }
+    return loaded
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout
+    const t = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`DeviceVm: ${what} did not finish within ${ms} ms (wall clock)`)), ms)
+    })
+    return Promise.race([p, t]).finally(() => clearTimeout(timer))
+}
+
+// The GC heap (runtime/devicescript/gc_alloc.c, 32-bit WASM): a chunk is
+// { next, end, blocks... }; every block starts with a header word
+// tag << 24 | size-in-words; the chunk's `end` word holds the FINAL tag.
+// devs_gc_create() allocates { devs_gc_t (6 words), chunk } together, so the
+// live heap's devs_gc_t.first_chunk (the word 5 words before the chunk) points
+// at the chunk; devs_gc_destroy() clears it, which tells a freed heap apart.
+const GC_TAG_FINAL_HEADER = ((0xf | 0x40) << 24) | 1 // 0x4f000001
+const GC_TAG_FREE = 0x1
+const GC_TAG_MASK = 0xf
+
+export class DeviceVm {
+    /** Program console output (DeviceScript console.log), one entry per line. */
+    readonly output: string[] = []
+    /** Every dmesg line of the VM, including output lines (with their "> " prefix). */
+    readonly dmesg: string[] = []
+    /** Set when the program panics (also for a requested restart, code 0). */
+    panic: VmPanic | null = null
+    /** Set when a call into the VM threw (a WASM trap or an abort): the VM is dead. */
+    fault: Error | null = null
+    /** Main-loop steps run so far. */
+    steps = 0
+    /** Wall-clock ms spent inside _jd_em_process() so far. */
+    stepWallMs = 0
+
+    private readonly em: EmModule
+    private readonly echo: boolean
+    private clockUs = 0
+    private readonly epochMs = 1_000_000
+    private rng: number
+    private heapChunk = -1
+    private programStart = 0
+
+    private constructor(em: EmModule, opts: VmOptions) {
+        this.em = em
+        this.echo = !!opts.echo
+        this.rng = (opts.seed ?? 1) >>> 0 || 1
+    }
+
+    static async create(opts: VmOptions = {}): Promise<DeviceVm> {
+        const timeout = opts.startupTimeoutMs ?? 20_000
+        const { factory, wasm } = await withTimeout(getLoaded(), timeout, "loading the VM from the CLI bundle")
+        // Emscripten's own stdout/stderr (abort messages): kept for the start-up
+        // error, then routed to the VM's dmesg
+        const logs: string[] = []
+        let sink = logs
+        const em = await withTimeout(
+            factory({
+                instantiateWasm: (imports: object, receive: (i: WasmInstance) => void) => {
+                    const inst = new Wasm.Instance(wasm, imports)
+                    receive(inst)
+                    return inst.exports
+                },
+                print: (s: string) => sink.push("stdout: " + s),
+                printErr: (s: string) => sink.push("stderr: " + s),
+            }),
+            timeout,
+            "instantiating the VM",
+        ).catch((e: Error) => {
+            throw new Error(`${e.message}${logs.length ? "\n" + logs.join("\n") : ""}`)
+        })
+        const vm = new DeviceVm(em, opts)
+        sink = vm.dmesg
+        vm.wire()
+        vm.call(() => {
+            em.devsInit()
+            em.devsGcStress(!!opts.gcStress)
+        })
+        return vm
+    }
+
+    private wire() {
+        const em = this.em
+        em.dmesg = (s: string) => this.onDmesg(s)
+        em.log = (...a: unknown[]) => this.dmesg.push("log: " + a.join(" "))
+        em.error = (...a: unknown[]) => this.dmesg.push("error: " + a.join(" "))
+        em.panicHandler = (code: number) => {
+            if (this.panic) return
+            const report = this.dmesg.slice(this.programStart).filter((l) => /^[!*] /.test(l))
+            let name = PANIC_NAMES[code] ?? `Panic${code}`
+            for (const l of report) {
+                const m = /^! Exception: (\w+)/.exec(l)
+                if (m) name = m[1]
+            }
+            this.panic = { code, name, atMs: this.nowMs(), report }
+        }
+        em.deployHandler = (code: number) => this.dmesg.push(`deploy handler ${code}`)
+        em.sendPacket = () => 0 // Jacdac frames to nowhere
+        em.flashLoad = null
+        em.flashSave = null
+        // no host sockets: @devicescript/net connect() fails
+        em.sockOpen = () => -1
+        em.sockWrite = () => -10
+        em.sockClose = () => -10
+        em.sockIsAvailable = () => false
+    }
+
+    private onDmesg(s: string) {
+        this.dmesg.push(s)
+        if (s.startsWith("> ")) {
+            const line = s.slice(2)
+            this.output.push(line)
+            if (this.echo) process.stdout.write(`[vm] ${line}\n`)
+            return
+        }
+        if (s.startsWith("* start: ")) this.programStart = this.dmesg.length
+        if (this.echo) process.stdout.write(`[vm dmesg] ${s}\n`)
+    }
+
+    /** Runs fn with Date.now, console.log/debug and random bytes pointing at this VM. */
+    private call<T>(fn: () => T): T {
+        if (this.fault) throw this.fault
+        const prev = current
+        const realNow = Date.now
+        const realLog = console.log
+        const realDebug = console.debug
+        const nowMs = this.nowMs() + this.epochMs
+        current = this
+        Date.now = () => nowMs
+        // _devs_panic_handler prints "PANIC <code>" with console.log directly
+        console.log = (...a: unknown[]) => this.dmesg.push("console: " + a.join(" "))
+        console.debug = (...a: unknown[]) => this.dmesg.push("console: " + a.join(" "))
+        try {
+            return fn()
+        } catch (e) {
+            this.fault = e instanceof Error ? e : new Error(String(e))
+            throw this.fault
+        } finally {
+            Date.now = realNow
+            console.log = realLog
+            console.debug = realDebug
+            current = prev
+        }
+    }
+
+    /** @internal seeded bytes for em_jd_crypto_get_random. */
+    _randomBytes(n: number): Buffer {
+        const b = Buffer.alloc(n)
+        let x = this.rng
+        for (let i = 0; i < n; i++) {
+            x ^= x << 13
+            x ^= x >>> 17
+            x ^= x << 5
+            x >>>= 0
+            b[i] = x & 0xff
+        }
+        this.rng = x
+        return b
+    }
+
+    /** Virtual milliseconds since create(). */
+    nowMs(): number {
+        return Math.floor(this.clockUs / 1000)
+    }
+
+    /** Moves the virtual clock forward without running the VM. */
+    advance(ms: number) {
+        if (ms > 0) this.clockUs += Math.round(ms * 1000)
+    }
+
+    /** Loads a program image; it starts running on the next step(). Throws if the VM rejects it. */
+    deploy(bytecode: Buffer | Uint8Array) {
+        this.panic = null
+        const r = this.call(() => this.em.devsDeploy(bytecode instanceof Uint8Array ? bytecode : new Uint8Array(bytecode)))
+        if (r) throw new Error(`DeviceVm: deploy rejected the image (error ${r}); see vm.dmesg:\n${this.dmesg.slice(-10).join("\n")}`)
+    }
+
+    /** One main-loop step (_jd_em_process); returns the next sleep the VM asks for, in µs. */
+    step(): number {
+        const t0 = performance.now()
+        const us = this.call(() => this.em._jd_em_process())
+        this.stepWallMs += performance.now() - t0
+        this.steps++
+        return us
+    }
+
+    /**
+     * Steps the VM, advancing virtual time by each returned sleep, until
+     * `predicate(this)` holds (checked before the first step and after every
+     * step), the program panics, or a limit is reached. Never throws on a
+     * limit: look at the returned reason.
+     */
+    runUntil(predicate: (vm: DeviceVm) => boolean, opts: RunOptions = {}): RunResult {
+        const maxVirtualMs = opts.maxVirtualMs ?? 60_000
+        const maxSteps = opts.maxSteps ?? 1_000_000
+        const wallTimeoutMs = opts.wallTimeoutMs ?? 20_000
+        const startUs = this.clockUs
+        const wall0 = performance.now()
+        let steps = 0
+        const done = (reason: StopReason): RunResult => ({
+            reason,
+            steps,
+            virtualMs: (this.clockUs - startUs) / 1000,
+            wallMs: performance.now() - wall0,
+        })
+        for (;;) {
+            if (predicate(this)) return done("predicate")
+            if (this.panic) return done("panic")
+            if (steps >= maxSteps) return done("maxSteps")
+            if (this.clockUs - startUs >= maxVirtualMs * 1000) return done("maxVirtualMs")
+            if ((steps & 63) === 0 && performance.now() - wall0 > wallTimeoutMs) return done("wallTimeout")
+            const us = this.step()
+            steps++
+            if (us > 0) this.clockUs += us
+        }
+    }
+
+    /** Runs for `ms` of virtual time (or until a panic). */
+    runFor(ms: number, opts: Omit<RunOptions, "maxVirtualMs"> = {}): RunResult {
+        return this.runUntil(() => false, { ...opts, maxVirtualMs: ms })
+    }
+
+    /** Runs until the program printed a line equal to `line`; throws (with the output) if it did not. */
+    runUntilLine(line: string, opts: RunOptions = {}): RunResult {
+        const r = this.runUntil((vm) => vm.output.indexOf(line) >= 0, opts)
+        if (r.reason !== "predicate") {
+            const why = this.panic ? `panic ${this.panic.name} (${this.panic.code})` : r.reason
+            throw new Error(
+                `DeviceVm: no line "${line}" (${why} after ${r.steps} steps, ${r.virtualMs} virtual ms)\n` +
+                    `output:\n${this.output.join("\n")}\n${this.panic ? this.panic.report.join("\n") : ""}`,
+            )
+        }
+        return r
+    }
+
+    /** Bytes in use in the GC heap (allocated blocks with their headers), or -1 if the heap was not found. */
+    heapBytesInUse(): number {
+        const s = this.heapStats()
+        return s ? s.usedBytes : -1
+    }
+
+    /**
+     * Walks the GC heap in WASM memory (same numbers as the runtime's
+     * devs_dump_heap). Null when no program heap exists (nothing deployed).
+     * Read it between steps: it counts garbage not yet collected too.
+     */
+    heapStats(): HeapStats | null {
+        const w = new Uint32Array(this.em.HEAPU8.buffer)
+        if (this.heapChunk >= 0) {
+            const s = this.walkHeap(w, this.heapChunk, true)
+            if (s) return s
+            this.heapChunk = -1
+        }
+        // find every FINAL header, then the chunk whose `end` word points at it
+        const ends = new Set<number>()
+        for (let i = 0; i < w.length; i++) if (w[i] === GC_TAG_FINAL_HEADER) ends.add(i * 4)
+        if (ends.size === 0) return null
+        let fallback = -1
+        for (let i = 1; i < w.length; i++) {
+            const v = w[i]
+            if (v > i * 4 && ends.has(v)) {
+                const chunk = (i - 1) * 4
+                if (this.walkHeap(w, chunk, true)) {
+                    this.heapChunk = chunk
+                    return this.walkHeap(w, chunk, true)
+                }
+                if (fallback < 0 && this.walkHeap(w, chunk, false)) fallback = chunk
+            }
+        }
+        return fallback >= 0 ? this.walkHeap(w, fallback, false) : null
+    }
+
+    private walkHeap(w: Uint32Array, chunk: number, requireLive: boolean): HeapStats | null {
+        if (chunk < 24 || chunk + 8 > w.length * 4) return null
+        if (requireLive && w[(chunk - 20) >> 2] !== chunk) return null
+        const stats: HeapStats = { usedBytes: 0, freeBytes: 0, totalBytes: 0, largestFreeBytes: 0, objects: 0 }
+        let c = chunk
+        for (let n = 0; c !== 0 && n < 64; n++) {
+            const end = w[(c + 4) >> 2]
+            if (end <= c || end >= w.length * 4 || w[end >> 2] !== GC_TAG_FINAL_HEADER) return null
+            let p = c + 8
+            while (p < end) {
+                const h = w[p >> 2]
+                const words = h & 0xffffff
+                if (words === 0) return null
+                const bytes = words * 4
+                if ((h >>> 24) & GC_TAG_MASK) {
+                    if (((h >>> 24) & GC_TAG_MASK) === GC_TAG_FREE) {
+                        stats.freeBytes += bytes
+                        if (bytes > stats.largestFreeBytes) stats.largestFreeBytes = bytes
+                    } else {
+                        stats.usedBytes += bytes
+                        stats.objects++
+                    }
+                } else return null
+                p += bytes
+            }
+            if (p !== end) return null
+            c = w[c >> 2]
+        }
+        stats.totalBytes = stats.usedBytes + stats.freeBytes
+        return stats
+    }
+}

@@ -1,0 +1,123 @@
+// DeviceScript bytecode in the CLI's WASM VM, on virtual time: the portable
+// core compiled with `devs build` must compute what it computes on Node.
+import "../setup.js"
+import { test } from "node:test"
+import assert from "node:assert/strict"
+import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
+import { DeviceVm } from "../../src/host/vm/vm.js"
+import { finishChecksum, internetChecksum, onesSum, pseudoHeaderSum } from "../../src/wire/checksum.js"
+import { parseIp } from "../../src/wire/bytes.js"
+
+// build everything at once: each `devs build` takes ~2 s of wall clock
+const builds = new Map<string, Promise<DeviceBuild>>()
+function build(entry: string): Promise<DeviceBuild> {
+    let b = builds.get(entry)
+    if (!b) {
+        b = buildDevice(entry)
+        b.catch(() => {}) // reported by the test that awaits it
+        builds.set(entry, b)
+    }
+    return b
+}
+for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts"]) build(e)
+
+function hex16(v: number): string {
+    return v.toString(16).padStart(4, "0")
+}
+
+function nodeChecksums(): string[] {
+    const header = Buffer.from("450000730000400040110000c0a80001c0a800c7", "hex")
+    const odd5 = Buffer.from("0102030405", "hex")
+    const big = Buffer.alloc(1501)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff
+    const acc = pseudoHeaderSum(parseIp("192.168.0.1"), parseIp("192.168.0.199"), 17, 8 + 13)
+    return [
+        "checksum " + hex16(internetChecksum(header, 0, header.length)),
+        "odd5 " + hex16(internetChecksum(odd5, 0, odd5.length)),
+        "odd1501 " + hex16(internetChecksum(big, 0, big.length)),
+        "offset3len11 " + hex16(internetChecksum(big, 3, 11)),
+        "udp " + hex16(finishChecksum(onesSum(big, 100, 13, onesSum(big, 0, 8, acc)))),
+        "done",
+    ]
+}
+
+test("checksums computed in the VM equal Node's", async () => {
+    const { bytecode, functionBytes } = await build("test/device/checksum-vm.ts")
+    assert.ok(functionBytes > 0 && functionBytes < 64 * 1024, `function bytecode ${functionBytes}`)
+    const vm = await DeviceVm.create()
+    vm.deploy(bytecode)
+    const r = vm.runUntilLine("done", { maxVirtualMs: 5_000 })
+    assert.equal(vm.panic, null)
+    assert.ok(r.virtualMs <= 5_000)
+    assert.ok(vm.output.includes("checksum b861"), vm.output.join("\n"))
+    assert.deepEqual(vm.output, nodeChecksums())
+})
+
+test("the same program under GC stress (a full GC at every allocation)", async () => {
+    const { bytecode } = await build("test/device/checksum-vm.ts")
+    const vm = await DeviceVm.create({ gcStress: true })
+    vm.deploy(bytecode)
+    vm.runUntilLine("done", { maxVirtualMs: 5_000 })
+    assert.equal(vm.panic, null)
+    assert.deepEqual(vm.output, nodeChecksums())
+})
+
+test("the GC heap reading is plausible", async () => {
+    const { bytecode } = await build("test/device/checksum-vm.ts")
+    const vm = await DeviceVm.create()
+    assert.equal(vm.heapStats(), null, "no program heap before a deploy")
+    vm.deploy(bytecode)
+    vm.runUntilLine("done")
+    const used = vm.heapBytesInUse()
+    assert.ok(used > 0 && used < 64 * 1024, `heap in use ${used}`)
+    const s = vm.heapStats()
+    assert.equal(s.usedBytes + s.freeBytes, s.totalBytes)
+    assert.ok(s.totalBytes > 60 * 1024 && s.totalBytes <= 64 * 1024, `heap size ${s.totalBytes}`)
+    assert.ok(s.objects > 0 && s.largestFreeBytes <= s.freeBytes)
+})
+
+test("a program that never yields panics with InfiniteLoop instead of hanging", async () => {
+    const { bytecode } = await build("test/device/panic-loop-vm.ts")
+    const vm = await DeviceVm.create()
+    vm.deploy(bytecode)
+    const r = vm.runUntil(() => false, { maxVirtualMs: 10_000, wallTimeoutMs: 5_000 })
+    assert.equal(r.reason, "panic")
+    assert.ok(vm.panic)
+    assert.equal(vm.panic.name, "InfiniteLoop")
+    assert.equal(vm.panic.code, 60001)
+    assert.deepEqual(vm.output, ["looping"])
+    assert.ok(vm.panic.report.some((l) => l.includes("InfiniteLoop")))
+})
+
+test("VMs in one process are independent, each on its own clock", async () => {
+    const [sum, loop] = await Promise.all([build("test/device/checksum-vm.ts"), build("test/device/panic-loop-vm.ts")])
+    const a = await DeviceVm.create()
+    const b = await DeviceVm.create({ seed: 7 })
+    a.deploy(sum.bytecode)
+    b.deploy(loop.bytecode)
+    b.advance(1_000)
+    for (let i = 0; i < 5; i++) {
+        a.advance(a.step() / 1000)
+        b.step()
+    }
+    assert.deepEqual(a.output, nodeChecksums())
+    assert.equal(a.panic, null)
+    assert.equal(b.panic?.name, "InfiniteLoop")
+    assert.deepEqual(b.output, ["looping"])
+    assert.ok(b.panic.atMs >= 1_000)
+    assert.ok(a.nowMs() < 1_000)
+})
+
+test("ARP and ICMP echo between two Stacks inside one VM", async () => {
+    const { bytecode, functionBytes } = await build("test/device/ping-vm.ts")
+    assert.ok(functionBytes < 64 * 1024, `function bytecode ${functionBytes}`)
+    const vm = await DeviceVm.create()
+    vm.deploy(bytecode)
+    vm.runUntilLine("done", { maxVirtualMs: 10_000 })
+    assert.equal(vm.panic, null)
+    const replies = vm.output.filter((l) => l.startsWith("reply "))
+    assert.deepEqual(replies, ["reply 1 56", "reply 2 56", "reply 3 56", "reply 4 56", "reply 5 56"])
+    assert.ok(vm.output.includes("dropped 0"), vm.output.join("\n"))
+    const used = vm.heapBytesInUse()
+    assert.ok(used > 0 && used < 64 * 1024, `heap in use ${used}`)
+})
