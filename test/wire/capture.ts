@@ -1,0 +1,106 @@
+// Real frames, captured with tcpdump on a veth pair between two Linux 6.x
+// network namespaces (checksum offload off): A = 198.18.0.1 02:00:00:00:00:01,
+// B = 198.18.0.2 02:00:00:00:00:02. Captured on B's side:
+//   ping -c 1 -s 56 198.18.0.2          (ARP request/reply, ICMP echo)
+//   UDP 5353 -> 53, a DNS query "A? example.com." (29 bytes of data)
+//   UDP 5353 -> 9 "hello\n", answered by ICMP port unreachable
+//   an HTTP/1.0 GET from port 3337 to python3 -m http.server on port 80
+// The bytes below are the frames as tcpdump -xx showed them.
+
+export function hex(s: string): Buffer {
+    return Buffer.from(s.replace(/\s+/g, ""), "hex")
+}
+
+export const ARP_REQUEST_FRAME = hex("ffffffffffff 020000000001 0806 0001080006040001 020000000001 c6120001 000000000000 c6120002")
+export const ARP_REPLY_FRAME = hex("020000000001 020000000002 0806 0001080006040002 020000000002 c6120002 020000000001 c6120001")
+
+const PING_DATA = "b4f3016b00000000c48b000000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637"
+export const ECHO_REQUEST_FRAME = hex(
+    "020000000002 020000000001 0800 450000544bcb4000400162b6c6120001c6120002 0800ac02123f0001" + PING_DATA,
+)
+export const ECHO_REPLY_FRAME = hex(
+    "020000000001 020000000002 0800 450000544506000040 01a97bc6120002c6120001 0000b402123f0001" + PING_DATA,
+)
+
+export const DNS_QUERY_FRAME = hex(
+    "020000000002 020000000001 0800 450000398dc94000401120c3c6120001c6120002 14e900350025e322" +
+        "abcd01000001000000000000076578616d706c6503636f6d0000010001",
+)
+export const UDP_DISCARD_FRAME = hex(
+    "020000000002 020000000001 0800 450000228dca4000401120d9c6120001c6120002 14e90009000e1adc 68656c6c6f0a",
+)
+export const PORT_UNREACHABLE_FRAME = hex(
+    "020000000001 020000000002 0800 45c0003e450e00004001a8c9c6120002c6120001 0303894400000000" +
+        "450000228dca4000401120d9c6120001c612000214e90009000e1adc68656c6c6f0a",
+)
+
+/** An IPv6 router solicitation (MLD report), for "not IPv4 or ARP". */
+export const IPV6_FRAME = hex(
+    "333300000016020000000002 86dd 6000000000240001fe80000000000000000000fffe000002ff020000000000000000000000000016" +
+        "3a000502000001008f0072050000000104000000ff0200000000000000000001ff000002",
+)
+
+const A2B = "020000000002 020000000001 0800 "
+const B2A = "020000000001 020000000002 0800 "
+
+/** The TCP conversation, in order. */
+export const TCP_FRAMES = [
+    // SYN: mss 1460, sackOK, TS val 1627084467 ecr 0, nop, wscale 10
+    hex(A2B + "4500003cc2ef40004006eba4c6120001c6120002 0d090050fea5764c00000000a002faf086ea0000 020405b40402080a60fb56b3000000000103030a"),
+    // SYN+ACK
+    hex(B2A + "4500003c000040004006ae94c6120002c6120001 00500d096d7bb363fea5764da012fe887cb00000 020405b40402080a0a68db4960fb56b30103030a"),
+    // ACK
+    hex(A2B + "45000034c2f040004006ebabc6120001c6120002 0d090050fea5764d6d7bb3648010003fa9c90000 0101080a60fb56b30a68db49"),
+    // PSH+ACK "GET /index.html HTTP/1.0\r\n\r\n"
+    hex(
+        A2B +
+            "45000050c2f140004006eb8ec6120001c6120002 0d090050fea5764d6d7bb3648018003fe7e90000 0101080a60fb56b30a68db49" +
+            "474554202f696e6465782e68746d6c20485454502f312e300d0a0d0a",
+    ),
+    hex(B2A + "4500003426c34000400687d9c6120002c6120001 00500d096d7bb364fea5766980100040a9ac0000 0101080a0a68db4960fb56b3"),
+    // the response header, 184 bytes
+    hex(
+        B2A +
+            "450000ec26c4400040068720c6120002c6120001 00500d096d7bb364fea5766980180040b1c00000 0101080a0a68db5060fb56b3" +
+            "485454502f312e3020323030204f4b0d0a5365727665723a2053696d706c65485454502f302e3620507974686f6e2f332e31312e370d0a" +
+            "446174653a205361742c203231204e6f7620323032362031393a34303a333620474d540d0a436f6e74656e742d747970653a2074657874" +
+            "2f68746d6c0d0a436f6e74656e742d4c656e6774683a20360d0a4c6173742d4d6f6469666965643a205361742c203231204e6f76203230" +
+            "32362031393a34303a333420474d540d0a0d0a",
+    ),
+    hex(A2B + "45000034c2f240004006eba9c6120001c6120002 0d090050fea576696d7bb41c8010003fa8e70000 0101080a60fb56ba0a68db50"),
+    // "hello\n"
+    hex(B2A + "4500003a26c54000400687d1c6120002c6120001 00500d096d7bb41cfea576698018004064fc0000 0101080a0a68db5060fb56ba 68656c6c6f0a"),
+    hex(A2B + "45000034c2f340004006eba8c6120001c6120002 0d090050fea576696d7bb4228010003fa8e10000 0101080a60fb56ba0a68db50"),
+    // FIN from B
+    hex(B2A + "4500003426c64000400687d6c6120002c6120001 00500d096d7bb422fea5766980110040a8df0000 0101080a0a68db5060fb56ba"),
+    // FIN from A
+    hex(A2B + "45000034c2f440004006eba7c6120001c6120002 0d090050fea576696d7bb4238011003fa8df0000 0101080a60fb56ba0a68db50"),
+    hex(B2A + "4500003426c74000400687d5c6120002c6120001 00500d096d7bb423fea5766a80100040a8de0000 0101080a0a68db5060fb56ba"),
+]
+
+export const SYN_FRAME = TCP_FRAMES[0]
+export const SYN_ACK_FRAME = TCP_FRAMES[1]
+export const ACK_FRAME = TCP_FRAMES[2]
+export const GET_FRAME = TCP_FRAMES[3]
+
+/**
+ * What tcpdump -nn printed for TCP_FRAMES (relative numbers after the
+ * handshake), without its HTTP decoding (": HTTP: GET /index.html HTTP/1.0").
+ */
+export const TCP_TCPDUMP_LINES = [
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [S], seq 4272256588, win 64240, options [mss 1460,sackOK,TS val 1627084467 ecr 0,nop,wscale 10], length 0",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [S.], seq 1836823395, ack 4272256589, win 65160, options [mss 1460,sackOK,TS val 174644041 ecr 1627084467,nop,wscale 10], length 0",
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [.], ack 1, win 63, options [nop,nop,TS val 1627084467 ecr 174644041], length 0",
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [P.], seq 1:29, ack 1, win 63, options [nop,nop,TS val 1627084467 ecr 174644041], length 28",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [.], ack 29, win 64, options [nop,nop,TS val 174644041 ecr 1627084467], length 0",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [P.], seq 1:185, ack 29, win 64, options [nop,nop,TS val 174644048 ecr 1627084467], length 184",
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [.], ack 185, win 63, options [nop,nop,TS val 1627084474 ecr 174644048], length 0",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [P.], seq 185:191, ack 29, win 64, options [nop,nop,TS val 174644048 ecr 1627084474], length 6",
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [.], ack 191, win 63, options [nop,nop,TS val 1627084474 ecr 174644048], length 0",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [F.], seq 191, ack 29, win 64, options [nop,nop,TS val 174644048 ecr 1627084474], length 0",
+    "IP 198.18.0.1.3337 > 198.18.0.2.80: Flags [F.], seq 29, ack 192, win 63, options [nop,nop,TS val 1627084474 ecr 174644048], length 0",
+    "IP 198.18.0.2.80 > 198.18.0.1.3337: Flags [.], ack 30, win 64, options [nop,nop,TS val 174644048 ecr 1627084474], length 0",
+]
+
+export const A_IP = 0xc6120001
+export const B_IP = 0xc6120002
