@@ -73,7 +73,7 @@ export function defaultLimits(): Limits {
         udpSockets: 4,
         icmpErrorsPerSecond: 10,
         ttl: 64,
-        tcpConnections: 6,
+        tcpConnections: 4,
         tcpSendBuffer: 2048,
         tcpRecvBuffer: 2048,
         tcpOutOfOrderRanges: 4,

@@ -31,6 +31,9 @@ import {
     parseIcmp,
 } from "./wire/icmp.js"
 import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "./wire/udp.js"
+import { Tcp, TcpHost, IP_PROTO_TCP } from "./tcp/tcp.js"
+import { TcpConnection } from "./tcp/connection.js"
+import { TcpState, TCP_STATE_NAMES } from "./tcp/state.js"
 
 export interface StackConfig {
     driver: NetDriver
@@ -75,6 +78,7 @@ export class Stack {
     readonly limits: Limits
     readonly counters = new Counters()
     readonly arp: ArpCache
+    readonly tcp: Tcp
     readonly mac: Buffer
     ip: number
     netmask: number
@@ -130,6 +134,19 @@ export class Stack {
         }
         this.ipId = this.random.nextU32() & 0xffff
         this.icmpTokens = limits.icmpErrorsPerSecond
+        const self = this
+        const host: TcpHost = {
+            tx: this.tx,
+            l4Offset: L4_OFF,
+            localIp: () => self.ip,
+            ipSend: (dst: number, protocol: number, l4Length: number, now: number) => self.ipOutput(dst, protocol, l4Length, now),
+            drop: (reason: Reason) => self.counters.drop(reason),
+            log: (line: string) => self.say(line),
+        }
+        this.tcp = new Tcp(limits, host, this.random)
+        this.tcp.onStateChange = (c: TcpConnection, from: TcpState, to: TcpState) => {
+            self.say("tcp " + self.tcp.describe(c) + " " + TCP_STATE_NAMES[from] + " -> " + TCP_STATE_NAMES[to])
+        }
     }
 
     // ---- runner interface -------------------------------------------------
@@ -158,6 +175,7 @@ export class Stack {
     poll(now: number): void {
         try {
             this.arpTimers(now)
+            this.tcp.poll(now)
         } catch (e) {
             this.counters.drop(Reason.InternalError)
             this.say("internal error on poll: " + e)
@@ -166,7 +184,10 @@ export class Stack {
 
     /** Absolute time of the next timer, or -1 when nothing is pending. */
     nextDeadline(): number {
-        return this.arp.nextDeadline()
+        const a = this.arp.nextDeadline()
+        const t = this.tcp.nextDeadline()
+        if (a < 0) return t
+        return t < 0 || a < t ? a : t
     }
 
     // ---- applications -----------------------------------------------------
@@ -237,6 +258,12 @@ export class Stack {
                 incomplete: this.arp.count(ArpState.Incomplete),
             },
             counters: this.counters.toJSON(),
+            tcp: {
+                connections: this.limits.tcpConnections,
+                inUse: this.tcp.inUseCount(),
+                byState: this.tcp.countByState(),
+                counters: this.tcp.counters,
+            },
         }
     }
 
@@ -294,6 +321,11 @@ export class Stack {
         const payloadLen = h.totalLength - h.headerLength
         if (h.protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
         else if (h.protocol === IP_PROTO_UDP) this.udpInput(frame, payloadOff, payloadLen, now)
+        else if (h.protocol === IP_PROTO_TCP) {
+            // TCP is unicast only (RFC 1122 §4.2.3.10)
+            if (dst !== this.ip) return this.counters.drop(Reason.NotForUs)
+            this.tcp.input(frame, payloadOff, payloadLen, h.src, dst, now)
+        }
         else {
             this.sendIcmpError(frame, off, ICMP_DEST_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, now)
             this.counters.drop(Reason.UnknownProtocol)

@@ -1,0 +1,1292 @@
+// The TCP engine: a fixed pool of connections, listeners with a bounded
+// backlog and SYN cookies, segment arrival per RFC 9293 §3.10.7, output with
+// flow and congestion control, and the timers. Sans-IO like the rest of the
+// core: segments come in through input(), time through poll(now), and
+// segments leave through the host's ipSend().
+//
+// Call flow:
+//   input ─▶ find connection ─▶ segmentArrives (§3.10.7.4, synchronized states)
+//         │                 └─▶ synSentArrives (§3.10.7.3)
+//         ├▶ listener ───────▶ listenArrives (§3.10.7.2, SYN cookies)
+//         └▶ nothing ────────▶ RST (§3.10.7.1)
+//   poll ──▶ timers: retransmission, persist, delayed ACK, keep-alive, idle, TIME-WAIT
+//   output ─▶ as many segments as window, cwnd, Nagle and tcpBurst allow ─▶ sendSegment
+//
+// What is not done (see README): window scaling, timestamps and SACK are not
+// offered, so peers never use them (RFC 7323 §2.2, RFC 2018 §2); urgent data
+// is delivered as ordinary data; data carried on a SYN is not accepted (the
+// peer sends it again after the handshake).
+
+import { Limits } from "../config.js"
+import { RandomSource } from "../random.js"
+import { Reason } from "../wire/reason.js"
+import { ipToString } from "../wire/bytes.js"
+import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from "../wire/seq.js"
+import {
+    TcpHeader,
+    TCP_ACK,
+    TCP_FIN,
+    TCP_PSH,
+    TCP_RST,
+    TCP_SYN,
+    emitTcp,
+    parseTcp,
+    tcpHeaderLength,
+} from "../wire/tcp.js"
+import { TcpConnection, OFF } from "./connection.js"
+import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
+import { HalfSipHash, initialSequenceNumber } from "./isn.js"
+
+export const IP_PROTO_TCP = 6
+const IPV4_HEADER = 20
+const TCP_HEADER = 20
+/** RFC 9293 §3.7.1: the MSS a peer is assumed to take when it sends no option. */
+const DEFAULT_MSS = 536
+/** SYN-cookie MSS values (3 bits of the cookie). */
+const COOKIE_MSS: number[] = [536, 1200, 1400, 1460]
+/** A SYN-cookie time slot: 64 s; a cookie stays valid for this slot and the one before. */
+const COOKIE_SLOT_MS = 64000
+
+/** What the engine needs from the IP layer below it. */
+export interface TcpHost {
+    /** The frame buffer segments are written into, at `l4Offset`. */
+    readonly tx: Buffer
+    readonly l4Offset: number
+    /** Our address. */
+    localIp: () => number
+    /** Sends the IP packet whose payload (l4Length bytes) is at tx[l4Offset]. */
+    ipSend: (dst: number, protocol: number, l4Length: number, now: number) => boolean
+    /** Counts a dropped segment. */
+    drop: (reason: Reason) => void
+    log: (line: string) => void
+}
+
+export class TcpListener {
+    readonly index: number
+    inUse = false
+    port = 0
+    backlog = 0
+    /** Called when a connection is ready to accept. */
+    onEvent: (l: TcpListener) => void = null
+    constructor(index: number) {
+        this.index = index
+    }
+}
+
+export class TcpCounters {
+    activeOpens = 0
+    passiveOpens = 0
+    segmentsIn = 0
+    segmentsOut = 0
+    retransmits = 0
+    fastRetransmits = 0
+    timeouts = 0
+    resetsSent = 0
+    resetsReceived = 0
+    challengeAcks = 0
+    synCookiesSent = 0
+    synCookiesAccepted = 0
+    keepAliveProbes = 0
+    zeroWindowProbes = 0
+    timeWaitReclaimed = 0
+    connectionsRefusedNoSlot = 0
+}
+
+export class Tcp {
+    readonly pool: TcpConnection[] = []
+    readonly listeners: TcpListener[] = []
+    readonly counters = new TcpCounters()
+    /**
+     * Chooses initial sequence numbers. RFC 6528 (keyed hash + 4 µs clock) by
+     * default; tests replace it to reproduce a trace with known numbers.
+     */
+    isn: (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) => number
+    /** Called on every state change, for traces: "SYN-SENT -> ESTABLISHED". */
+    onStateChange: (conn: TcpConnection, from: TcpState, to: TcpState) => void = null
+
+    private readonly limits: Limits
+    private readonly host: TcpHost
+    private readonly random: RandomSource
+    private readonly hasher: HalfSipHash
+    private readonly seg = new TcpHeader()
+    private readonly out = new TcpHeader()
+    private readonly ourMss: number
+    private nextPort: number
+    private queueOrder = 0
+    private challengeTokens: number
+    private challengeAt = 0
+    /** Time the last SYN cookie was sent; cookies are only checked while recent. */
+    private cookieSentAt = -1
+
+    constructor(limits: Limits, host: TcpHost, random: RandomSource) {
+        this.limits = limits
+        this.host = host
+        this.random = random
+        const hasher = new HalfSipHash(random.nextU32(), random.nextU32())
+        this.hasher = hasher
+        this.isn = (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) =>
+            initialSequenceNumber(hasher, localIp, localPort, remoteIp, remotePort, now)
+        this.ourMss = limits.mtu - IPV4_HEADER - TCP_HEADER
+        this.nextPort = 49152 + (random.nextU32() % 16384)
+        this.challengeTokens = limits.tcpChallengeAcksPerSecond
+        for (let i = 0; i < limits.tcpConnections; i++) this.pool.push(new TcpConnection(i, limits))
+        for (let i = 0; i < limits.tcpListeners; i++) this.listeners.push(new TcpListener(i))
+    }
+
+    // ==== user calls ========================================================
+
+    /** Starts listening on port; null when the port is taken or no listener slot is free. */
+    listen(port: number, backlog: number): TcpListener {
+        if (port <= 0 || port > 0xffff || this.findListener(port)) return null
+        for (const l of this.listeners) {
+            if (l.inUse) continue
+            l.inUse = true
+            l.port = port
+            l.backlog = backlog > 0 ? backlog : this.limits.tcpBacklog
+            l.onEvent = null
+            return l
+        }
+        return null
+    }
+
+    /** Stops listening; connections not yet accepted are reset. */
+    unlisten(l: TcpListener, now: number): void {
+        if (!l.inUse) return
+        for (const c of this.pool) if (c.inUse && c.listener === l.index) this.abort(c, now)
+        l.inUse = false
+        l.onEvent = null
+    }
+
+    /** The oldest established connection waiting on l, now owned by the caller; null when none. */
+    accept(l: TcpListener): TcpConnection {
+        let best: TcpConnection = null
+        for (const c of this.pool) {
+            if (!c.inUse || c.listener !== l.index || !c.queued) continue
+            if (!best || c.acceptOrder < best.acceptOrder) best = c
+        }
+        if (!best) return null
+        best.queued = false
+        best.listener = -1
+        best.userOwned = true
+        return best
+    }
+
+    /** Active open (RFC 9293 §3.10.1): sends a SYN. Null when no connection slot is free. */
+    connect(remoteIp: number, remotePort: number, now: number): TcpConnection {
+        const c = this.allocate(now, false)
+        if (!c) {
+            this.counters.connectionsRefusedNoSlot++
+            return null
+        }
+        c.userOwned = true
+        c.localIp = this.host.localIp()
+        c.localPort = this.ephemeralPort(remoteIp, remotePort)
+        c.remoteIp = remoteIp >>> 0
+        c.remotePort = remotePort
+        c.iss = this.isn(c.localIp, c.localPort, c.remoteIp, c.remotePort, now) >>> 0
+        c.sndUna = c.iss
+        c.sndNxt = c.iss
+        c.sndMax = c.iss
+        c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
+        this.counters.activeOpens++
+        this.setState(c, TcpState.SynSent)
+        this.sendSyn(c, now)
+        return c
+    }
+
+    /** Queues data; returns the bytes taken (0 when the ring is full or sending is shut down). */
+    send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
+        if (!this.canSend(c)) return 0
+        const n = c.sendRing.write(buf, off, len)
+        if (n > 0) {
+            c.lastActivity = now
+            this.output(c, now)
+        }
+        return n
+    }
+
+    /** Reads received data; returns the bytes read (0 when none: see readable/finReceived). */
+    recv(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
+        const n = c.recvRing.read(buf, off, len)
+        if (n > 0) {
+            c.lastActivity = now
+            // RFC 1122 §4.2.3.3: tell the peer when the window opened by enough
+            if (this.windowUpdateDue(c)) {
+                c.ackNow = true
+                this.output(c, now)
+            }
+        }
+        return n
+    }
+
+    /** Shuts down sending (RFC 9293 §3.10.4): a FIN follows the queued data. */
+    shutdown(c: TcpConnection, now: number): void {
+        if (c.finQueued) return
+        const s = c.state
+        if (s === TcpState.SynSent) {
+            this.toClosed(c, TcpError.None)
+            return
+        }
+        if (s !== TcpState.SynReceived && s !== TcpState.Established && s !== TcpState.CloseWait) return
+        c.finQueued = true
+        if (s === TcpState.CloseWait) this.setState(c, TcpState.LastAck)
+        else if (s === TcpState.Established) this.setState(c, TcpState.FinWait1)
+        // SYN-RECEIVED: FIN-WAIT-1 once the handshake completes (RFC 9293 §3.10.4)
+        this.output(c, now)
+    }
+
+    /**
+     * The user is done with the connection. Unread data makes it a reset
+     * (RFC 2525 §2.17); otherwise the close is graceful and the stack keeps
+     * the slot until the connection reaches CLOSED.
+     */
+    close(c: TcpConnection, now: number): void {
+        if (!c.inUse) return
+        c.userOwned = false
+        c.onEvent = null
+        if (c.recvRing.length > 0 && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait) {
+            this.abort(c, now)
+            return
+        }
+        if (c.state === TcpState.Closed) {
+            this.free(c)
+            return
+        }
+        this.shutdown(c, now)
+        if (c.inUse && c.state === TcpState.FinWait2 && c.timeWaitAt === OFF) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+    }
+
+    /** Resets the connection (RFC 9293 §3.10.5) and frees it unless the user still holds it. */
+    abort(c: TcpConnection, now: number): void {
+        if (!c.inUse) return
+        const s = c.state
+        if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2 || s === TcpState.CloseWait) {
+            this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
+            this.counters.resetsSent++
+        }
+        this.toClosed(c, TcpError.Aborted)
+    }
+
+    canSend(c: TcpConnection): boolean {
+        const s = c.state
+        return !c.finQueued && (s === TcpState.SynSent || s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.CloseWait)
+    }
+
+    // ==== runner calls ======================================================
+
+    /** A TCP segment addressed to us (IP already validated). */
+    input(frame: Buffer, off: number, len: number, src: number, dst: number, now: number): void {
+        const seg = this.seg
+        const r = parseTcp(frame, off, len, src, dst, seg)
+        if (r !== Reason.Ok) return this.host.drop(r)
+        this.counters.segmentsIn++
+        const dataOff = off + seg.headerLength
+        const dataLen = len - seg.headerLength
+        let c = this.find(src, seg.srcPort, seg.dstPort)
+        let issFloor = -1
+        if (c && c.state === TcpState.TimeWait && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(seg.seq, c.rcvNxt)) {
+            // RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN may reopen a
+            // connection in TIME-WAIT when its sequence number is beyond the
+            // old one's; our new ISS starts above the old sequence space.
+            issFloor = seqAdd(c.sndNxt, 65537)
+            this.free(c)
+            c = null
+        }
+        if (c) {
+            if (c.state === TcpState.SynSent) this.synSentArrives(c, frame, dataOff, dataLen, now)
+            else this.segmentArrives(c, frame, dataOff, dataLen, now)
+            if (c.inUse) this.output(c, now)
+            return
+        }
+        const l = this.findListener(seg.dstPort)
+        if (l) return this.listenArrives(l, frame, dataOff, dataLen, src, dst, issFloor, now)
+        // §3.10.7.1 CLOSED: anything but a RST gets a RST
+        this.host.drop(Reason.NoSocket)
+        if ((seg.flags & TCP_RST) === 0) this.resetFor(src, dataLen, now)
+    }
+
+    /** Runs the timers that are due. */
+    poll(now: number): void {
+        for (const c of this.pool) {
+            if (!c.inUse) continue
+            if (c.timeWaitAt !== OFF && now >= c.timeWaitAt) {
+                c.timeWaitAt = OFF
+                this.toClosed(c, TcpError.None)
+                continue
+            }
+            if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
+            if (gone(c)) continue
+            if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
+            if (c.keepAt !== OFF && now >= c.keepAt) this.keepAliveTimeout(c, now)
+            if (gone(c)) continue
+            if (c.ackAt !== OFF && now >= c.ackAt) {
+                c.ackAt = OFF
+                c.ackNow = true
+            }
+            this.output(c, now)
+        }
+    }
+
+    /** The earliest timer of any connection, or -1. */
+    nextDeadline(): number {
+        let t = -1
+        for (const c of this.pool) {
+            if (!c.inUse) continue
+            t = earliest(t, c.rtxAt)
+            t = earliest(t, c.persistAt)
+            t = earliest(t, c.ackAt)
+            t = earliest(t, c.timeWaitAt)
+            t = earliest(t, c.keepAt)
+        }
+        return t
+    }
+
+    /** Connections in each state, for /status. */
+    countByState(): any {
+        const out: any = {}
+        for (const c of this.pool) {
+            if (!c.inUse) continue
+            const name = TCP_STATE_NAMES[c.state]
+            out[name] = (out[name] || 0) + 1
+        }
+        return out
+    }
+
+    inUseCount(): number {
+        let n = 0
+        for (const c of this.pool) if (c.inUse) n++
+        return n
+    }
+
+    // ==== segment arrival ===================================================
+
+    /** §3.10.7.2 LISTEN. */
+    private listenArrives(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, issFloor: number, now: number): void {
+        const seg = this.seg
+        const f = seg.flags
+        if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
+        if (f & TCP_ACK) {
+            if ((f & TCP_SYN) === 0 && this.acceptCookie(l, frame, dataOff, dataLen, src, dst, now)) return
+            // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
+            this.host.drop(Reason.NoSocket)
+            return this.resetFor(src, dataLen, now)
+        }
+        if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
+        if (this.backlogUsed(l) >= l.backlog) return this.sendCookie(src, dst, now)
+        const c = this.allocate(now, false)
+        if (!c) return this.sendCookie(src, dst, now)
+        c.listener = l.index
+        c.localIp = dst
+        c.localPort = seg.dstPort
+        c.remoteIp = src
+        c.remotePort = seg.srcPort
+        c.irs = seg.seq
+        c.rcvNxt = seqAdd(seg.seq, 1)
+        let iss = this.isn(dst, c.localPort, src, c.remotePort, now) >>> 0
+        if (issFloor >= 0 && seqLt(iss, issFloor)) iss = issFloor
+        c.iss = iss
+        c.sndUna = iss
+        c.sndNxt = iss
+        c.sndMax = iss
+        c.sndMss = this.mssFor(seg.mss)
+        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        this.counters.passiveOpens++
+        this.setState(c, TcpState.SynReceived)
+        // data on a SYN is not kept: it is not acknowledged, so the peer sends it again
+        this.sendSyn(c, now)
+    }
+
+    /** §3.10.7.3 SYN-SENT. */
+    private synSentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
+        const seg = this.seg
+        const f = seg.flags
+        if (f & TCP_ACK) {
+            // acceptable only if it acknowledges our SYN exactly
+            if (seqLeq(seg.ack, c.iss) || seqGt(seg.ack, c.sndMax)) {
+                if ((f & TCP_RST) === 0) this.sendReset(c.remoteIp, c.localPort, c.remotePort, seg.ack, 0, false, now)
+                return this.host.drop(Reason.BadFlags)
+            }
+        }
+        if (f & TCP_RST) {
+            // RFC 5961 §3.2 in SYN-SENT: only a RST acknowledging our SYN counts
+            if (f & TCP_ACK) {
+                this.counters.resetsReceived++
+                return this.toClosed(c, TcpError.ConnectionRefused)
+            }
+            return this.host.drop(Reason.BadFlags)
+        }
+        if ((f & TCP_SYN) === 0) return this.host.drop(Reason.BadFlags)
+        c.irs = seg.seq
+        c.rcvNxt = seqAdd(seg.seq, 1)
+        c.sndMss = this.mssFor(seg.mss)
+        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        c.lastHeard = now
+        if (f & TCP_ACK) {
+            this.ackAdvances(c, seg.ack, now)
+            this.establish(c, now)
+            c.ackNow = true
+            return
+        }
+        // simultaneous open: SYN-RECEIVED, answer SYN,ACK with our ISS (§3.10.7.3 fourth)
+        this.setState(c, TcpState.SynReceived)
+        c.sndNxt = c.iss
+        this.sendSyn(c, now)
+    }
+
+    /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+    private segmentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
+        const seg = this.seg
+        const f = seg.flags
+        let seq = seg.seq
+        let len = dataLen
+        let fin = (f & TCP_FIN) !== 0
+        const segLen = len + (f & TCP_SYN ? 1 : 0) + (fin ? 1 : 0)
+
+        // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
+        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && !(f & TCP_ACK) && seq === c.irs) {
+            this.retransmitSyn(c, now)
+            return
+        }
+
+        // Simultaneous open: the peer's SYN,ACK repeats the SYN we already took
+        // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
+        // like Linux, take it as the ACK that completes the handshake.
+        let synAckOfSimultaneousOpen = false
+        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && (f & TCP_ACK) && seqAdd(seq, 1) === c.rcvNxt && seg.ack === c.sndNxt) {
+            synAckOfSimultaneousOpen = true
+            seq = c.rcvNxt
+        }
+
+        // first: sequence number acceptability (§3.10.7.4 table)
+        const wnd = this.advertisedWindow(c)
+        let ok: boolean
+        if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
+        else if (wnd === 0) ok = false
+        else ok = inWindow(seq, c.rcvNxt, wnd) || inWindow(seqAdd(seq, segLen - 1), c.rcvNxt, wnd)
+        if (!ok && wnd === 0 && segLen > 0 && seq === c.rcvNxt && (f & (TCP_RST | TCP_ACK))) {
+            // zero window: still take the ACK and RST fields (§3.10.7.4 "special allowance")
+            ok = true
+            len = 0
+            fin = false
+            c.ackNow = true // a zero-window probe: answer with our window
+        }
+        if (!ok) {
+            if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
+            // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
+            if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            c.ackNow = true
+            return this.host.drop(Reason.NotForUs)
+        }
+        c.lastHeard = now
+        c.keepProbes = 0
+
+        // trim to the window: drop what we already have and what does not fit
+        if (seqLt(seq, c.rcvNxt)) {
+            const dataSkip = seqDiff(c.rcvNxt, seq)
+            if (dataSkip >= len) {
+                dataOff += len
+                len = 0
+            } else if (dataSkip > 0) {
+                dataOff += dataSkip
+                len -= dataSkip
+            }
+            seq = c.rcvNxt
+        }
+        const room = wnd - seqDiff(seq, c.rcvNxt)
+        if (len > room) {
+            len = room > 0 ? room : 0
+            fin = false
+        }
+
+        // second: RST (RFC 5961 §3.2)
+        if (f & TCP_RST) {
+            if (seg.seq !== c.rcvNxt) {
+                this.challengeAck(c, now)
+                return
+            }
+            this.counters.resetsReceived++
+            if (c.state === TcpState.SynReceived) {
+                // passive open goes back to LISTEN: the listener never saw it; active open is refused
+                return this.toClosed(c, c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused)
+            }
+            const s = c.state
+            const err = s === TcpState.Closing || s === TcpState.LastAck || s === TcpState.TimeWait ? TcpError.None : TcpError.ConnectionReset
+            return this.toClosed(c, err)
+        }
+
+        // fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
+        if (f & TCP_SYN && !synAckOfSimultaneousOpen) {
+            this.challengeAck(c, now)
+            return
+        }
+
+        // fifth: the ACK field
+        if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
+        const ack = seg.ack
+        if (c.state === TcpState.SynReceived) {
+            if (!(seqGt(ack, c.sndUna) && seqLeq(ack, c.sndMax))) {
+                // <SEQ=SEG.ACK><CTL=RST>
+                this.sendReset(c.remoteIp, c.localPort, c.remotePort, ack, 0, false, now)
+                return this.host.drop(Reason.BadFlags)
+            }
+            this.takeWindow(c, seg.window, seg.seq, ack)
+            this.ackAdvances(c, ack, now)
+            this.establish(c, now)
+            if (c.finQueued) this.setState(c, TcpState.FinWait1)
+        } else {
+            // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
+            if (seqGt(ack, c.sndMax)) {
+                c.ackNow = true
+                return this.host.drop(Reason.BadFlags)
+            }
+            if (seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+                c.ackNow = true
+                return this.host.drop(Reason.BadFlags)
+            }
+            this.processAck(c, ack, len, fin, now)
+            if (!c.inUse || c.state === TcpState.Closed) return
+        }
+
+        // seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2
+        const s = c.state
+        const receiving = s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2
+        if (len > 0 && receiving && !c.finReceived) this.receiveData(c, frame, dataOff, len, seq, now)
+
+        // eighth: FIN
+        if (fin && receiving) {
+            const finAt = seqAdd(seg.seq, dataLen)
+            if (finAt === c.rcvNxt) this.finArrives(c, now)
+            else if (seqGt(finAt, c.rcvNxt)) {
+                // out of order: remember it, take it when the gap fills
+                c.finPending = true
+                c.finSeq = finAt
+                c.ackNow = true
+            }
+        } else if (fin && s === TcpState.TimeWait) {
+            c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            c.ackNow = true
+        } else if (fin) {
+            // CLOSE-WAIT, CLOSING, LAST-ACK: the FIN was already taken; ACK it again
+            c.ackNow = true
+        }
+    }
+
+    /** The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC 6582). */
+    private processAck(c: TcpConnection, ack: number, dataLen: number, fin: boolean, now: number): void {
+        const seg = this.seg
+        const oldWnd = c.sndWnd
+        if (seqGt(ack, c.sndUna)) {
+            this.ackAdvances(c, ack, now)
+        } else if (ack === c.sndUna && dataLen === 0 && !fin && c.flightSize() > 0 && seg.window === oldWnd) {
+            // RFC 5681 §2 duplicate ACK
+            this.duplicateAck(c, now)
+        }
+        // window update (§3.10.7.4): from a newer segment, or the same one with a newer ACK
+        if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLeq(c.sndWl2, ack))) this.takeWindow(c, seg.window, seg.seq, ack)
+
+        if (!c.finAcked()) return
+        const s = c.state
+        if (s === TcpState.FinWait1) {
+            this.setState(c, TcpState.FinWait2)
+            // an orphaned FIN-WAIT-2 does not wait forever for the peer's FIN (Linux's tcp_fin_timeout)
+            if (!c.userOwned) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            this.notify(c)
+        } else if (s === TcpState.Closing) this.enterTimeWait(c, now)
+        else if (s === TcpState.LastAck) this.toClosed(c, TcpError.None)
+    }
+
+    /** SND.UNA moves to ack: free acknowledged data, time the round trip, grow cwnd, restart the timer. */
+    private ackAdvances(c: TcpConnection, ack: number, now: number): void {
+        let acked = seqDiff(ack, c.sndUna)
+        if (acked <= 0) return
+        const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
+        c.sndUna = ack
+        if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
+        let dataAcked = acked - (synWasUnacked ? 1 : 0)
+        if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
+        if (dataAcked > 0) c.sendRing.discard(dataAcked)
+        c.retries = 0
+        c.persistBackoff = 0
+        // Karn: time only segments sent once
+        if (c.rttStart !== OFF && seqGt(ack, c.rttSeq)) {
+            c.rtt.sample(now - c.rttStart)
+            c.rttStart = OFF
+        }
+        c.rtt.reset()
+        // congestion control
+        const mss = c.sndMss
+        if (c.inRecovery) {
+            if (seqGeq(ack, c.recover)) {
+                // full acknowledgement: leave fast recovery (RFC 6582 §3.2 step 3)
+                c.inRecovery = false
+                c.cwnd = Math.min(c.ssthresh, c.flightSize() + mss)
+            } else {
+                // partial acknowledgement: resend the next hole, deflate (RFC 6582 §3.2 step 4)
+                this.retransmitFirst(c, now)
+                c.cwnd = c.cwnd > acked ? c.cwnd - acked + mss : mss
+            }
+        } else if (c.cwnd < c.ssthresh) {
+            c.cwnd += Math.min(acked, mss)
+        } else {
+            c.bytesAcked += acked
+            if (c.bytesAcked >= c.cwnd) {
+                c.bytesAcked -= c.cwnd
+                c.cwnd += mss
+            }
+        }
+        c.dupAcks = 0
+        // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it
+        c.rtxAt = c.flightSize() > 0 ? now + c.rtt.rto : OFF
+        this.notify(c)
+    }
+
+    /** RFC 5681 §3.2 with RFC 6582: the third duplicate ACK starts fast retransmit. */
+    private duplicateAck(c: TcpConnection, now: number): void {
+        c.dupAcks++
+        const mss = c.sndMss
+        if (c.inRecovery) {
+            c.cwnd += mss // inflate: a segment has left the network
+            return
+        }
+        if (c.dupAcks !== 3 || !seqGt(c.sndUna, c.recover)) {
+            if (c.dupAcks === 3) c.dupAcks = 0
+            return
+        }
+        c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        c.recover = c.sndMax
+        c.inRecovery = true
+        this.counters.fastRetransmits++
+        this.retransmitFirst(c, now)
+        c.cwnd = c.ssthresh + 3 * mss
+    }
+
+    /** In-order data goes to the ring; out-of-order data is placed at its offset and remembered. */
+    private receiveData(c: TcpConnection, frame: Buffer, off: number, len: number, seq: number, now: number): void {
+        const ahead = seqDiff(seq, c.rcvNxt)
+        if (ahead === 0) {
+            const n = c.recvRing.writeAt(0, frame, off, len)
+            const total = c.ooo.advance(n)
+            c.recvRing.commit(total)
+            c.rcvNxt = seqAdd(c.rcvNxt, total)
+            if (total > n || !c.ooo.isEmpty()) c.ackNow = true // a gap filled or remains: ACK at once (RFC 5681 §4.2)
+            else {
+                c.unackedSegments++
+                // ACK every second segment at once, delay the first (RFC 5681 §4.2, RFC 1122 §4.2.3.2)
+                if (c.unackedSegments >= 2) c.ackNow = true
+                else if (c.ackAt === OFF) c.ackAt = now + this.limits.tcpAckDelayMs
+            }
+            c.lastActivity = now
+            if (c.finPending && c.finSeq === c.rcvNxt) {
+                c.finPending = false
+                this.finArrives(c, now)
+            }
+            this.notify(c)
+            return
+        }
+        // out of order: keep it if the assembler has room, and send a duplicate ACK
+        const n = c.recvRing.writeAt(ahead, frame, off, len)
+        if (n > 0) c.ooo.add(ahead, n)
+        c.ackNow = true
+    }
+
+    /** The peer's FIN at RCV.NXT (§3.10.7.4 eighth). */
+    private finArrives(c: TcpConnection, now: number): void {
+        c.rcvNxt = seqAdd(c.rcvNxt, 1)
+        c.finReceived = true
+        c.ackNow = true
+        const s = c.state
+        if (s === TcpState.SynReceived || s === TcpState.Established) this.setState(c, TcpState.CloseWait)
+        else if (s === TcpState.FinWait1) {
+            // our FIN acknowledged already (same segment): straight to TIME-WAIT
+            if (c.finAcked()) this.enterTimeWait(c, now)
+            else this.setState(c, TcpState.Closing)
+        } else if (s === TcpState.FinWait2) this.enterTimeWait(c, now)
+        this.notify(c)
+    }
+
+    // ==== output ============================================================
+
+    /** Sends what the windows allow, at most tcpBurst segments, then a bare ACK if one is owed. */
+    output(c: TcpConnection, now: number): void {
+        if (!c.inUse) return
+        const s = c.state
+        if (s === TcpState.Closed || s === TcpState.Listen) return
+        let sent = 0
+        if (s !== TcpState.SynSent && s !== TcpState.SynReceived && s !== TcpState.TimeWait) {
+            while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
+        }
+        if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, c.sndNxt, TCP_ACK, 0, now)
+        // zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1)
+        if (c.sndWnd === 0 && c.flightSize() === 0 && this.unsent(c) > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
+            c.persistAt = now + c.rtt.rto
+        }
+    }
+
+    /** Bytes in the send ring not yet sent. */
+    private unsent(c: TcpConnection): number {
+        const sentData = seqDiff(c.sndNxt, c.sndUna)
+        const n = c.sendRing.length - sentData
+        return n > 0 ? n : 0
+    }
+
+    /** Sends the next data segment (and/or our FIN) if allowed; false when nothing went out. */
+    private sendNext(c: TcpConnection, now: number): boolean {
+        const s = c.state
+        // our FIN is out (or acknowledged): nothing follows it
+        if (c.finSent && seqGt(c.sndNxt, c.sndFinSeq)) return false
+        const offset = seqDiff(c.sndNxt, c.sndUna)
+        let unsent = c.sendRing.length - offset
+        if (unsent < 0) unsent = 0
+        const wnd = Math.min(c.sndWnd, c.cwnd)
+        let usable = wnd - c.flightSize()
+        if (usable < 0) usable = 0
+        let len = Math.min(unsent, c.sndMss, usable)
+        const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
+        if (len === 0 && !finNow) return false
+        if (len > 0 && len < c.sndMss && !finNow) {
+            // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896)
+            const all = len === unsent
+            const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
+            if (!(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
+        }
+        let flags = TCP_ACK
+        if (len > 0 && len === unsent) flags |= TCP_PSH
+        if (finNow) flags |= TCP_FIN
+        const seq = c.sndNxt
+        this.sendSegment(c, seq, flags, len, now)
+        const advance = len + (finNow ? 1 : 0)
+        c.sndNxt = seqAdd(seq, advance)
+        if (finNow) {
+            c.finSent = true
+            c.sndFinSeq = seqAdd(seq, len)
+        }
+        if (seqGt(c.sndNxt, c.sndMax)) {
+            // new data: time it if nothing is being timed (RFC 6298 §3, Karn)
+            if (c.rttStart === OFF && seq === c.sndMax) {
+                c.rttStart = now
+                c.rttSeq = seq
+            }
+            c.sndMax = c.sndNxt
+        } else if (advance > 0) {
+            this.counters.retransmits++
+        }
+        if (c.rtxAt === OFF) c.rtxAt = now + c.rtt.rto
+        c.persistAt = OFF
+        return true
+    }
+
+    /** Sends the first unacknowledged segment again without moving SND.NXT (fast retransmit, partial ACKs). */
+    private retransmitFirst(c: TcpConnection, now: number): void {
+        let len = Math.min(c.sendRing.length, c.sndMss, c.flightSize())
+        let flags = TCP_ACK
+        if (c.finSent && seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
+        if (len < 0) len = 0
+        if (len === 0 && (flags & TCP_FIN) === 0) return
+        this.counters.retransmits++
+        c.rttStart = OFF
+        this.sendSegment(c, c.sndUna, flags, len, now)
+        c.rtxAt = now + c.rtt.rto
+    }
+
+    /** SYN (active open) or SYN,ACK (passive or simultaneous open), with our MSS. */
+    private sendSyn(c: TcpConnection, now: number): void {
+        const flags = c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK
+        if (c.retries === 0) {
+            c.rttStart = now
+            c.rttSeq = c.iss
+        }
+        this.sendSegment(c, c.iss, flags, 0, now)
+        c.sndNxt = seqAdd(c.iss, 1)
+        if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt
+        c.rtxAt = now + c.rtt.rto
+    }
+
+    private retransmitSyn(c: TcpConnection, now: number): void {
+        this.counters.retransmits++
+        c.rttStart = OFF
+        this.sendSyn(c, now)
+    }
+
+    /**
+     * Emits one segment of c: `len` bytes of data from the send ring at `seq`,
+     * with ACK = RCV.NXT and our current window. Any segment with ACK
+     * acknowledges everything, so owed ACKs are settled.
+     */
+    private sendSegment(c: TcpConnection, seq: number, flags: number, len: number, now: number): void {
+        const h = this.out
+        const tx = this.host.tx
+        const at = this.host.l4Offset
+        h.srcPort = c.localPort
+        h.dstPort = c.remotePort
+        h.seq = seq
+        h.ack = flags & TCP_ACK ? c.rcvNxt : 0
+        h.flags = flags
+        h.urgent = 0
+        h.mss = flags & TCP_SYN ? this.ourMss : 0
+        h.wscale = -1
+        h.sackPermitted = false
+        h.tsPresent = false
+        const wnd = flags & TCP_RST ? 0 : this.windowToAdvertise(c)
+        h.window = wnd
+        const hl = tcpHeaderLength(h)
+        if (len > 0) {
+            const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
+            c.sendRing.peek(skip, tx, at + hl, len)
+        }
+        emitTcp(h, tx, at, c.localIp, c.remoteIp, len)
+        if (flags & TCP_ACK) {
+            c.rcvAdv = seqAdd(c.rcvNxt, wnd)
+            c.ackNow = false
+            c.ackAt = OFF
+            c.unackedSegments = 0
+        }
+        this.counters.segmentsOut++
+        this.host.ipSend(c.remoteIp, IP_PROTO_TCP, hl + len, now)
+    }
+
+    /** A RST (or RST,ACK) answering a segment that has no connection (§3.10.7.1). */
+    private resetFor(src: number, dataLen: number, now: number): void {
+        const seg = this.seg
+        if (seg.flags & TCP_ACK) {
+            this.sendReset(src, seg.dstPort, seg.srcPort, seg.ack, 0, false, now)
+        } else {
+            const segLen = dataLen + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0)
+            this.sendReset(src, seg.dstPort, seg.srcPort, 0, seqAdd(seg.seq, segLen), true, now)
+        }
+    }
+
+    private sendReset(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, withAck: boolean, now: number): void {
+        const h = this.out
+        h.srcPort = srcPort
+        h.dstPort = dstPort
+        h.seq = seq
+        h.ack = withAck ? ack : 0
+        h.flags = TCP_RST | (withAck ? TCP_ACK : 0)
+        h.window = 0
+        h.urgent = 0
+        h.mss = 0
+        h.wscale = -1
+        h.sackPermitted = false
+        h.tsPresent = false
+        emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
+        this.counters.resetsSent++
+        this.counters.segmentsOut++
+        this.host.ipSend(dst, IP_PROTO_TCP, TCP_HEADER, now)
+    }
+
+    /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
+    private challengeAck(c: TcpConnection, now: number): void {
+        const rate = this.limits.tcpChallengeAcksPerSecond
+        const elapsed = now - this.challengeAt
+        if (elapsed > 0) {
+            this.challengeTokens = Math.min(rate, this.challengeTokens + (elapsed * rate) / 1000)
+            this.challengeAt = now
+        }
+        this.host.drop(Reason.BadFlags)
+        if (this.challengeTokens < 1) return
+        this.challengeTokens -= 1
+        this.counters.challengeAcks++
+        this.sendSegment(c, c.sndNxt, TCP_ACK, 0, now)
+    }
+
+    // ==== windows ===========================================================
+
+    /** What we may still accept beyond RCV.NXT: the window we advertised, never less (it never shrinks). */
+    private advertisedWindow(c: TcpConnection): number {
+        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
+        const free = c.rcvWindow()
+        // before anything was advertised (SYN-RECEIVED from a cookie) use the free space
+        return adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
+    }
+
+    /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
+    private windowToAdvertise(c: TcpConnection): number {
+        const free = c.rcvWindow()
+        const current = seqDiff(c.rcvAdv, c.rcvNxt)
+        if (current < 0 || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
+        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
+        return free - current >= step ? free : current
+    }
+
+    /** True when reading opened the window by at least the SWS step. */
+    private windowUpdateDue(c: TcpConnection): boolean {
+        if (c.state !== TcpState.Established && c.state !== TcpState.FinWait1 && c.state !== TcpState.FinWait2) return false
+        const current = seqDiff(c.rcvAdv, c.rcvNxt)
+        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
+        return c.rcvWindow() - current >= step
+    }
+
+    private takeWindow(c: TcpConnection, window: number, seq: number, ack: number): void {
+        c.sndWnd = window
+        c.sndWl1 = seq
+        c.sndWl2 = ack
+        if (window > c.maxSndWnd) c.maxSndWnd = window
+        if (window > 0) {
+            c.persistAt = OFF
+            c.persistBackoff = 0
+        }
+    }
+
+    private mssFor(peerMss: number): number {
+        const m = peerMss > 0 ? peerMss : DEFAULT_MSS
+        return m < this.ourMss ? m : this.ourMss
+    }
+
+    // ==== timers ============================================================
+
+    /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: back off, go back to SND.UNA, one segment of cwnd. */
+    private retransmitTimeout(c: TcpConnection, now: number): void {
+        c.rtxAt = OFF
+        const s = c.state
+        if (s === TcpState.SynSent || s === TcpState.SynReceived) {
+            if (c.retries >= this.limits.tcpSynRetries) {
+                this.counters.timeouts++
+                return this.toClosed(c, TcpError.TimedOut)
+            }
+            c.retries++
+            c.rtt.backoff()
+            // RFC 6298 §5.7: a lost SYN leaves the data-phase RTO at 3 s (we keep the backed-off value)
+            this.retransmitSyn(c, now)
+            return
+        }
+        if (c.flightSize() === 0) return
+        if (c.retries >= this.limits.tcpMaxRetries) {
+            this.counters.timeouts++
+            this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
+            this.counters.resetsSent++
+            return this.toClosed(c, TcpError.TimedOut)
+        }
+        c.retries++
+        c.rtt.backoff()
+        const mss = c.sndMss
+        if (c.retries === 1) c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        c.cwnd = mss
+        c.bytesAcked = 0
+        c.inRecovery = false
+        c.dupAcks = 0
+        c.recover = c.sndMax
+        c.rttStart = OFF
+        // go back N: everything from SND.UNA is sent again as the window opens
+        c.sndNxt = c.sndUna
+        this.sendNext(c, now)
+        c.rtxAt = now + c.rtt.rto
+    }
+
+    /** Zero-window probe: a segment at SND.UNA - 1 makes the peer ACK with its window (as Linux does). */
+    private persistTimeout(c: TcpConnection, now: number): void {
+        c.persistAt = OFF
+        if (c.sndWnd > 0 || this.unsent(c) === 0) return
+        this.counters.zeroWindowProbes++
+        this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
+        c.persistBackoff++
+        let wait = c.rtt.rto
+        for (let i = 0; i < c.persistBackoff && wait < this.limits.tcpMaxRtoMs; i++) wait *= 2
+        c.persistAt = now + Math.min(wait, this.limits.tcpMaxRtoMs)
+    }
+
+    /** Keep-alive probes (RFC 1122 §4.2.3.6) and the idle timeout. */
+    private keepAliveTimeout(c: TcpConnection, now: number): void {
+        c.keepAt = OFF
+        if (c.idleTimeoutMs > 0 && now - c.lastActivity >= c.idleTimeoutMs) {
+            this.counters.timeouts++
+            this.abortWith(c, TcpError.TimedOut, now)
+            return
+        }
+        if (c.keepAlive && (c.state === TcpState.Established || c.state === TcpState.CloseWait)) {
+            if (now - c.lastHeard >= c.keepIdleMs) {
+                if (c.keepProbes >= c.keepCount) {
+                    this.counters.timeouts++
+                    this.abortWith(c, TcpError.TimedOut, now)
+                    return
+                }
+                c.keepProbes++
+                this.counters.keepAliveProbes++
+                this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
+            }
+        }
+        this.armKeepAlive(c, now)
+    }
+
+    /** Sets keepAt from the keep-alive and idle settings. */
+    armKeepAlive(c: TcpConnection, now: number): void {
+        let t = OFF
+        if (c.keepAlive) {
+            t = c.keepProbes > 0 ? now + c.keepIntervalMs : c.lastHeard + c.keepIdleMs
+            if (t <= now) t = now + c.keepIntervalMs
+        }
+        if (c.idleTimeoutMs > 0) t = earliest(t, c.lastActivity + c.idleTimeoutMs)
+        c.keepAt = t
+    }
+
+    private abortWith(c: TcpConnection, err: TcpError, now: number): void {
+        this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
+        this.counters.resetsSent++
+        this.toClosed(c, err)
+    }
+
+    // ==== state changes and the pool =======================================
+
+    private establish(c: TcpConnection, now: number): void {
+        // RFC 5681 §3.1 (RFC 3390) initial window
+        const mss = c.sndMss
+        c.cwnd = Math.min(4 * mss, Math.max(2 * mss, 4380))
+        c.ssthresh = 0x7fffffff
+        c.lastHeard = now
+        c.lastActivity = now
+        c.retries = 0
+        this.setState(c, TcpState.Established)
+        if (c.listener >= 0) {
+            c.queued = true
+            c.acceptOrder = this.queueOrder++
+            const l = this.listeners[c.listener]
+            if (l.onEvent) l.onEvent(l)
+        }
+        this.armKeepAlive(c, now)
+        this.notify(c)
+    }
+
+    private enterTimeWait(c: TcpConnection, now: number): void {
+        this.setState(c, TcpState.TimeWait)
+        c.rtxAt = OFF
+        c.persistAt = OFF
+        c.keepAt = OFF
+        c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+        this.notify(c)
+    }
+
+    /** CLOSED: timers stop; the slot is freed unless the user still holds it (it then sees `error`). */
+    private toClosed(c: TcpConnection, err: TcpError): void {
+        if (err !== TcpError.None && c.error === TcpError.None) c.error = err
+        this.setState(c, TcpState.Closed)
+        c.rtxAt = OFF
+        c.persistAt = OFF
+        c.ackAt = OFF
+        c.keepAt = OFF
+        c.timeWaitAt = OFF
+        const user = c.userOwned
+        this.notify(c)
+        if (!user) this.free(c)
+    }
+
+    private setState(c: TcpConnection, s: TcpState): void {
+        const from = c.state
+        if (from === s) return
+        c.state = s
+        if (this.onStateChange) this.onStateChange(c, from, s)
+    }
+
+    private notify(c: TcpConnection): void {
+        if (c.onEvent) c.onEvent(c)
+    }
+
+    /** A free slot; when there is none, the oldest TIME-WAIT the user no longer holds (lwIP's policy). */
+    private allocate(now: number, reclaimHalfOpen: boolean): TcpConnection {
+        let oldest: TcpConnection = null
+        for (const c of this.pool) {
+            if (!c.inUse) return this.claim(c, now)
+            if (!c.userOwned && c.state === TcpState.TimeWait && (!oldest || c.timeWaitAt < oldest.timeWaitAt)) oldest = c
+        }
+        if (!oldest && reclaimHalfOpen) {
+            // a validated SYN cookie proves a real peer: it beats a half-open connection
+            for (const c of this.pool) {
+                if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
+            }
+        }
+        if (!oldest) return null
+        this.counters.timeWaitReclaimed++
+        this.free(oldest)
+        return this.claim(oldest, now)
+    }
+
+    private claim(c: TcpConnection, now: number): TcpConnection {
+        c.inUse = true
+        c.userOwned = false
+        c.listener = -1
+        c.queued = false
+        c.error = TcpError.None
+        c.state = TcpState.Closed
+        c.sendRing.clear()
+        c.recvRing.clear()
+        c.ooo.clear()
+        c.finPending = false
+        c.finQueued = false
+        c.finSent = false
+        c.finReceived = false
+        c.sndWnd = 0
+        c.maxSndWnd = 0
+        c.rcvAdv = 0
+        c.cwnd = 0
+        c.ssthresh = 0x7fffffff
+        c.dupAcks = 0
+        c.inRecovery = false
+        c.bytesAcked = 0
+        c.rttStart = OFF
+        c.retries = 0
+        c.rtxAt = OFF
+        c.persistAt = OFF
+        c.ackAt = OFF
+        c.timeWaitAt = OFF
+        c.keepAt = OFF
+        c.persistBackoff = 0
+        c.ackNow = false
+        c.unackedSegments = 0
+        c.lastHeard = now
+        c.lastActivity = now
+        c.nagle = true
+        c.keepAlive = false
+        c.keepIdleMs = this.limits.tcpKeepIdleMs
+        c.keepIntervalMs = this.limits.tcpKeepIntervalMs
+        c.keepCount = this.limits.tcpKeepCount
+        c.keepProbes = 0
+        c.idleTimeoutMs = 0
+        c.onEvent = null
+        c.rtt.srtt = 0
+        c.rtt.rttvar = 0
+        c.rtt.rto = this.limits.tcpInitialRtoMs
+        return c
+    }
+
+    private free(c: TcpConnection): void {
+        if (!c.inUse) return
+        if (c.state !== TcpState.Closed) this.setState(c, TcpState.Closed)
+        c.inUse = false
+        c.userOwned = false
+        c.queued = false
+        c.listener = -1
+        c.onEvent = null
+        c.generation++
+        c.rtxAt = OFF
+        c.persistAt = OFF
+        c.ackAt = OFF
+        c.keepAt = OFF
+        c.timeWaitAt = OFF
+    }
+
+    private find(remoteIp: number, remotePort: number, localPort: number): TcpConnection {
+        for (const c of this.pool) {
+            if (c.inUse && c.state !== TcpState.Closed && c.remotePort === remotePort && c.localPort === localPort && c.remoteIp === remoteIp) return c
+        }
+        return null
+    }
+
+    private findListener(port: number): TcpListener {
+        for (const l of this.listeners) if (l.inUse && l.port === port) return l
+        return null
+    }
+
+    /** Half-open plus not-yet-accepted connections of l. */
+    private backlogUsed(l: TcpListener): number {
+        let n = 0
+        for (const c of this.pool) if (c.inUse && c.listener === l.index) n++
+        return n
+    }
+
+    private ephemeralPort(remoteIp: number, remotePort: number): number {
+        // RFC 6056 §3.3.3-like: a random start, then the next free port
+        for (let tries = 0; tries < 64; tries++) {
+            const p = this.nextPort
+            this.nextPort = this.nextPort >= 65535 ? 49152 : this.nextPort + 1
+            if (!this.find(remoteIp, remotePort, p) && !this.findListener(p)) return p
+        }
+        return this.nextPort
+    }
+
+    // ==== SYN cookies =======================================================
+
+    /**
+     * A SYN,ACK whose ISS encodes what we would have stored: 5 bits of a
+     * 64-second counter, 3 bits of MSS, 24 bits of a keyed hash of the
+     * 4-tuple, the counter and the peer's ISN. Nothing is allocated.
+     */
+    private sendCookie(src: number, dst: number, now: number): void {
+        const seg = this.seg
+        const slot = Math.floor(now / COOKIE_SLOT_MS) & 31
+        let mssIndex = 0
+        const peerMss = seg.mss > 0 ? seg.mss : DEFAULT_MSS
+        for (let i = COOKIE_MSS.length - 1; i >= 0; i--) {
+            if (COOKIE_MSS[i] <= peerMss && COOKIE_MSS[i] <= this.ourMss) {
+                mssIndex = i
+                break
+            }
+        }
+        const iss = ((slot << 27) | (mssIndex << 24) | (this.cookieHash(src, seg.srcPort, seg.dstPort, seg.seq, slot) & 0xffffff)) >>> 0
+        this.cookieSentAt = now
+        this.counters.synCookiesSent++
+        const h = this.out
+        h.srcPort = seg.dstPort
+        h.dstPort = seg.srcPort
+        h.seq = iss
+        h.ack = seqAdd(seg.seq, 1)
+        h.flags = TCP_SYN | TCP_ACK
+        h.window = Math.min(this.limits.tcpRecvBuffer, 0xffff)
+        h.urgent = 0
+        h.mss = this.ourMss
+        h.wscale = -1
+        h.sackPermitted = false
+        h.tsPresent = false
+        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, dst, src, 0)
+        this.counters.segmentsOut++
+        this.host.ipSend(src, IP_PROTO_TCP, hl, now)
+    }
+
+    /** An ACK carrying a valid cookie becomes an ESTABLISHED connection. */
+    private acceptCookie(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, now: number): boolean {
+        if (this.cookieSentAt < 0 || now - this.cookieSentAt > 2 * COOKIE_SLOT_MS) return false
+        const seg = this.seg
+        const iss = seqAdd(seg.ack, -1)
+        const irs = seqAdd(seg.seq, -1)
+        const slot = iss >>> 27
+        const nowSlot = Math.floor(now / COOKIE_SLOT_MS) & 31
+        if (((nowSlot - slot) & 31) > 1) return false
+        if ((iss & 0xffffff) !== (this.cookieHash(src, seg.srcPort, seg.dstPort, irs, slot) & 0xffffff)) return false
+        if (this.backlogUsed(l) >= l.backlog) return false
+        const c = this.allocate(now, true)
+        if (!c) return false
+        this.counters.synCookiesAccepted++
+        this.counters.passiveOpens++
+        c.listener = l.index
+        c.localIp = dst
+        c.localPort = seg.dstPort
+        c.remoteIp = src
+        c.remotePort = seg.srcPort
+        c.iss = iss
+        c.irs = irs
+        c.rcvNxt = seg.seq
+        c.sndUna = seg.ack
+        c.sndNxt = seg.ack
+        c.sndMax = seg.ack
+        c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
+        c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
+        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        this.establish(c, now)
+        // the ACK may carry data (and a FIN): take them as in ESTABLISHED
+        if (dataLen > 0) this.receiveData(c, frame, dataOff, Math.min(dataLen, c.rcvWindow()), seg.seq, now)
+        if (seg.flags & TCP_FIN && seqAdd(seg.seq, dataLen) === c.rcvNxt) this.finArrives(c, now)
+        this.output(c, now)
+        return true
+    }
+
+    private cookieHash(src: number, srcPort: number, dstPort: number, irs: number, slot: number): number {
+        return this.hasher.hash3(src, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff), (irs + Math.imul(slot, 0x9e3779b9)) | 0)
+    }
+
+    /** For traces: "198.18.0.2:80-198.18.0.1:3337". */
+    describe(c: TcpConnection): string {
+        return ipToString(c.localIp) + ":" + c.localPort + "-" + ipToString(c.remoteIp) + ":" + c.remotePort
+    }
+}
+
+/** Freed, or CLOSED: no timers to run (a function, so the compiler does not narrow c.state across calls). */
+function gone(c: TcpConnection): boolean {
+    return !c.inUse || c.state === TcpState.Closed
+}
+
+function earliest(t: number, candidate: number): number {
+    if (candidate === OFF) return t
+    return t === OFF || candidate < t ? candidate : t
+}
+
+/** start <= x < start + len, modulo 2^32. */
+function inWindow(x: number, start: number, len: number): boolean {
+    return (x - start) >>> 0 < len
+}
