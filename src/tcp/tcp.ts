@@ -716,8 +716,12 @@ export class Tcp {
             while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
         }
         if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, c.sndNxt, TCP_ACK, 0, now)
-        // zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1)
-        if (c.sndWnd === 0 && c.flightSize() === 0 && this.unsent(c) > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
+        // Data waits with nothing in flight: the window is zero, or too small
+        // to be worth a segment (SWS avoidance). A lost window update would
+        // leave both sides waiting, so the persist timer probes (RFC 9293
+        // §3.8.6.1) or, for a small window, sends what fits anyway (RFC 1122
+        // §4.2.3.4's override timeout).
+        if (c.flightSize() === 0 && this.unsent(c) > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
             c.persistAt = now + c.rtt.rto
         }
     }
@@ -730,7 +734,7 @@ export class Tcp {
     }
 
     /** Sends the next data segment (and/or our FIN) if allowed; false when nothing went out. */
-    private sendNext(c: TcpConnection, now: number): boolean {
+    private sendNext(c: TcpConnection, now: number, force?: boolean): boolean {
         const s = c.state
         // our FIN is out (or acknowledged): nothing follows it
         if (c.finSent && seqGt(c.sndNxt, c.sndFinSeq)) return false
@@ -743,7 +747,7 @@ export class Tcp {
         let len = Math.min(unsent, c.sndMss, usable)
         const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
         if (len === 0 && !finNow) return false
-        if (len > 0 && len < c.sndMss && !finNow) {
+        if (len > 0 && len < c.sndMss && !finNow && !force) {
             // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896)
             const all = len === unsent
             const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
@@ -972,10 +976,17 @@ export class Tcp {
         c.rtxAt = now + c.rtt.rto
     }
 
-    /** Zero-window probe: a segment at SND.UNA - 1 makes the peer ACK with its window (as Linux does). */
+    /**
+     * Zero-window probe: a segment at SND.UNA - 1 makes the peer ACK with its
+     * window (as Linux does). A small window is used as it is.
+     */
     private persistTimeout(c: TcpConnection, now: number): void {
         c.persistAt = OFF
-        if (c.sndWnd > 0 || this.unsent(c) === 0) return
+        if (this.unsent(c) === 0 || c.flightSize() > 0) return
+        if (c.sndWnd > 0) {
+            this.sendNext(c, now, true)
+            return
+        }
         this.counters.zeroWindowProbes++
         this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
         c.persistBackoff++

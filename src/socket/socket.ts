@@ -1,0 +1,285 @@
+// The socket API: async/await over the synchronous TCP engine, the same on
+// the device and on Node. Nothing here blocks by itself: a call that cannot
+// finish yet (no data, no room, not connected) waits on a Signal that the
+// engine raises through the connection's onEvent, and tries again.
+//
+// What waiting means is the host's business (SocketHost): on DeviceScript a
+// signal is an emitter and wait() is ds.wait(); on Node it is a promise; in
+// the simulator timeouts run on virtual time.
+//
+// Handles are safe: a TcpSocket remembers its connection's generation, and
+// once the slot is freed and reused every call on the old handle fails with
+// EBADF instead of touching someone else's connection.
+
+import { Stack } from "../stack.js"
+import { TcpConnection } from "../tcp/connection.js"
+import { TcpListener } from "../tcp/tcp.js"
+import { TcpError, TcpState, TCP_ERROR_NAMES, TCP_STATE_NAMES } from "../tcp/state.js"
+import { ipToString } from "../wire/bytes.js"
+
+/** Something a task can wait on and another can raise. */
+export interface Signal {}
+
+export interface SocketHost {
+    /** The time the stack runs on (ms). */
+    now: () => number
+    newSignal: () => Signal
+    /** Resolves after the signal is raised, or after timeoutMs (0: no timeout). True if raised. */
+    wait: (signal: Signal, timeoutMs: number) => Promise<boolean>
+    raise: (signal: Signal) => void
+    /** The stack's timers may have changed: the runner should look at nextDeadline() again. */
+    kick: () => void
+}
+
+export class SocketError extends Error {
+    /** ECONNREFUSED, ECONNRESET, ETIMEDOUT, ECONNABORTED, EPIPE, EBADF, EADDRINUSE, ENOBUFS */
+    readonly code: string
+    constructor(code: string, what: string) {
+        super(code + ": " + what)
+        this.code = code
+    }
+}
+
+export class Net {
+    readonly stack: Stack
+    readonly host: SocketHost
+
+    constructor(stack: Stack, host: SocketHost) {
+        this.stack = stack
+        this.host = host
+    }
+
+    /** Listens on port. Throws EADDRINUSE when taken, ENOBUFS when no listener slot is free. */
+    listen(port: number, backlog?: number): TcpServer {
+        const tcp = this.stack.tcp
+        for (const l of tcp.listeners) if (l.inUse && l.port === port) throw new SocketError("EADDRINUSE", "port " + port)
+        const l = tcp.listen(port, backlog || 0)
+        if (!l) throw new SocketError("ENOBUFS", "no free listener slot (limits.tcpListeners)")
+        return new TcpServer(this, l)
+    }
+
+    /** Opens a connection; resolves once ESTABLISHED. Throws ECONNREFUSED, ETIMEDOUT or ENOBUFS. */
+    async connect(ip: number, port: number, timeoutMs?: number): Promise<TcpSocket> {
+        const host = this.host
+        const conn = this.stack.tcp.connect(ip, port, host.now())
+        host.kick()
+        if (!conn) throw new SocketError("ENOBUFS", "no free connection (limits.tcpConnections)")
+        const sock = new TcpSocket(this, conn)
+        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        for (;;) {
+            const s = conn.state
+            if (s === TcpState.SynSent || s === TcpState.SynReceived) {
+                const left = deadline ? deadline - host.now() : 0
+                if (deadline && left <= 0) {
+                    sock.abort()
+                    throw new SocketError("ETIMEDOUT", "connect to " + ipToString(ip) + ":" + port)
+                }
+                await host.wait(sock.signal, left)
+                continue
+            }
+            if (s === TcpState.Closed) {
+                const err = conn.error
+                sock.close()
+                throw new SocketError(TCP_ERROR_NAMES[err === TcpError.None ? TcpError.ConnectionRefused : err], "connect to " + ipToString(ip) + ":" + port)
+            }
+            return sock
+        }
+    }
+}
+
+export class TcpServer {
+    readonly port: number
+    private readonly net: Net
+    private readonly listener: TcpListener
+    private readonly signal: Signal
+    private closed = false
+
+    constructor(net: Net, listener: TcpListener) {
+        this.net = net
+        this.listener = listener
+        this.port = listener.port
+        const signal = net.host.newSignal()
+        this.signal = signal
+        const host = net.host
+        listener.onEvent = () => host.raise(signal)
+    }
+
+    /** The next connection; null once the server is closed or when timeoutMs passes. */
+    async accept(timeoutMs?: number): Promise<TcpSocket> {
+        const host = this.net.host
+        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        while (!this.closed) {
+            const conn = this.net.stack.tcp.accept(this.listener)
+            if (conn) return new TcpSocket(this.net, conn)
+            const left = deadline ? deadline - host.now() : 0
+            if (deadline && left <= 0) return null
+            await host.wait(this.signal, left)
+        }
+        return null
+    }
+
+    /** Stops listening; connections not yet accepted are reset. */
+    close(): void {
+        if (this.closed) return
+        this.closed = true
+        this.net.stack.tcp.unlisten(this.listener, this.net.host.now())
+        this.net.host.raise(this.signal)
+        this.net.host.kick()
+    }
+}
+
+export class TcpSocket {
+    readonly signal: Signal
+    readonly remoteAddress: string
+    readonly remotePort: number
+    readonly localPort: number
+    private readonly net: Net
+    private readonly conn: TcpConnection
+    private readonly generation: number
+
+    constructor(net: Net, conn: TcpConnection) {
+        this.net = net
+        this.conn = conn
+        this.generation = conn.generation
+        this.remoteAddress = ipToString(conn.remoteIp)
+        this.remotePort = conn.remotePort
+        this.localPort = conn.localPort
+        const signal = net.host.newSignal()
+        this.signal = signal
+        const host = net.host
+        conn.onEvent = () => host.raise(signal)
+    }
+
+    /** The connection's state name ("ESTABLISHED", ...), or "FREED" once closed and reused. */
+    state(): string {
+        return this.valid() ? TCP_STATE_NAMES[this.conn.state] : "FREED"
+    }
+
+    /** Bytes that can be read without waiting. */
+    readable(): number {
+        return this.valid() ? this.conn.readable() : 0
+    }
+
+    /**
+     * Reads up to len bytes into buf[off]; waits until at least one is there.
+     * Returns 0 at the end of the stream (the peer's FIN), or when timeoutMs
+     * passes with nothing to read (check readable()/state() to tell which).
+     * Throws the connection's error (ECONNRESET, ETIMEDOUT...).
+     */
+    async read(buf: Buffer, off: number, len: number, timeoutMs?: number): Promise<number> {
+        const host = this.net.host
+        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        for (;;) {
+            const c = this.live()
+            const n = this.net.stack.tcp.recv(c, buf, off, len, host.now())
+            if (n > 0) {
+                host.kick()
+                return n
+            }
+            if (c.finReceived) return 0
+            if (c.state === TcpState.Closed) {
+                if (c.error !== TcpError.None) throw this.failure(c.error)
+                return 0
+            }
+            const left = deadline ? deadline - host.now() : 0
+            if (deadline && left <= 0) return 0
+            await host.wait(this.signal, left)
+        }
+    }
+
+    /**
+     * Writes all of buf[off, off+len), waiting for room in the send ring as
+     * the peer acknowledges (back-pressure). Throws EPIPE after shutdown, or
+     * the connection's error.
+     */
+    async write(buf: Buffer, off?: number, len?: number): Promise<void> {
+        const host = this.net.host
+        let at = off || 0
+        const end = at + (len === undefined ? buf.length - at : len)
+        while (at < end) {
+            const c = this.live()
+            if (c.error !== TcpError.None) throw this.failure(c.error)
+            if (!this.net.stack.tcp.canSend(c)) throw new SocketError("EPIPE", "sending is shut down")
+            const n = this.net.stack.tcp.send(c, buf, at, end - at, host.now())
+            host.kick()
+            at += n
+            if (at < end) await host.wait(this.signal, 0)
+        }
+    }
+
+    /** Waits until everything written has been acknowledged (or the connection failed). */
+    async drain(timeoutMs?: number): Promise<boolean> {
+        const host = this.net.host
+        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        for (;;) {
+            if (!this.valid()) return false
+            const c = this.conn
+            if (c.sendRing.length === 0) return true
+            if (c.state === TcpState.Closed) return false
+            const left = deadline ? deadline - host.now() : 0
+            if (deadline && left <= 0) return false
+            await host.wait(this.signal, left)
+        }
+    }
+
+    /** No more writes: a FIN follows the queued data. Reading goes on. */
+    shutdown(): void {
+        if (!this.valid()) return
+        this.net.stack.tcp.shutdown(this.conn, this.net.host.now())
+        this.net.host.kick()
+    }
+
+    /** Done with the socket: a graceful close (a reset if unread data is left). The handle is dead afterwards. */
+    close(): void {
+        if (!this.valid()) return
+        this.net.stack.tcp.close(this.conn, this.net.host.now())
+        this.net.host.kick()
+    }
+
+    /** Resets the connection and releases the handle. */
+    abort(): void {
+        if (!this.valid()) return
+        const tcp = this.net.stack.tcp
+        tcp.abort(this.conn, this.net.host.now())
+        tcp.close(this.conn, this.net.host.now())
+        this.net.host.kick()
+    }
+
+    /** Nagle off (true) or on (false); RFC 896. */
+    setNoDelay(noDelay: boolean): void {
+        if (this.valid()) this.conn.nagle = !noDelay
+    }
+
+    /** Keep-alive probes after idleMs without traffic (RFC 1122 §4.2.3.6). */
+    setKeepAlive(on: boolean, idleMs?: number, intervalMs?: number, count?: number): void {
+        if (!this.valid()) return
+        const c = this.conn
+        c.keepAlive = on
+        if (idleMs) c.keepIdleMs = idleMs
+        if (intervalMs) c.keepIntervalMs = intervalMs
+        if (count) c.keepCount = count
+        this.net.stack.tcp.armKeepAlive(c, this.net.host.now())
+        this.net.host.kick()
+    }
+
+    /** Resets the connection after ms without data either way (0: never). */
+    setIdleTimeout(ms: number): void {
+        if (!this.valid()) return
+        this.conn.idleTimeoutMs = ms
+        this.net.stack.tcp.armKeepAlive(this.conn, this.net.host.now())
+        this.net.host.kick()
+    }
+
+    private valid(): boolean {
+        return this.conn.inUse && this.conn.generation === this.generation && this.conn.userOwned
+    }
+
+    private live(): TcpConnection {
+        if (!this.valid()) throw new SocketError("EBADF", "socket is closed")
+        return this.conn
+    }
+
+    private failure(err: TcpError): SocketError {
+        return new SocketError(TCP_ERROR_NAMES[err], "connection to " + this.remoteAddress + ":" + this.remotePort)
+    }
+}
