@@ -89,6 +89,7 @@ export class TcpCounters {
     keepAliveProbes = 0
     zeroWindowProbes = 0
     timeWaitReclaimed = 0
+    halfOpenEvicted = 0
     connectionsRefusedNoSlot = 0
 }
 
@@ -1104,7 +1105,8 @@ export class Tcp {
             }
         }
         if (!oldest) return null
-        this.counters.timeWaitReclaimed++
+        if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
+        else this.counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
@@ -1185,6 +1187,18 @@ export class Tcp {
         return null
     }
 
+    /** Frees l's oldest SYN-RECEIVED connection; false when it has none. */
+    private evictHalfOpen(l: TcpListener): boolean {
+        let oldest: TcpConnection = null
+        for (const c of this.pool) {
+            if (c.inUse && c.listener === l.index && c.state === TcpState.SynReceived && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
+        }
+        if (!oldest) return false
+        this.counters.halfOpenEvicted++
+        this.free(oldest)
+        return true
+    }
+
     /** Half-open plus not-yet-accepted connections of l. */
     private backlogUsed(l: TcpListener): number {
         let n = 0
@@ -1250,9 +1264,20 @@ export class Tcp {
         const nowSlot = Math.floor(now / COOKIE_SLOT_MS) & 31
         if (((nowSlot - slot) & 31) > 1) return false
         if ((iss & 0xffffff) !== (this.cookieHash(src, seg.srcPort, seg.dstPort, irs, slot) & 0xffffff)) return false
-        if (this.backlogUsed(l) >= l.backlog) return false
+        // A valid cookie proves a real peer that completed the handshake: it
+        // takes the place of the oldest half-open connection (a SYN flood's).
+        if (this.backlogUsed(l) >= l.backlog && !this.evictHalfOpen(l)) {
+            // every place holds an established connection the user has not
+            // accepted yet: drop without a RST, the peer retransmits (Linux's
+            // tcp_abort_on_overflow = 0)
+            this.host.drop(Reason.SocketQueueFull)
+            return true
+        }
         const c = this.allocate(now, true)
-        if (!c) return false
+        if (!c) {
+            this.host.drop(Reason.SocketQueueFull)
+            return true
+        }
         this.counters.synCookiesAccepted++
         this.counters.passiveOpens++
         c.listener = l.index
