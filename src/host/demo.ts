@@ -1,7 +1,8 @@
 // npm start: the simulator with no root and no hardware. Two ds-tcpip hosts
-// on a virtual switch resolve each other by ARP and ping, and every frame is
-// printed as tcpdump would show it (with virtual time), along with what each
-// stack logs. Options:
+// on a virtual switch resolve each other by ARP and ping, then open a TCP
+// connection, exchange a few bytes and close it. Every frame is printed as
+// tcpdump would show it (with virtual time), beside each connection's state
+// changes as the stacks log them. Options:
 //   --count N     pings (default 5)       --size N    payload bytes (default 56)
 //   --loss P      loss in % on A's link   --seed N    impairment seed (default 1)
 //   --pcap FILE   write a capture that tshark/Wireshark open
@@ -12,6 +13,8 @@ import { PcapWriter } from "./sim/pcap.js"
 import { addStackHost } from "./sim/stack-host.js"
 import { TraceContext } from "./trace.js"
 import { parseIp } from "../wire/bytes.js"
+import { SimSocketHost, runAsync } from "./sim/async.js"
+import { Net } from "../socket/socket.js"
 
 function option(name: string, fallback: string): string {
     const i = process.argv.indexOf("--" + name)
@@ -66,6 +69,36 @@ sim.run((count + 3) * 1000)
 
 console.log(`--- 198.18.0.2 ping statistics ---`)
 console.log(`${count} packets transmitted, ${replies} received, ${count ? Math.round((100 * (count - replies)) / count) : 0}% packet loss (virtual time ${seconds(sim.now)} s)`)
+
+// TCP: b echoes what a sends; a closes first, so a passes through TIME-WAIT
+console.log("--- TCP: a connects to b:7, sends a line, b echoes it, both close ---")
+const host = new SimSocketHost(sim)
+const netA = new Net(a.endpoint, host)
+const netB = new Net(b.endpoint, host)
+const server = netB.listen(7)
+let finished = false
+;(async () => {
+    const s = await server.accept()
+    const buf = Buffer.alloc(512)
+    for (;;) {
+        const n = await s.read(buf, 0, buf.length)
+        if (n === 0) break
+        await s.write(buf, 0, n)
+    }
+    s.close()
+})().catch((e) => console.log("b: " + e))
+;(async () => {
+    const s = await netA.connect(parseIp("198.18.0.2"), 7, 30000)
+    await s.write(Buffer.from("hello from a\n"))
+    const buf = Buffer.alloc(512)
+    const n = await s.read(buf, 0, buf.length)
+    console.log(`${seconds(sim.now)} a: echoed ${JSON.stringify(buf.toString("latin1", 0, n))}`)
+    s.close()
+})()
+    .catch((e) => console.log("a: " + e))
+    .finally(() => (finished = true))
+await runAsync(sim, () => finished && a.endpoint.tcp.inUseCount() === 0 && b.endpoint.tcp.inUseCount() === 0, 300000)
+server.close()
 console.log("a: " + JSON.stringify(a.endpoint.status().counters))
 console.log("b: " + JSON.stringify(b.endpoint.status().counters))
 if (pcapFile) {

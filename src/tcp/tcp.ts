@@ -383,6 +383,7 @@ export class Tcp {
         c.remotePort = seg.srcPort
         c.irs = seg.seq
         c.rcvNxt = seqAdd(seg.seq, 1)
+        c.rcvAdv = c.rcvNxt
         let iss = this.isn(dst, c.localPort, src, c.remotePort, now) >>> 0
         if (issFloor >= 0 && seqLt(iss, issFloor)) iss = issFloor
         c.iss = iss
@@ -419,6 +420,7 @@ export class Tcp {
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.BadFlags)
         c.irs = seg.seq
         c.rcvNxt = seqAdd(seg.seq, 1)
+        c.rcvAdv = c.rcvNxt
         c.sndMss = this.mssFor(seg.mss)
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         c.lastHeard = now
@@ -908,7 +910,9 @@ export class Tcp {
     private windowToAdvertise(c: TcpConnection): number {
         const free = c.rcvWindow()
         const current = seqDiff(c.rcvAdv, c.rcvNxt)
-        if (current < 0 || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
+        // (the advertised edge never passes the free space: it moves with RCV.NXT
+        // as data arrives, and only reading makes room)
+        if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
         const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
         return free - current >= step ? free : current
     }

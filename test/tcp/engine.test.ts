@@ -45,7 +45,7 @@ test("active open: SYN with our MSS, SYN-ACK, ACK; the peer's MSS caps our segme
     assert.equal(rig.state(c), "SYN-SENT")
     const syn = rig.expect({ flags: "S", seq: 1000, mss: 1460, dport: 8080 })
     rig.send({ sport: 8080, dport: syn.sport, seq: 5000, ack: 1001, flags: "S.", mss: 100 })
-    rig.expect({ flags: ".", seq: 1001, ack: 5001 })
+    rig.expect({ flags: ".", seq: 1001, ack: 5001, window: 2048 })
     assert.equal(rig.state(c), "ESTABLISHED")
     assert.equal(write(rig, c, "x".repeat(250)), 250)
     const segs = rig.recv()

@@ -144,6 +144,8 @@ interface Loaded {
     factory: Factory
     wasm: WasmModule
     cliVersion: string
+    /** The step counter was added to the .wasm (see instrumentStepCounter); else why not. */
+    stepCounter: true | string
 }
 
 const CLI_DIR = join(REPO_ROOT, "node_modules", "@devicescript", "cli")
@@ -154,6 +156,181 @@ const WASM_MARKER = 'wasmBinaryFile = "data:application/octet-stream;base64,'
 /** The VM whose call is in progress: receives crypto.randomBytes requests. */
 let current: DeviceVm | null = null
 let loaded: Promise<Loaded> | null = null
+
+// ---- opcode counting --------------------------------------------------------
+//
+// The step budget lives in a C local, not in memory (runtime/devicescript/
+// vm_main.c, devs_vm_exec_opcodes):
+//
+//     unsigned maxsteps = DEVS_MAX_STEPS;            // 128 * 1024
+//     while (ctx->curr_fn && --maxsteps && !ctx->suspension)
+//         devs_vm_exec_opcode(ctx, ctx->curr_fn);
+//     if (maxsteps == 0) devs_panic(ctx, DEVS_PANIC_TIMEOUT);   // "InfiniteLoop"
+//
+// One call runs one fiber until it suspends (sleep, wait, end of fiber), so
+// DEVS_MAX_STEPS - maxsteps is the number of opcodes that fiber ran since it
+// was resumed. Nothing exports that local, so we add the export: in the
+// shipped .wasm the loop head compiles to
+//
+//     i32.const 131072  local.set $l3  block  loop
+//       local.get $l2  local.set $l2
+//       local.get $l3  i32.const -1  i32.add  local.tee $l4  i32.eqz  br_if 1
+//
+// and right after that br_if (an opcode is about to run, $l4 = budget left)
+// we insert
+//
+//     if ($l4 <u $minLeft) $minLeft = $l4;  $opcodes += 1
+//
+// on two new exported mutable globals. Nothing else moves: the new globals
+// come after the existing ones, and only the function's and the code
+// section's sizes are re-encoded. Opcodes a fiber ran before it suspended =
+// 131072 - (the smallest $l4 seen); the VM panics when $l4 would reach 0,
+// i.e. a fiber may run 131,071 opcodes.
+export const DEVS_MAX_STEPS = 128 * 1024
+const STEP_LOOP_HEAD = "41808008 2103 0240 0340 2002 2102 2003 417f 6a 2204 45 0d01".replace(/ /g, "")
+const MIN_LEFT_EXPORT = "ds_tcpip_min_steps_left"
+const OPCODES_EXPORT = "ds_tcpip_opcodes"
+
+function readLeb(b: Uint8Array, pos: number): [number, number] {
+    let v = 0
+    let shift = 0
+    for (;;) {
+        const x = b[pos++]
+        v += (x & 0x7f) * 2 ** shift
+        shift += 7
+        if ((x & 0x80) === 0) return [v, pos]
+        if (shift > 35) throw new Error("bad LEB128")
+    }
+}
+
+function leb(v: number): number[] {
+    const out: number[] = []
+    do {
+        let x = v % 128
+        v = Math.floor(v / 128)
+        if (v > 0) x |= 0x80
+        out.push(x)
+    } while (v > 0)
+    return out
+}
+
+function name(s: string): number[] {
+    return [...leb(s.length), ...Buffer.from(s, "utf8")]
+}
+
+/** Returns a copy of the VM's .wasm with the step counter described above; throws when the layout is not the expected one. */
+export function instrumentStepCounter(wasm: Uint8Array): Uint8Array {
+    const b = Buffer.from(wasm)
+    if (b.readUInt32LE(0) !== 0x6d736100 || b.readUInt32LE(4) !== 1) throw new Error("not a wasm module")
+    const sections: { id: number; start: number; end: number }[] = []
+    for (let p = 8; p < b.length; ) {
+        const id = b[p]
+        const [size, q] = readLeb(b, p + 1)
+        sections.push({ id, start: q, end: q + size })
+        p = q + size
+    }
+    const sec = (id: number) => sections.find((s) => s.id === id)
+    // imported globals come first in the global index space
+    let importedGlobals = 0
+    const imp = sec(2)
+    if (imp) {
+        let [n, p] = readLeb(b, imp.start)
+        for (; n > 0; n--) {
+            let len: number
+            ;[len, p] = readLeb(b, p)
+            p += len
+            ;[len, p] = readLeb(b, p)
+            p += len
+            const kind = b[p++]
+            if (kind === 0) [, p] = readLeb(b, p)
+            else if (kind === 1 || kind === 2) {
+                if (kind === 1) p++ // reftype
+                const flags = b[p++]
+                ;[, p] = readLeb(b, p)
+                if (flags & 1) [, p] = readLeb(b, p)
+            } else if (kind === 3) {
+                importedGlobals++
+                p += 2
+            } else if (kind === 4) {
+                p++
+                ;[, p] = readLeb(b, p)
+            } else throw new Error("unknown import kind " + kind)
+        }
+    }
+    const glob = sec(6)
+    const exp = sec(7)
+    const code = sec(10)
+    if (!glob || !exp || !code) throw new Error("no global, export or code section")
+    const [definedGlobals, globBody] = readLeb(b, glob.start)
+    const gMin = importedGlobals + definedGlobals
+    const gOps = gMin + 1
+
+    // the loop head, exactly once, inside the code section
+    const pat = Buffer.from(STEP_LOOP_HEAD, "hex")
+    const at = b.indexOf(pat)
+    if (at < 0 || b.indexOf(pat, at + 1) >= 0) throw new Error("the step loop of devs_vm_exec_opcodes was not found exactly once")
+    if (at < code.start || at >= code.end) throw new Error("the step loop is not in the code section")
+    const local = pat[20] // local.tee $l4
+    const insertAt = at + pat.length
+    const insert = [
+        0x20, local, 0x23, ...leb(gMin), 0x49, 0x04, 0x40, 0x20, local, 0x24, ...leb(gMin), 0x0b,
+        0x23, ...leb(gOps), 0x41, 0x01, 0x6a, 0x24, ...leb(gOps),
+    ]
+    // the function body holding it
+    let [nFuncs, p] = readLeb(b, code.start)
+    let bodyStart = -1
+    let bodyEnd = -1
+    let sizePos = -1
+    for (; nFuncs > 0; nFuncs--) {
+        const [size, q] = readLeb(b, p)
+        if (insertAt > q && insertAt < q + size) {
+            sizePos = p
+            bodyStart = q
+            bodyEnd = q + size
+            break
+        }
+        p = q + size
+    }
+    if (bodyStart < 0) throw new Error("no function body around the step loop")
+    const newCode = Buffer.concat([
+        b.subarray(code.start, sizePos),
+        Buffer.from(leb(bodyEnd - bodyStart + insert.length)),
+        b.subarray(bodyStart, insertAt),
+        Buffer.from(insert),
+        b.subarray(insertAt, code.end),
+    ])
+    // i32 mutable globals, initialised to the budget and 0
+    const newGlob = Buffer.concat([
+        Buffer.from(leb(definedGlobals + 2)),
+        b.subarray(globBody, glob.end),
+        Buffer.from([0x7f, 0x01, 0x41, ...sleb(DEVS_MAX_STEPS), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b]),
+    ])
+    const [nExports, expBody] = readLeb(b, exp.start)
+    const newExp = Buffer.concat([
+        Buffer.from(leb(nExports + 2)),
+        b.subarray(expBody, exp.end),
+        Buffer.from([...name(MIN_LEFT_EXPORT), 0x03, ...leb(gMin), ...name(OPCODES_EXPORT), 0x03, ...leb(gOps)]),
+    ])
+    const parts: Buffer[] = [b.subarray(0, 8)]
+    for (const s of sections) {
+        const content = s.id === 6 ? newGlob : s.id === 7 ? newExp : s.id === 10 ? newCode : b.subarray(s.start, s.end)
+        parts.push(Buffer.from([s.id, ...leb(content.length)]), content)
+    }
+    return Buffer.concat(parts)
+}
+
+function sleb(v: number): number[] {
+    const out: number[] = []
+    for (;;) {
+        const x = v & 0x7f
+        v >>= 7
+        if ((v === 0 && (x & 0x40) === 0) || (v === -1 && (x & 0x40) !== 0)) {
+            out.push(x)
+            return out
+        }
+        out.push(x | 0x80)
+    }
+}
 
 function loadVmModule(): Loaded {
     let cliVersion = "?"
@@ -185,7 +362,16 @@ function loadVmModule(): Loaded {
     if (w < 0) throw fail("no inlined .wasm data URI")
     const wEnd = body.indexOf('"', w + WASM_MARKER.length)
     const wasmBytes = Buffer.from(body.slice(w + WASM_MARKER.length, wEnd), "base64")
-    const wasm = new Wasm.Module(wasmBytes)
+    let wasm: WasmModule
+    let stepCounter: true | string
+    try {
+        wasm = new Wasm.Module(instrumentStepCounter(wasmBytes))
+        stepCounter = true
+    } catch (e) {
+        // run the VM as shipped, without opcode counts
+        wasm = new Wasm.Module(wasmBytes)
+        stepCounter = (e as Error).message
+    }
 
     // The module's `require`: real modules, except crypto.randomBytes, which
     // draws from the VM currently being called (seeded, reproducible).
@@ -202,7 +388,7 @@ function loadVmModule(): Loaded {
     const mod: { exports: unknown } = { exports: {} }
     wrapper(mod.exports as object, mod, req, CLI_BUNDLE, join(CLI_DIR, "built"))
     if (typeof mod.exports !== "function") throw fail("the VM module did not export a factory function")
-    return { factory: mod.exports as Factory, wasm, cliVersion }
+    return { factory: mod.exports as Factory, wasm, cliVersion, stepCounter }
 }
 
 function getLoaded(): Promise<Loaded> {
