@@ -1,64 +1,29 @@
 // Runs in the DeviceScript VM (test/vm/vm.test.ts): two Stacks joined by a
-// small frame queue; A pings B five times with 56-byte payloads and prints
-// "reply <seq> <len>" for every echo reply, then "done".
+// MemoryLink; A pings B five times with 56-byte payloads and prints
+// "reply <seq> <len>" for every echo reply, then "dropped N" (frames the
+// link's queue refused) and "done".
 import * as ds from "@devicescript/core"
 import { Stack } from "../../src/stack.js"
-import { NetDriver } from "../../src/driver.js"
+import { MemoryLink } from "../../src/drivers/memory-link.js"
 import { Xoshiro128 } from "../../src/random.js"
-import { copyBytes, parseIp, parseMac } from "../../src/wire/bytes.js"
+import { parseIp, parseMac } from "../../src/wire/bytes.js"
 
-const QUEUE_MAX = 8
+const MTU = 1500
+const ETH_HEADER = 14
 
-class Queued {
-    frame: Buffer
-    toA: boolean
-    constructor(frame: Buffer, toA: boolean) {
-        this.frame = frame
-        this.toA = toA
-    }
-}
-
-const queue: Queued[] = []
-let dropped = 0
-
-class LinkDriver implements NetDriver {
-    readonly mac: Buffer
-    readonly mtu = 1500
-    private readonly toA: boolean
-    constructor(mac: Buffer, toA: boolean) {
-        this.mac = mac
-        this.toA = toA
-    }
-    transmit(frame: Buffer, length: number): void {
-        if (queue.length >= QUEUE_MAX) {
-            dropped++
-            return
-        }
-        const copy = Buffer.alloc(length)
-        copyBytes(copy, 0, frame, 0, length)
-        queue.push(new Queued(copy, this.toA))
-    }
-}
+const link = new MemoryLink(8, ETH_HEADER + MTU)
+const portA = link.port(parseMac("02:00:00:00:00:01"), MTU)
+const portB = link.port(parseMac("02:00:00:00:00:02"), MTU)
 
 const ipA = parseIp("198.18.0.1")
 const ipB = parseIp("198.18.0.2")
 const netmask = parseIp("255.255.255.0")
 // two stacks share one 64 KiB heap here: keep their TCP pools small
 const limits = { tcpConnections: 1, tcpSendBuffer: 1024, tcpRecvBuffer: 1024, arpQueueFrames: 1 }
-const a = new Stack({
-    driver: new LinkDriver(parseMac("02:00:00:00:00:01"), false),
-    ip: ipA,
-    netmask,
-    random: new Xoshiro128(1),
-    limits,
-})
-const b = new Stack({
-    driver: new LinkDriver(parseMac("02:00:00:00:00:02"), true),
-    ip: ipB,
-    netmask,
-    random: new Xoshiro128(2),
-    limits,
-})
+const a = new Stack({ driver: portA, ip: ipA, netmask, random: new Xoshiro128(1), limits })
+const b = new Stack({ driver: portB, ip: ipB, netmask, random: new Xoshiro128(2), limits })
+link.attach(portA, a)
+link.attach(portB, b)
 
 let replies = 0
 a.onEchoReply = (src, id, seq, payload, off, len, now) => {
@@ -67,13 +32,7 @@ a.onEchoReply = (src, id, seq, payload, off, len, now) => {
 }
 
 function deliver(now: number) {
-    let n = 0
-    while (queue.length > 0 && n < 64) {
-        const q = queue.shift()
-        if (q.toA) a.receive(q.frame, now)
-        else b.receive(q.frame, now)
-        n++
-    }
+    link.deliver(now, 64)
     a.poll(now)
     b.poll(now)
 }
@@ -90,5 +49,5 @@ for (let i = 0; i < 10 && replies < 5; i++) {
     await ds.sleep(10)
     deliver(ds.millis())
 }
-console.log("dropped " + dropped)
+console.log("dropped " + link.dropped)
 console.log("done")

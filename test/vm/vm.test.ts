@@ -4,7 +4,7 @@ import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
-import { DeviceVm } from "../../src/host/vm/vm.js"
+import { DeviceVm, DEVS_MAX_STEPS } from "../../src/host/vm/vm.js"
 import { finishChecksum, internetChecksum, onesSum, pseudoHeaderSum } from "../../src/wire/checksum.js"
 import { parseIp } from "../../src/wire/bytes.js"
 
@@ -19,7 +19,7 @@ function build(entry: string): Promise<DeviceBuild> {
     }
     return b
 }
-for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts"]) build(e)
+for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts", "test/device/tcp-vm.ts"]) build(e)
 
 function hex16(v: number): string {
     return v.toString(16).padStart(4, "0")
@@ -87,6 +87,10 @@ test("a program that never yields panics with InfiniteLoop instead of hanging", 
     assert.equal(vm.panic.code, 60001)
     assert.deepEqual(vm.output, ["looping"])
     assert.ok(vm.panic.report.some((l) => l.includes("InfiniteLoop")))
+    // the opcode counter added to the .wasm sees the whole budget spent
+    assert.equal(vm.stepCounterError, null)
+    assert.equal(vm.maxStepsPerTurn, DEVS_MAX_STEPS - 1)
+    assert.ok(vm.opcodes >= DEVS_MAX_STEPS - 1)
 })
 
 test("VMs in one process are independent, each on its own clock", async () => {
@@ -120,4 +124,71 @@ test("ARP and ICMP echo between two Stacks inside one VM", async () => {
     assert.ok(vm.output.includes("dropped 0"), vm.output.join("\n"))
     const used = vm.heapBytesInUse()
     assert.ok(used > 0 && used < 64 * 1024, `heap in use ${used}`)
+})
+
+// The lines tcp-vm.ts prints when everything went well.
+const TCP_LINES = [
+    "conn1 established at",
+    "a2b 65536 ok",
+    "b2a 65536 ok",
+    "client-first first: FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+    "client-first second: CLOSE-WAIT LAST-ACK CLOSED",
+    "closed client-first",
+    "server-first first: FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+    "server-first second: CLOSE-WAIT LAST-ACK CLOSED",
+    "closed server-first",
+    "pool a 0 b 0",
+]
+
+function checkTcpOutput(vm: DeviceVm) {
+    const out = vm.output.join("\n")
+    assert.equal(vm.panic, null, `panic ${vm.panic?.name}\n${vm.panic?.report.join("\n")}\n${out}`)
+    for (const l of TCP_LINES) assert.ok(vm.output.some((o) => o.startsWith(l)), `no line "${l}":\n${out}`)
+    assert.equal(vm.output[vm.output.length - 1], "done")
+    const work = vm.output.find((l) => l.startsWith("work "))
+    assert.match(work, / dropped 0$/, out)
+    // no line saying something went wrong
+    assert.ok(!vm.output.some((l) => /stalled|bad byte|failed|unexpected|exception|did not/.test(l)), out)
+}
+
+test("TCP between two Stacks in one VM: 64 KiB each way, checked; client-first and server-first close", async () => {
+    const { bytecode, functionBytes, imageBytes } = await build("test/device/tcp-vm.ts")
+    assert.ok(functionBytes > 0 && functionBytes < 64 * 1024, `function bytecode ${functionBytes}`)
+    const vm = await DeviceVm.create()
+    vm.deploy(bytecode)
+    const r = vm.runUntilLine("done", { maxVirtualMs: 120_000, maxSteps: 2_000_000, wallTimeoutMs: 60_000 })
+    checkTcpOutput(vm)
+    // each turn of the program (deliver <= 2 frames, due timers, <= 512 bytes
+    // written and read) stays well inside the VM's step budget
+    assert.equal(vm.stepCounterError, null)
+    assert.ok(vm.maxStepsPerTurn > 0 && vm.maxStepsPerTurn < DEVS_MAX_STEPS / 2, `worst turn ${vm.maxStepsPerTurn} opcodes`)
+    console.log(
+        `tcp-vm: function bytecode ${functionBytes} B (image ${imageBytes} B); ${Math.round(r.wallMs)} ms wall, ` +
+            `${r.virtualMs} virtual ms, ${r.steps} VM steps; worst turn ${vm.maxStepsPerTurn} opcodes ` +
+            `(at ${vm.maxStepsAtMs} virtual ms; budget ${DEVS_MAX_STEPS - 1}), ${vm.opcodes} opcodes in all; ` +
+            `${vm.output.find((l) => l.startsWith("work "))}`,
+    )
+})
+
+test("the TCP program's live heap under GC stress (a full GC at every allocation)", async () => {
+    const { bytecode } = await build("test/device/tcp-vm.ts")
+    const vm = await DeviceVm.create({ gcStress: true })
+    vm.deploy(bytecode)
+    // step by hand to read the heap after every step: with a GC at every
+    // allocation, bytes in use are the live objects (plus at most the last allocation)
+    const wall0 = performance.now()
+    let peak = 0
+    let peakAt = 0
+    while (vm.output.indexOf("done") < 0 && !vm.panic && vm.nowMs() < 120_000 && performance.now() - wall0 < 60_000) {
+        vm.advance(vm.step() / 1000)
+        const h = vm.heapStats()
+        if (h && h.usedBytes > peak) {
+            peak = h.usedBytes
+            peakAt = vm.nowMs()
+        }
+    }
+    checkTcpOutput(vm)
+    const total = vm.heapStats().totalBytes
+    assert.ok(peak > 0 && peak < 60 * 1024, `peak live heap ${peak} of ${total}`)
+    console.log(`tcp-vm under GC stress: peak live heap ${peak} of ${total} B (at ${peakAt} virtual ms), ${Math.round(performance.now() - wall0)} ms wall`)
 })

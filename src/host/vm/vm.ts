@@ -132,6 +132,9 @@ interface WasmModule {
 interface WasmInstance {
     readonly exports: unknown
 }
+interface WasmGlobal {
+    value: number
+}
 interface WasmApi {
     Module: new (bytes: Uint8Array) => WasmModule
     Instance: new (module: WasmModule, imports: object) => WasmInstance
@@ -432,8 +435,24 @@ export class DeviceVm {
     steps = 0
     /** Wall-clock ms spent inside _jd_em_process() so far. */
     stepWallMs = 0
+    /**
+     * Null when opcodes are counted; else why not (the .wasm did not have the
+     * expected layout): maxStepsPerTurn and opcodes then stay -1.
+     */
+    readonly stepCounterError: string | null
+    /**
+     * The most opcodes any fiber ran between two suspensions so far (the
+     * number DEVS_MAX_STEPS bounds: past 131,071 the VM panics with
+     * InfiniteLoop). -1 without the counter.
+     */
+    maxStepsPerTurn = -1
+    /** Virtual time (ms) of the step in which maxStepsPerTurn was reached. */
+    maxStepsAtMs = -1
+    /** Opcodes run so far (all fibers). -1 without the counter. */
+    opcodes = -1
 
     private readonly em: EmModule
+    private readonly counters: { minLeft: WasmGlobal; opcodes: WasmGlobal } | null
     private readonly echo: boolean
     private clockUs = 0
     private readonly epochMs = 1_000_000
@@ -441,15 +460,27 @@ export class DeviceVm {
     private heapChunk = -1
     private programStart = 0
 
-    private constructor(em: EmModule, opts: VmOptions) {
+    private constructor(em: EmModule, opts: VmOptions, exports: Record<string, unknown>, stepCounter: true | string) {
         this.em = em
+        const minLeft = exports?.[MIN_LEFT_EXPORT] as WasmGlobal
+        const opcodes = exports?.[OPCODES_EXPORT] as WasmGlobal
+        if (stepCounter === true && minLeft && opcodes) {
+            this.counters = { minLeft, opcodes }
+            this.stepCounterError = null
+            this.maxStepsPerTurn = 0
+            this.opcodes = 0
+        } else {
+            this.counters = null
+            this.stepCounterError = stepCounter === true ? "the step counter globals are not exported" : stepCounter
+        }
         this.echo = !!opts.echo
         this.rng = (opts.seed ?? 1) >>> 0 || 1
     }
 
     static async create(opts: VmOptions = {}): Promise<DeviceVm> {
         const timeout = opts.startupTimeoutMs ?? 20_000
-        const { factory, wasm } = await withTimeout(getLoaded(), timeout, "loading the VM from the CLI bundle")
+        const { factory, wasm, stepCounter } = await withTimeout(getLoaded(), timeout, "loading the VM from the CLI bundle")
+        let exports: Record<string, unknown> = null
         // Emscripten's own stdout/stderr (abort messages): kept for the start-up
         // error, then routed to the VM's dmesg
         const logs: string[] = []
@@ -458,6 +489,7 @@ export class DeviceVm {
             factory({
                 instantiateWasm: (imports: object, receive: (i: WasmInstance) => void) => {
                     const inst = new Wasm.Instance(wasm, imports)
+                    exports = inst.exports as Record<string, unknown>
                     receive(inst)
                     return inst.exports
                 },
@@ -469,7 +501,7 @@ export class DeviceVm {
         ).catch((e: Error) => {
             throw new Error(`${e.message}${logs.length ? "\n" + logs.join("\n") : ""}`)
         })
-        const vm = new DeviceVm(em, opts)
+        const vm = new DeviceVm(em, opts, exports, stepCounter)
         sink = vm.dmesg
         vm.wire()
         vm.call(() => {
@@ -577,11 +609,28 @@ export class DeviceVm {
 
     /** One main-loop step (_jd_em_process); returns the next sleep the VM asks for, in µs. */
     step(): number {
+        const c = this.counters
+        if (c) c.minLeft.value = DEVS_MAX_STEPS
         const t0 = performance.now()
         const us = this.call(() => this.em._jd_em_process())
         this.stepWallMs += performance.now() - t0
         this.steps++
+        if (c) {
+            const worst = DEVS_MAX_STEPS - (c.minLeft.value >>> 0)
+            if (worst > this.maxStepsPerTurn) {
+                this.maxStepsPerTurn = worst
+                this.maxStepsAtMs = this.nowMs()
+            }
+            this.opcodes = c.opcodes.value >>> 0
+        }
         return us
+    }
+
+    /** Forgets maxStepsPerTurn (to measure one phase of a program). */
+    resetMaxSteps() {
+        if (!this.counters) return
+        this.maxStepsPerTurn = 0
+        this.maxStepsAtMs = -1
     }
 
     /**
