@@ -29,6 +29,12 @@ export interface SocketHost {
     raise: (signal: Signal) => void
     /** The stack's timers may have changed: the runner should look at nextDeadline() again. */
     kick: () => void
+    /**
+     * Runs a task concurrently with the caller (a server's per-connection
+     * loop). On DeviceScript an async call runs on the caller's fiber, so this
+     * starts a new fiber; on Node it just calls the task.
+     */
+    spawn: (task: () => Promise<void>) => void
 }
 
 export class SocketError extends Error {
@@ -153,6 +159,13 @@ export class TcpSocket {
     /** The connection's state name ("ESTABLISHED", ...), or "FREED" once closed and reused. */
     state(): string {
         return this.valid() ? TCP_STATE_NAMES[this.conn.state] : "FREED"
+    }
+
+    /** True when no more data will come: the peer's FIN was read, or the connection is gone. */
+    ended(): boolean {
+        if (!this.valid()) return true
+        const c = this.conn
+        return (c.finReceived && c.readable() === 0) || c.state === TcpState.Closed
     }
 
     /** Bytes that can be read without waiting. */

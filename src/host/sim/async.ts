@@ -43,6 +43,13 @@ export class SimSocketHost implements SocketHost {
     }
 
     kick = (): void => this.sim.kick()
+
+    /** Errors escaping a task are kept, not thrown into the simulator. */
+    errors: unknown[] = []
+
+    spawn = (task: () => Promise<void>): void => {
+        task().catch((e) => this.errors.push(e))
+    }
 }
 
 function settle(): Promise<void> {

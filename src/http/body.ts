@@ -1,0 +1,152 @@
+// A request body: Content-Length or chunked (RFC 9112 §6-§7), read through
+// the connection's buffer, bounded by maxBodyBytes (413) and by a timeout
+// between reads (408). A handler that does not read the body leaves it to the
+// server, which skips it before the next pipelined request.
+import { ConnReader } from "./conn.js"
+import { parseHex } from "./parser.js"
+
+const enum Mode {
+    None = 0,
+    Length,
+    Chunked,
+}
+
+const enum Chunk {
+    Size = 0,
+    Data,
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+const LF = 10
+
+export class HttpError extends Error {
+    readonly status: number
+    constructor(status: number, what: string) {
+        super(status + " " + what)
+        this.status = status
+    }
+}
+
+export class BodyReader {
+    /** Bytes of body delivered so far. */
+    received = 0
+    private mode = Mode.None
+    private left = 0
+    private chunk = Chunk.Size
+    private readonly conn: ConnReader
+    private readonly maxBytes: number
+    private readonly timeoutMs: number
+    /** Called once before the first read (to send 100 Continue). */
+    private beforeFirstRead: () => Promise<void>
+
+    constructor(conn: ConnReader, contentLength: number, chunked: boolean, maxBytes: number, timeoutMs: number, beforeFirstRead: () => Promise<void>) {
+        this.conn = conn
+        this.maxBytes = maxBytes
+        this.timeoutMs = timeoutMs
+        this.beforeFirstRead = beforeFirstRead
+        if (chunked) this.mode = Mode.Chunked
+        else if (contentLength > 0) {
+            this.mode = Mode.Length
+            this.left = contentLength
+        }
+    }
+
+    /** True once the whole body has been read. */
+    done(): boolean {
+        return this.mode === Mode.None || (this.mode === Mode.Length && this.left === 0) || (this.mode === Mode.Chunked && this.chunk === Chunk.Done)
+    }
+
+    /** Reads up to len bytes of body; 0 at its end. Throws HttpError (400, 408, 413). */
+    async read(dst: Buffer, off: number, len: number): Promise<number> {
+        if (this.beforeFirstRead) {
+            const f = this.beforeFirstRead
+            this.beforeFirstRead = null
+            await f()
+        }
+        if (this.mode === Mode.Length) return this.readData(dst, off, len)
+        if (this.mode !== Mode.Chunked) return 0
+        // chunked: bounded number of control lines per call (each consumes bytes)
+        for (;;) {
+            if (this.chunk === Chunk.Done) return 0
+            if (this.chunk === Chunk.Data) {
+                const n = await this.readData(dst, off, len)
+                if (this.left === 0) this.chunk = Chunk.DataEnd
+                if (n > 0) return n
+                continue
+            }
+            const line = await this.line()
+            const c = this.conn
+            if (this.chunk === Chunk.Size) {
+                // chunk-size [ chunk-ext ] CRLF: stop at ';', blanks or CR
+                let e = c.start
+                while (e < line && c.buf[e] !== 59 && c.buf[e] !== 13 && c.buf[e] !== 32 && c.buf[e] !== 9) e++
+                const size = parseHex(c.buf, c.start, e)
+                c.skip(line + 1 - c.start)
+                if (size < 0) throw new HttpError(400, "bad chunk size")
+                if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
+                this.left = size
+                this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
+            } else if (this.chunk === Chunk.DataEnd) {
+                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
+                c.skip(line + 1 - c.start)
+                if (!empty) throw new HttpError(400, "chunk data longer than its size")
+                this.chunk = Chunk.Size
+            } else {
+                // trailer fields are read and ignored until the blank line
+                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
+                c.skip(line + 1 - c.start)
+                if (empty) this.chunk = Chunk.Done
+            }
+        }
+    }
+
+    /** Reads and drops the rest of the body (bounded by maxBodyBytes). */
+    async skipRest(): Promise<void> {
+        const scratch = Buffer.alloc(256)
+        while (!this.done()) {
+            const n = await this.read(scratch, 0, scratch.length)
+            if (n === 0 && !this.done()) throw new HttpError(400, "body ended early")
+        }
+    }
+
+    /** Copies body bytes of the current length/chunk from the buffer, filling it when empty. */
+    private async readData(dst: Buffer, off: number, len: number): Promise<number> {
+        if (this.left === 0) return 0
+        const c = this.conn
+        if (c.available() === 0) {
+            const got = await c.fill(this.timeoutMs)
+            if (got === 0) {
+                if (c.eof) throw new HttpError(400, "connection closed inside the body")
+                throw new HttpError(408, "body timeout")
+            }
+        }
+        let n = c.available()
+        if (n > len) n = len
+        if (n > this.left) n = this.left
+        if (this.mode === Mode.Length && this.received + n > this.maxBytes) throw new HttpError(413, "body too large")
+        dst.blitAt(off, c.buf, c.start, n)
+        c.skip(n)
+        this.left -= n
+        this.received += n
+        return n
+    }
+
+    /** The index of the LF that ends the next line in the buffer (filling as needed). */
+    private async line(): Promise<number> {
+        const c = this.conn
+        let scanned = c.start
+        for (;;) {
+            for (; scanned < c.end; scanned++) if (c.buf[scanned] === LF) return scanned
+            if (c.start === 0 && c.end === c.buf.length) throw new HttpError(400, "chunk line too long")
+            const before = c.start
+            const got = await c.fill(this.timeoutMs)
+            scanned -= before - c.start // fill may compact
+            if (got === 0) {
+                if (c.eof) throw new HttpError(400, "connection closed inside the body")
+                throw new HttpError(408, "body timeout")
+            }
+        }
+    }
+}

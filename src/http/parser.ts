@@ -1,0 +1,215 @@
+// The HTTP/1.x request head (RFC 9112 §2-§7): request line and header
+// fields, parsed in one pass once the blank line that ends them is in the
+// buffer. Incremental in the way that matters: the server calls findHeadEnd()
+// on each read, so a head split over many segments costs one scan of the new
+// bytes, and a buffer holding several pipelined requests is parsed one head at
+// a time. Everything is bounded: the head must fit the connection's buffer
+// (431 otherwise), at most maxHeaders fields (431), and any malformed byte
+// gives a 4xx/5xx status instead of an exception.
+
+export class RequestHead {
+    method = ""
+    target = ""
+    /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+    version = 11
+    /** Lower-cased field names and their values (OWS trimmed), in order. */
+    names: string[] = []
+    values: string[] = []
+    /** -1 when there is no Content-Length. */
+    contentLength = -1
+    chunked = false
+    /** The connection stays open after the response (version default, Connection header). */
+    keepAlive = true
+    expectContinue = false
+
+    /** The value of the first field with this (lower-case) name, or null. */
+    header(name: string): string {
+        for (let i = 0; i < this.names.length; i++) if (this.names[i] === name) return this.values[i]
+        return null
+    }
+
+    reset(): void {
+        this.method = ""
+        this.target = ""
+        this.version = 11
+        this.names = []
+        this.values = []
+        this.contentLength = -1
+        this.chunked = false
+        this.keepAlive = true
+        this.expectContinue = false
+    }
+}
+
+const CR = 13
+const LF = 10
+const SP = 32
+const HT = 9
+const COLON = 58
+
+/**
+ * Where the head that starts at buf[start] ends: the index just past the
+ * blank line (CRLF CRLF, or LF LF as RFC 9112 §2.2 allows), or -1 when it is
+ * not complete in buf[start, end). `from` lets a caller skip bytes it already
+ * scanned.
+ */
+export function findHeadEnd(buf: Buffer, start: number, end: number, from: number): number {
+    // the blank line may straddle the bytes already scanned: look back over
+    // the longest terminator (LF CR LF) minus its last byte
+    let i = from - 3 > start ? from - 3 : start
+    for (; i < end; i++) {
+        if (buf[i] !== LF) continue
+        if (i + 1 < end && buf[i + 1] === LF) return i + 2
+        if (i + 2 < end && buf[i + 1] === CR && buf[i + 2] === LF) return i + 3
+    }
+    return -1
+}
+
+/** RFC 9110 §5.6.2 tchar. */
+function isTokenChar(c: number): boolean {
+    if (c >= 97 && c <= 122) return true // a-z
+    if (c >= 65 && c <= 90) return true // A-Z
+    if (c >= 48 && c <= 57) return true // 0-9
+    // ! # $ % & ' * + - . ^ _ ` | ~
+    return c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 || c === 94 || c === 95 || c === 96 || c === 124 || c === 126
+}
+
+/** Text of buf[a, b) (UTF-8, the only decoding DeviceScript has; header text is ASCII). */
+export function text(buf: Buffer, a: number, b: number): string {
+    if (b <= a) return ""
+    return buf.slice(a, b).toString()
+}
+
+/**
+ * Parses the head in buf[start, end) (end from findHeadEnd). Returns 0 on
+ * success with `out` filled, or the HTTP status to answer with: 400 for
+ * malformed syntax, 431 for too many fields, 501 for an unknown transfer
+ * coding, 505 for an unsupported version.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: number, out: RequestHead): number {
+    out.reset()
+    let i = start
+    // RFC 9112 §2.2: ignore at least one empty line before the request line
+    while (i < end && (buf[i] === CR || buf[i] === LF)) i++
+    // method
+    const m0 = i
+    while (i < end && isTokenChar(buf[i])) i++
+    if (i === m0 || i >= end || buf[i] !== SP) return 400
+    out.method = text(buf, m0, i)
+    i++
+    // request-target: visible ASCII up to the next space
+    const t0 = i
+    while (i < end && buf[i] > SP && buf[i] < 127) i++
+    if (i === t0 || i >= end || buf[i] !== SP) return 400
+    out.target = text(buf, t0, i)
+    i++
+    // HTTP-version = "HTTP/" DIGIT "." DIGIT
+    if (i + 8 > end || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) return 400
+    const major = buf[i + 5] - 48
+    const minor = buf[i + 7] - 48
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) return 400
+    i += 8
+    if (i < end && buf[i] === CR) i++
+    if (i >= end || buf[i] !== LF) return 400
+    i++
+    if (major !== 1) return 505
+    out.version = minor === 0 ? 10 : 11
+    out.keepAlive = out.version === 11
+
+    let hosts = 0
+    let teSeen = false
+    let connection = ""
+    for (;;) {
+        if (i >= end) return 400
+        // the blank line
+        if (buf[i] === LF) break
+        if (buf[i] === CR && i + 1 < end && buf[i + 1] === LF) break
+        // obs-fold (RFC 9112 §5.2) and whitespace before a name are rejected
+        if (buf[i] === SP || buf[i] === HT) return 400
+        const n0 = i
+        while (i < end && isTokenChar(buf[i])) i++
+        if (i === n0 || i >= end || buf[i] !== COLON) return 400 // includes "name :" (§5.1)
+        const name = text(buf, n0, i).toLowerCase()
+        i++
+        while (i < end && (buf[i] === SP || buf[i] === HT)) i++
+        const v0 = i
+        while (i < end && buf[i] !== CR && buf[i] !== LF) {
+            const c = buf[i]
+            if ((c < SP && c !== HT) || c === 127) return 400 // CTLs are not field content
+            i++
+        }
+        let v1 = i
+        while (v1 > v0 && (buf[v1 - 1] === SP || buf[v1 - 1] === HT)) v1--
+        if (i < end && buf[i] === CR) i++
+        if (i >= end || buf[i] !== LF) return 400
+        i++
+        if (out.names.length >= maxHeaders) return 431
+        const value = text(buf, v0, v1)
+        out.names.push(name)
+        out.values.push(value)
+
+        if (name === "content-length") {
+            const n = parseDecimal(value)
+            if (n < 0) return 400
+            // several Content-Length fields must agree (RFC 9110 §8.6)
+            if (out.contentLength >= 0 && out.contentLength !== n) return 400
+            out.contentLength = n
+        } else if (name === "transfer-encoding") {
+            teSeen = true
+            const codings = value.toLowerCase().split(",")
+            const last = codings[codings.length - 1].trim()
+            // chunked must be last (RFC 9112 §6.1); we implement no other coding
+            for (const c of codings) if (c.trim() !== "chunked") return 501
+            if (last !== "chunked" || codings.length > 1) return 400
+            out.chunked = true
+        } else if (name === "host") {
+            hosts++
+        } else if (name === "connection") {
+            connection = connection.length ? connection + "," + value.toLowerCase() : value.toLowerCase()
+        } else if (name === "expect") {
+            if (value.toLowerCase() !== "100-continue") return 417
+            out.expectContinue = out.version === 11
+        }
+    }
+    // RFC 9112 §6.3: Transfer-Encoding with Content-Length is an attack or a bug
+    if (teSeen && out.contentLength >= 0) return 400
+    // RFC 9112 §3.2: a 1.1 request has exactly one Host
+    if (out.version === 11 && hosts !== 1) return 400
+    if (hosts > 1) return 400
+    if (connection.length) {
+        for (const token of connection.split(",")) {
+            const t = token.trim()
+            if (t === "close") out.keepAlive = false
+            else if (t === "keep-alive" && out.version === 10) out.keepAlive = true
+        }
+    }
+    return 0
+}
+
+/** A non-negative decimal without sign or spaces, or -1 (also beyond 2^53). */
+export function parseDecimal(s: string): number {
+    if (s.length === 0 || s.length > 15) return -1
+    let n = 0
+    for (let i = 0; i < s.length; i++) {
+        const d = s.charCodeAt(i) - 48
+        if (d < 0 || d > 9) return -1
+        n = n * 10 + d
+    }
+    return n
+}
+
+/** Hex chunk size (RFC 9112 §7.1), at most 8 digits; -1 when malformed. */
+export function parseHex(buf: Buffer, a: number, b: number): number {
+    if (b <= a || b - a > 8) return -1
+    let n = 0
+    for (let i = a; i < b; i++) {
+        const c = buf[i]
+        let d = -1
+        if (c >= 48 && c <= 57) d = c - 48
+        else if (c >= 97 && c <= 102) d = c - 87
+        else if (c >= 65 && c <= 70) d = c - 55
+        if (d < 0) return -1
+        n = n * 16 + d
+    }
+    return n
+}

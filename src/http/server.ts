@@ -1,0 +1,418 @@
+// The HTTP/1.x server: an accept loop, and per connection a loop of
+// read head → handler → response, with keep-alive and pipelining (requests
+// are taken from the connection's buffer one at a time, so responses go out in
+// request order). Bad input always has a defined answer: 400, 408, 413, 431,
+// 501, 505, 503 when the server is full; a handler that throws gets a 500.
+//
+//   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ readHead ─▶ parseHead
+//                                        │                 └▶ error status, close
+//                                        └▶ handler(req, res) ─▶ res.end ─▶ skip body ─▶ next
+import { Net, TcpServer, TcpSocket } from "../socket/socket.js"
+import { ConnReader } from "./conn.js"
+import { BodyReader, HttpError } from "./body.js"
+import { RequestHead, findHeadEnd, parseHead } from "./parser.js"
+import { ServerResponse } from "./response.js"
+
+export interface HttpServerOptions {
+    /** Request line plus header fields, and the connection's input buffer (431 beyond). */
+    maxHeaderBytes?: number
+    /** Header fields per request (431 beyond). */
+    maxHeaders?: number
+    /** Request body bytes (413 beyond); bodies are streamed, never held whole by the server. */
+    maxBodyBytes?: number
+    /** Time for a whole request head to arrive, from its first byte (408): a slow client cannot hold a connection. */
+    headerTimeoutMs?: number
+    /** Longest wait for the next piece of a body (408). */
+    bodyTimeoutMs?: number
+    /** How long an idle keep-alive connection stays open. */
+    keepAliveTimeoutMs?: number
+    /** Connections served at once; more are answered 503 and closed. */
+    maxConnections?: number
+    /** Requests on one connection before the server closes it. */
+    maxRequestsPerConnection?: number
+}
+
+export type Handler = (req: IncomingRequest, res: ServerResponse) => Promise<void> | void
+
+export class IncomingRequest {
+    readonly method: string
+    /** The request target as sent: "/bytes/10?x=1". */
+    readonly url: string
+    /** The path part of the target. */
+    readonly path: string
+    /** The query part (without "?"), or "". */
+    readonly query: string
+    /** "1.0" or "1.1". */
+    readonly httpVersion: string
+    /** Fields by lower-case name; repeated fields joined with ", ". */
+    readonly headers: any
+    /** Route parameters (":name" in a route pattern). */
+    params: any = {}
+    readonly socket: TcpSocket
+    /** The connection's input (bytes already read past the head live here: upgrades take them). */
+    readonly conn: ConnReader
+    private readonly body: BodyReader
+
+    constructor(head: RequestHead, body: BodyReader, socket: TcpSocket, conn: ConnReader) {
+        this.method = head.method
+        this.url = head.target
+        const q = head.target.indexOf("?")
+        this.path = q >= 0 ? head.target.slice(0, q) : head.target
+        this.query = q >= 0 ? head.target.slice(q + 1) : ""
+        this.httpVersion = head.version === 10 ? "1.0" : "1.1"
+        const h: any = {}
+        for (let i = 0; i < head.names.length; i++) {
+            const n = head.names[i]
+            h[n] = h[n] === undefined ? head.values[i] : h[n] + ", " + head.values[i]
+        }
+        this.headers = h
+        this.body = body
+        this.socket = socket
+        this.conn = conn
+    }
+
+    /** Reads up to len bytes of the body; 0 at its end. */
+    read(buf: Buffer, off: number, len: number): Promise<number> {
+        return this.body.read(buf, off, len)
+    }
+
+    /** The whole body, up to max bytes (413 beyond). */
+    async readBody(max: number): Promise<Buffer> {
+        let out = Buffer.alloc(0)
+        const chunk = Buffer.alloc(512)
+        for (;;) {
+            const n = await this.body.read(chunk, 0, chunk.length)
+            if (n === 0) return out
+            if (out.length + n > max) throw new HttpError(413, "body too large")
+            const next = Buffer.alloc(out.length + n)
+            next.blitAt(0, out, 0, out.length)
+            next.blitAt(out.length, chunk, 0, n)
+            out = next
+        }
+    }
+
+    bodyDone(): boolean {
+        return this.body.done()
+    }
+}
+
+/** Counters for /status. */
+export class HttpStats {
+    connections = 0
+    active = 0
+    requests = 0
+    responses2xx = 0
+    responses3xx = 0
+    responses4xx = 0
+    responses5xx = 0
+    timeouts = 0
+    rejectedFull = 0
+    handlerErrors = 0
+}
+
+interface Route {
+    method: string
+    parts: string[]
+    handler: Handler
+}
+
+export class HttpServer {
+    readonly stats = new HttpStats()
+    readonly options: HttpServerOptions
+    private readonly net: Net
+    private readonly routes: Route[] = []
+    private fallback: Handler
+    private server: TcpServer = null
+    private closing = false
+
+    constructor(net: Net, handler?: Handler, options?: HttpServerOptions) {
+        this.net = net
+        this.fallback = handler || null
+        const o = options || {}
+        this.options = {
+            maxHeaderBytes: o.maxHeaderBytes || 2048,
+            maxHeaders: o.maxHeaders || 32,
+            maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
+            headerTimeoutMs: o.headerTimeoutMs || 10000,
+            bodyTimeoutMs: o.bodyTimeoutMs || 10000,
+            keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
+            maxConnections: o.maxConnections || 1000000,
+            maxRequestsPerConnection: o.maxRequestsPerConnection || 1000,
+        }
+    }
+
+    /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
+    route(method: string, pattern: string, handler: Handler): this {
+        this.routes.push({ method: method.toUpperCase(), parts: pattern.split("/"), handler })
+        return this
+    }
+
+    get(pattern: string, handler: Handler): this {
+        return this.route("GET", pattern, handler)
+    }
+
+    post(pattern: string, handler: Handler): this {
+        return this.route("POST", pattern, handler)
+    }
+
+    /** Starts accepting on port. */
+    listen(port: number, backlog?: number): void {
+        this.server = this.net.listen(port, backlog)
+        const self = this
+        this.net.host.spawn(() => self.acceptLoop())
+    }
+
+    /** Stops accepting; connections being served finish their current request. */
+    close(): void {
+        this.closing = true
+        if (this.server) this.server.close()
+    }
+
+    private async acceptLoop(): Promise<void> {
+        const self = this
+        for (;;) {
+            const sock = await this.server.accept()
+            if (!sock) return
+            this.stats.connections++
+            if (this.stats.active >= this.options.maxConnections) {
+                this.stats.rejectedFull++
+                this.net.host.spawn(() => self.reject(sock))
+                continue
+            }
+            this.stats.active++
+            this.net.host.spawn(() => self.serveConnection(sock))
+        }
+    }
+
+    /** 503 for a connection over the limit (RFC 9110 §15.6.4). */
+    private async reject(sock: TcpSocket): Promise<void> {
+        try {
+            const res = new ServerResponse(sock, 11, false, false)
+            res.setHeader("Retry-After", 1)
+            await res.send(503, "server busy\n")
+            await sock.drain(this.options.bodyTimeoutMs)
+        } catch (e) {
+            // the client went away: nothing to answer
+        }
+        this.countStatus(503)
+        sock.close()
+    }
+
+    private async serveConnection(sock: TcpSocket): Promise<void> {
+        const o = this.options
+        const conn = new ConnReader(sock, o.maxHeaderBytes)
+        const head = new RequestHead()
+        try {
+            for (let served = 0; !this.closing || served === 0; served++) {
+                const status = await this.readHead(conn, head, served > 0)
+                if (status < 0) break // the client closed or went idle: no answer owed
+                if (status > 0) {
+                    await this.answerError(sock, status, head.version)
+                    await this.lingeringClose(conn)
+                    break
+                }
+                if (head.contentLength > o.maxBodyBytes) {
+                    await this.answerError(sock, 413, head.version)
+                    await this.lingeringClose(conn)
+                    break
+                }
+                const keepAlive = head.keepAlive && served + 1 < o.maxRequestsPerConnection && !this.closing
+                if (!(await this.serveRequest(sock, conn, head, keepAlive))) {
+                    await this.lingeringClose(conn)
+                    break
+                }
+            }
+        } catch (e) {
+            // the connection failed (reset, timeout): nothing more to send
+        }
+        this.stats.active--
+        sock.close()
+    }
+
+    /**
+     * Waits for a complete head and parses it. Returns 0 (parsed), an error
+     * status to answer, or -1 when the connection ended or idled out between
+     * requests.
+     */
+    private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
+        const o = this.options
+        const host = this.net.host
+        let scanned = conn.start
+        let deadline = conn.available() > 0 ? host.now() + o.headerTimeoutMs : 0
+        for (;;) {
+            const end = findHeadEnd(conn.buf, conn.start, conn.end, scanned)
+            if (end >= 0) {
+                const status = parseHead(conn.buf, conn.start, end, o.maxHeaders, head)
+                conn.skip(end - conn.start)
+                return status
+            }
+            if (conn.start === 0 && conn.end === conn.buf.length) return 431
+            const startBefore = conn.start
+            scanned = conn.end
+            let timeout: number
+            if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
+            else {
+                timeout = deadline - host.now()
+                if (timeout <= 0) {
+                    this.stats.timeouts++
+                    return 408
+                }
+            }
+            const got = await conn.fill(timeout)
+            scanned -= startBefore - conn.start
+            if (got === 0) {
+                // the peer closed (mid-head or between requests): nobody to answer
+                if (conn.eof) return -1
+                // idle with nothing buffered: a keep-alive or first-byte timeout
+                if (conn.available() === 0) {
+                    this.stats.timeouts++
+                    return -1
+                }
+                // a partial head and no progress: the deadline runs out above
+            } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
+        }
+    }
+
+    /** Runs the handler for one request. Returns whether the connection may carry another. */
+    private async serveRequest(sock: TcpSocket, conn: ConnReader, head: RequestHead, keepAlive: boolean): Promise<boolean> {
+        const o = this.options
+        const res = new ServerResponse(sock, head.version, head.method === "HEAD", keepAlive)
+        res.setHeader("Server", "ds-tcpip")
+        const expect = head.expectContinue
+        // RFC 9110 §10.1.1: "100 Continue" when the handler starts reading the
+        // body, unless the final response has already begun
+        const sendContinue = async () => {
+            if (!res.headersSent) await sock.write(Buffer.from("HTTP/1.1 100 Continue\r\n\r\n"))
+        }
+        const body = new BodyReader(conn, head.contentLength, head.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? sendContinue : null)
+        const req = new IncomingRequest(head, body, sock, conn)
+        this.stats.requests++
+        try {
+            await this.dispatch(req, res)
+        } catch (e) {
+            const status = e instanceof HttpError ? (e as HttpError).status : 500
+            if (status === 500) this.stats.handlerErrors++
+            if (status === 408) this.stats.timeouts++
+            if (res.headersSent) {
+                // too late for a status: cut the connection so the client sees a broken response
+                this.countStatus(500)
+                sock.abort()
+                return false
+            }
+            await this.answerError(sock, status, head.version)
+            return false
+        }
+        if (!res.finished) await res.end()
+        this.countStatus(res.statusCode)
+        if (res.statusCode === 101) return false // upgraded: the handler owns the socket now
+        if (!res.keepAlive) return false
+        // the next request starts after this one's body
+        if (!body.done()) {
+            if (expect && !res.headersSent) return false
+            try {
+                await body.skipRest()
+            } catch (e) {
+                return false
+            }
+        }
+        return true
+    }
+
+    private async dispatch(req: IncomingRequest, res: ServerResponse): Promise<void> {
+        const method = req.method
+        const parts = req.path.split("/")
+        let pathMatched = false
+        const allowed: string[] = []
+        for (const pass of [0, 1]) {
+            for (const r of this.routes) {
+                if (!matchParts(r.parts, parts)) continue
+                pathMatched = true
+                const m = r.method
+                if (allowed.indexOf(m) < 0) allowed.push(m)
+                // HEAD is answered by the GET route on the second pass
+                if (m === method || (pass === 1 && method === "HEAD" && m === "GET")) {
+                    req.params = captureParams(r.parts, parts)
+                    await r.handler(req, res)
+                    return
+                }
+            }
+        }
+        if (this.fallback) {
+            await this.fallback(req, res)
+            return
+        }
+        if (pathMatched) {
+            if (allowed.indexOf("GET") >= 0 && allowed.indexOf("HEAD") < 0) allowed.push("HEAD")
+            res.setHeader("Allow", allowed.join(", "))
+            await res.send(405, "method not allowed\n")
+            return
+        }
+        await res.send(404, "not found\n")
+    }
+
+    /**
+     * Closing with unread input makes TCP send a RST (RFC 2525 §2.17), which
+     * can destroy the response before the client reads it. So, like Apache's
+     * lingering close: send our FIN, then read and drop what the client still
+     * sends, for a short while, before closing.
+     */
+    private async lingeringClose(conn: ConnReader): Promise<void> {
+        const sock = conn.sock
+        if (sock.ended()) return
+        sock.shutdown()
+        const host = this.net.host
+        const deadline = host.now() + 2000
+        let dropped = 0
+        try {
+            while (!sock.ended() && dropped < 65536) {
+                const left = deadline - host.now()
+                if (left <= 0) break
+                conn.start = 0
+                conn.end = 0
+                const n = await sock.read(conn.buf, 0, conn.buf.length, left)
+                if (n === 0) break
+                dropped += n
+            }
+        } catch (e) {
+            // reset by the peer: nothing left to protect
+        }
+    }
+
+    /** A status the server decides by itself; the connection closes after it. */
+    private async answerError(sock: TcpSocket, status: number, version: number): Promise<void> {
+        const res = new ServerResponse(sock, version === 10 ? 10 : 11, false, false)
+        res.setHeader("Server", "ds-tcpip")
+        try {
+            await res.send(status, status + "\n")
+            await sock.drain(this.options.bodyTimeoutMs)
+        } catch (e) {
+            // the client is gone
+        }
+        this.countStatus(status)
+    }
+
+    private countStatus(status: number): void {
+        const s = this.stats
+        if (status < 300) s.responses2xx++
+        else if (status < 400) s.responses3xx++
+        else if (status < 500) s.responses4xx++
+        else s.responses5xx++
+    }
+}
+
+function matchParts(pattern: string[], parts: string[]): boolean {
+    if (pattern.length !== parts.length) return false
+    for (let i = 0; i < pattern.length; i++) {
+        const p = pattern[i]
+        if (p.length > 0 && p[0] === ":") {
+            if (parts[i].length === 0) return false
+        } else if (p !== parts[i]) return false
+    }
+    return true
+}
+
+function captureParams(pattern: string[], parts: string[]): any {
+    const out: any = {}
+    for (let i = 0; i < pattern.length; i++) if (pattern[i].length > 0 && pattern[i][0] === ":") out[pattern[i].slice(1)] = parts[i]
+    return out
+}
