@@ -1,8 +1,50 @@
-// Device entry (DeviceScript). Grows into the demo device; for now it runs
-// the portable core's checksum so `npm run build:device` has real code to compile.
-import { internetChecksum } from "./wire/checksum.js"
-import { getU32 } from "./wire/bytes.js"
+// The device entry (DeviceScript): the demo device — stack, HTTP server and
+// the demo routes — plus a power-on self-test client that talks to it over an
+// in-memory Ethernet link and prints what it finds. Until the SPI MAC drivers
+// land, the link is in memory; the stack, server and routes are the ones a
+// device on a wire runs.
+import * as ds from "@devicescript/core"
+import { Stack } from "./stack.js"
+import { MemoryLink } from "./drivers/memory-link.js"
+import { Xoshiro128 } from "./random.js"
+import { parseIp, parseMac } from "./wire/bytes.js"
+import { Net } from "./socket/socket.js"
+import { startDemo } from "./app/demo.js"
+import { selfTest } from "./app/selftest.js"
+import { deviceSocketHost } from "./device/socket-host.js"
+import { runNetwork } from "./device/runner.js"
 
-const b = Buffer.alloc(20)
-b[0] = 0x45
-console.log("checksum " + internetChecksum(b, 0, 20) + " " + getU32(b, 0))
+const log = (line: string) => console.log(line)
+const kick = ds.emitter<boolean>()
+const link = new MemoryLink(3, 1514)
+link.onQueued = () => kick.emit(true)
+const netmask = parseIp("255.255.255.0")
+// the heap is 64 KiB for everything: small pools for the two ends of the self-test
+const devicePort = link.port(parseMac("02:00:00:00:00:02"), 1500)
+const testerPort = link.port(parseMac("02:00:00:00:00:01"), 1500)
+const device = new Stack({
+    driver: devicePort,
+    ip: parseIp("198.18.0.2"),
+    netmask,
+    random: new Xoshiro128(ds.millis() + 2),
+    limits: { tcpConnections: 2, tcpSendBuffer: 1460, tcpRecvBuffer: 1460, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
+})
+const tester = new Stack({
+    driver: testerPort,
+    ip: parseIp("198.18.0.1"),
+    netmask,
+    random: new Xoshiro128(ds.millis() + 1),
+    limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1460, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
+})
+link.attach(devicePort, device)
+link.attach(testerPort, tester)
+const host = deviceSocketHost(kick, log)
+runNetwork([device, tester], link, kick, 2, log)
+device.start(ds.millis())
+tester.start(ds.millis())
+startDemo(new Net(device, host), device, { http: { maxHeaderBytes: 1024, maxHeaders: 16 } })
+host.spawn(async () => {
+    const ok = await selfTest(new Net(tester, host), parseIp("198.18.0.2"), 80, log)
+    console.log("self-test " + (ok ? "passed" : "FAILED"))
+    console.log("done")
+})

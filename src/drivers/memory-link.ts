@@ -25,6 +25,8 @@ export class MemoryLink {
     /** Frames dropped because the queue was full. */
     dropped = 0
     delivered = 0
+    /** Called when a frame is queued (a runner waiting for work wakes up). */
+    onQueued: () => void = null
     private readonly slots: Slot[] = []
     private head = 0
     private count = 0
@@ -63,6 +65,7 @@ export class MemoryLink {
         s.length = length
         s.from = from
         this.count++
+        if (this.onQueued) this.onQueued()
     }
 
     /**

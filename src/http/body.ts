@@ -65,7 +65,7 @@ export class BodyReader {
             this.beforeFirstRead = null
             await f()
         }
-        if (this.mode === Mode.Length) return this.readData(dst, off, len)
+        if (this.mode === Mode.Length) return await this.readData(dst, off, len)
         if (this.mode !== Mode.Chunked) return 0
         // chunked: bounded number of control lines per call (each consumes bytes)
         for (;;) {

@@ -72,8 +72,8 @@ export class IncomingRequest {
     }
 
     /** Reads up to len bytes of the body; 0 at its end. */
-    read(buf: Buffer, off: number, len: number): Promise<number> {
-        return this.body.read(buf, off, len)
+    async read(buf: Buffer, off: number, len: number): Promise<number> {
+        return await this.body.read(buf, off, len)
     }
 
     /** The whole body, up to max bytes (413 beyond). */
@@ -159,7 +159,9 @@ export class HttpServer {
     listen(port: number, backlog?: number): void {
         this.server = this.net.listen(port, backlog)
         const self = this
-        this.net.host.spawn(() => self.acceptLoop())
+        this.net.host.spawn(async () => {
+            await self.acceptLoop()
+        })
     }
 
     /** Stops accepting; connections being served finish their current request. */
@@ -169,19 +171,27 @@ export class HttpServer {
     }
 
     private async acceptLoop(): Promise<void> {
-        const self = this
         for (;;) {
             const sock = await this.server.accept()
             if (!sock) return
             this.stats.connections++
             if (this.stats.active >= this.options.maxConnections) {
                 this.stats.rejectedFull++
-                this.net.host.spawn(() => self.reject(sock))
+                this.startTask(sock, true)
                 continue
             }
             this.stats.active++
-            this.net.host.spawn(() => self.serveConnection(sock))
+            this.startTask(sock, false)
         }
+    }
+
+    /** A task per connection (a fiber on the device); outside the loop so the closure captures no loop variable. */
+    private startTask(sock: TcpSocket, reject: boolean): void {
+        const self = this
+        this.net.host.spawn(async () => {
+            if (reject) await self.reject(sock)
+            else await self.serveConnection(sock)
+        })
     }
 
     /** 503 for a connection over the limit (RFC 9110 §15.6.4). */

@@ -49,10 +49,15 @@ export class SocketError extends Error {
 export class Net {
     readonly stack: Stack
     readonly host: SocketHost
+    /** Raised when a connection slot is freed. */
+    private readonly slotFreed: Signal
 
     constructor(stack: Stack, host: SocketHost) {
         this.stack = stack
         this.host = host
+        const signal = host.newSignal()
+        this.slotFreed = signal
+        stack.tcp.onSlotFreed = () => host.raise(signal)
     }
 
     /** Listens on port. Throws EADDRINUSE when taken, ENOBUFS when no listener slot is free. */
@@ -64,14 +69,24 @@ export class Net {
         return new TcpServer(this, l)
     }
 
-    /** Opens a connection; resolves once ESTABLISHED. Throws ECONNREFUSED, ETIMEDOUT or ENOBUFS. */
+    /**
+     * Opens a connection; resolves once ESTABLISHED. When every connection
+     * slot is busy (closing ones included) it waits for one to free up, within
+     * the timeout. Throws ECONNREFUSED, ETIMEDOUT, or ENOBUFS when no slot
+     * freed in time.
+     */
     async connect(ip: number, port: number, timeoutMs?: number): Promise<TcpSocket> {
         const host = this.host
-        const conn = this.stack.tcp.connect(ip, port, host.now())
-        host.kick()
-        if (!conn) throw new SocketError("ENOBUFS", "no free connection (limits.tcpConnections)")
-        const sock = new TcpSocket(this, conn)
         const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        let conn = this.stack.tcp.connect(ip, port, host.now())
+        while (!conn) {
+            const left = deadline ? deadline - host.now() : 0
+            if (deadline && left <= 0) throw new SocketError("ENOBUFS", "no free connection (limits.tcpConnections)")
+            await host.wait(this.slotFreed, left)
+            conn = this.stack.tcp.connect(ip, port, host.now())
+        }
+        host.kick()
+        const sock = new TcpSocket(this, conn)
         for (;;) {
             const s = conn.state
             if (s === TcpState.SynSent || s === TcpState.SynReceived) {

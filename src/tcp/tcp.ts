@@ -102,6 +102,8 @@ export class Tcp {
      * default; tests replace it to reproduce a trace with known numbers.
      */
     isn: (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) => number
+    /** Called whenever a connection slot is freed (sockets waiting for one wake up). */
+    onSlotFreed: () => void = null
     /** Called on every state change, for traces: "SYN-SENT -> ESTABLISHED". */
     onStateChange: (conn: TcpConnection, from: TcpState, to: TcpState) => void = null
 
@@ -1172,6 +1174,7 @@ export class Tcp {
         c.listener = -1
         c.onEvent = null
         c.generation++
+        if (this.onSlotFreed) this.onSlotFreed()
         c.rtxAt = OFF
         c.persistAt = OFF
         c.ackAt = OFF

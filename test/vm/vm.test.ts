@@ -19,7 +19,7 @@ function build(entry: string): Promise<DeviceBuild> {
     }
     return b
 }
-for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts", "test/device/tcp-vm.ts"]) build(e)
+for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts", "test/device/tcp-vm.ts", "src/main.ts"]) build(e)
 
 function hex16(v: number): string {
     return v.toString(16).padStart(4, "0")
@@ -191,4 +191,18 @@ test("the TCP program's live heap under GC stress (a full GC at every allocation
     const total = vm.heapStats().totalBytes
     assert.ok(peak > 0 && peak < 60 * 1024, `peak live heap ${peak} of ${total}`)
     console.log(`tcp-vm under GC stress: peak live heap ${peak} of ${total} B (at ${peakAt} virtual ms), ${Math.round(performance.now() - wall0)} ms wall`)
+})
+
+test("the device build (stack + HTTP + demo) serves GET /, GET /bytes/100000 and a pipelined pair to a client in the same VM", async () => {
+    const { bytecode, functionBytes } = await build("src/main.ts")
+    console.log(`device build: ${functionBytes} bytes of function bytecode (budget 65536)`)
+    assert.ok(functionBytes < 65536, "all function bytecode under 64 KiB")
+    const vm = await DeviceVm.create()
+    vm.deploy(bytecode)
+    const r = vm.runUntil(() => vm.output.includes("done") || vm.panic !== null, { maxVirtualMs: 120000, wallTimeoutMs: 60000 })
+    assert.equal(vm.panic, null, JSON.stringify(vm.panic))
+    assert.equal(r.reason, "predicate", vm.output.join("\n"))
+    assert.deepEqual(vm.output, ["GET / 200 1105 ok", "GET /bytes/100000 ok", "pipelined pair ok", "self-test passed", "done"])
+    console.log(`device self-test: worst turn ${vm.maxStepsPerTurn} opcodes of 131071, ${r.virtualMs} virtual ms, ${Math.round(r.wallMs)} ms wall`)
+    assert.ok(vm.maxStepsPerTurn < 65536, "no fiber turn near the step limit: " + vm.maxStepsPerTurn)
 })
