@@ -212,7 +212,7 @@ export class Stack {
     /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
     udpBind(port: number, handler: UdpHandler): boolean {
         if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
-        const slot = this.udpSlot(0)
+        const slot = this.udpPorts.indexOf(0)
         if (slot < 0) return false
         this.udpPorts[slot] = port
         this.udpHandlers[slot] = handler
@@ -341,6 +341,8 @@ export class Stack {
             // Like Linux (icmp_echo_ignore_broadcasts), answer only our unicast address.
             if (this.rxIp.dst !== this.ip) return this.counters.drop(Reason.IcmpIgnored)
             const payloadLen = len - 8
+            // the link may deliver more than our MTU: the reply would not fit tx
+            if (L4_OFF + len > this.tx.length) return this.counters.drop(Reason.TxTooLong)
             copyBytes(this.tx, L4_OFF + 8, frame, off + 8, payloadLen)
             const h = this.txIcmp
             h.type = ICMP_ECHO_REPLY
@@ -599,8 +601,9 @@ export class Stack {
         return false
     }
 
+    /** The slot bound to port, or -1 (port 0 marks free slots and is never bound). */
     private udpSlot(port: number): number {
-        return this.udpPorts.indexOf(port)
+        return port === 0 ? -1 : this.udpPorts.indexOf(port)
     }
 
     private say(line: string): void {

@@ -96,6 +96,8 @@ export class TcpConnection {
     keepAt = OFF
     /** Zero-window probes sent without the window opening. */
     persistBackoff = 0
+    /** Zero-window probes sent since the peer last sent anything. */
+    probesUnanswered = 0
 
     /** Send an ACK at the next output. */
     ackNow = false

@@ -484,6 +484,7 @@ export class Tcp {
         }
         c.lastHeard = now
         c.keepProbes = 0
+        c.probesUnanswered = 0
 
         // trim to the window: drop what we already have and what does not fit
         if (seqLt(seq, c.rcvNxt)) {
@@ -994,9 +995,20 @@ export class Tcp {
             this.sendNext(c, now, true)
             return
         }
+        // Give up like the retransmission timer does (RFC 1122 §4.2.2.17 lets
+        // a probing connection live while the peer answers): when the probes
+        // go unanswered, or, once the user has closed, after as many probes as
+        // retransmissions (Linux's orphan limit), so a silent peer cannot hold
+        // a slot forever.
+        const max = this.limits.tcpMaxRetries
+        if (c.probesUnanswered >= max || (!c.userOwned && c.persistBackoff >= max)) {
+            this.counters.timeouts++
+            return this.abortWith(c, TcpError.TimedOut, now)
+        }
         this.counters.zeroWindowProbes++
         this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
         c.persistBackoff++
+        c.probesUnanswered++
         let wait = c.rtt.rto
         for (let i = 0; i < c.persistBackoff && wait < this.limits.tcpMaxRtoMs; i++) wait *= 2
         c.persistAt = now + Math.min(wait, this.limits.tcpMaxRtoMs)
@@ -1147,6 +1159,7 @@ export class Tcp {
         c.timeWaitAt = OFF
         c.keepAt = OFF
         c.persistBackoff = 0
+        c.probesUnanswered = 0
         c.ackNow = false
         c.unackedSegments = 0
         c.lastHeard = now
