@@ -129,6 +129,15 @@ export class TcpConnection {
         this.rtt = new RttEstimator(limits.tcpInitialRtoMs, limits.tcpMinRtoMs, limits.tcpMaxRtoMs, 1)
     }
 
+    /** Stops every timer. */
+    stopTimers(): void {
+        this.rtxAt = OFF
+        this.persistAt = OFF
+        this.ackAt = OFF
+        this.timeWaitAt = OFF
+        this.keepAt = OFF
+    }
+
     /** Bytes in flight: sent and not acknowledged (SYN and FIN included). */
     flightSize(): number {
         return (this.sndNxt - this.sndUna) >>> 0

@@ -1077,9 +1077,7 @@ export class Tcp {
 
     private enterTimeWait(c: TcpConnection, now: number): void {
         this.setState(c, TcpState.TimeWait)
-        c.rtxAt = OFF
-        c.persistAt = OFF
-        c.keepAt = OFF
+        c.stopTimers()
         c.timeWaitAt = now + 2 * this.limits.tcpMslMs
         this.notify(c)
     }
@@ -1088,11 +1086,7 @@ export class Tcp {
     private toClosed(c: TcpConnection, err: TcpError): void {
         if (err !== TcpError.None && c.error === TcpError.None) c.error = err
         this.setState(c, TcpState.Closed)
-        c.rtxAt = OFF
-        c.persistAt = OFF
-        c.ackAt = OFF
-        c.keepAt = OFF
-        c.timeWaitAt = OFF
+        c.stopTimers()
         const user = c.userOwned
         this.notify(c)
         if (!user) this.free(c)
@@ -1153,11 +1147,7 @@ export class Tcp {
         c.bytesAcked = 0
         c.rttStart = OFF
         c.retries = 0
-        c.rtxAt = OFF
-        c.persistAt = OFF
-        c.ackAt = OFF
-        c.timeWaitAt = OFF
-        c.keepAt = OFF
+        c.stopTimers()
         c.persistBackoff = 0
         c.probesUnanswered = 0
         c.ackNow = false
@@ -1187,12 +1177,8 @@ export class Tcp {
         c.listener = -1
         c.onEvent = null
         c.generation++
+        c.stopTimers()
         if (this.onSlotFreed) this.onSlotFreed()
-        c.rtxAt = OFF
-        c.persistAt = OFF
-        c.ackAt = OFF
-        c.keepAt = OFF
-        c.timeWaitAt = OFF
     }
 
     private find(remoteIp: number, remotePort: number, localPort: number): TcpConnection {

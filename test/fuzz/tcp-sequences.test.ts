@@ -17,6 +17,7 @@
 //   FUZZ_SEED=random node scripts/run-tests.mjs test/fuzz     # fresh seed, printed on failure
 //   FUZZ_SEED=1234 FUZZ_SCALE=10 node scripts/run-tests.mjs test/fuzz/tcp-sequences   # 10x the runs
 import "../setup.js"
+import { outOfRange } from "../strict-buffers.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -44,35 +45,6 @@ function fuzzOptions(numRuns: number): { seed: number; numRuns: number; includeE
     return { seed, numRuns: Math.max(1, Math.round(numRuns * (scale > 0 ? scale : 1))), includeErrorInReport: true }
 }
 
-// ---- strict buffers ------------------------------------------------------------------
-
-/**
- * Node's Buffer ignores out-of-range copies and reads (the polyfilled blitAt
- * clips, getAt past the end reads undefined as 0), DeviceScript throws on
- * out-of-range writes: this process records every blitAt/fillAt/getAt that
- * reaches past its buffers, and every step checks that there was none.
- */
-const outOfRange: string[] = []
-{
-    const proto = Buffer.prototype as any
-    const blitAt = proto.blitAt
-    const fillAt = proto.fillAt
-    const getAt = proto.getAt
-    proto.blitAt = function (this: Buffer, dst: number, src: Buffer, srcOff: number, len: number): void {
-        if (len > 0 && (dst < 0 || dst + len > this.length || srcOff < 0 || srcOff + len > src.length)) {
-            outOfRange.push("blitAt(" + dst + ", src of " + src.length + ", " + srcOff + ", " + len + ") on " + this.length + " bytes")
-        }
-        blitAt.call(this, dst, src, srcOff, len)
-    }
-    proto.fillAt = function (this: Buffer, off: number, len: number, v: number): void {
-        if (len > 0 && (off < 0 || off + len > this.length)) outOfRange.push("fillAt(" + off + ", " + len + ") on " + this.length + " bytes")
-        fillAt.call(this, off, len, v)
-    }
-    proto.getAt = function (this: Buffer, off: number, format: "u8" | "u16"): number {
-        if (off < 0 || off + (format === "u16" ? 2 : 1) > this.length) outOfRange.push("getAt(" + off + ") on " + this.length + " bytes")
-        return getAt.call(this, off, format)
-    }
-}
 
 // ---- the peers ---------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // An HTTP test rig: the demo device (server stack) and a raw client on the
 // simulator, and a strict parser of what comes back.
 import assert from "node:assert/strict"
-import { pair, runAsync, parseIp, SERVER_IP, Pair } from "../tcp/sim-helpers.js"
+import { pair, runTask, parseIp, SERVER_IP, Pair } from "../tcp/sim-helpers.js"
 import { startDemo, DemoOptions } from "../../src/app/demo.js"
 import { HttpServer } from "../../src/http/server.js"
 import { TcpSocket } from "../../src/socket/socket.js"
@@ -26,18 +26,8 @@ export function httpRig(o?: { imp?: Partial<Impairments>; limits?: Partial<Limit
     return { p, server }
 }
 
-export async function run<T>(rig: HttpRig, task: () => Promise<T>, maxMs = 120000): Promise<T> {
-    let result: T
-    let failure: unknown
-    let done = false
-    task()
-        .then((r) => (result = r))
-        .catch((e) => (failure = e))
-        .finally(() => (done = true))
-    const ok = await runAsync(rig.p.sim, () => done, maxMs)
-    if (failure) throw failure
-    assert.ok(ok, "task did not finish in " + maxMs + " ms of virtual time")
-    return result
+export function run<T>(rig: HttpRig, task: () => Promise<T>, maxMs = 120000): Promise<T> {
+    return runTask(rig.p.sim, task, maxMs)
 }
 
 export function connect(rig: HttpRig): Promise<TcpSocket> {

@@ -3,20 +3,11 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { pair, runAsync, parseIp, SERVER_IP, Pair } from "../tcp/sim-helpers.js"
+import { pair, runTask, parseIp, SERVER_IP, Pair } from "../tcp/sim-helpers.js"
 import { SocketError, TcpSocket } from "../../src/socket/socket.js"
 
-async function go<T>(p: Pair, task: () => Promise<T>, maxMs = 600000): Promise<T> {
-    let result: T
-    let failure: unknown
-    let done = false
-    task()
-        .then((r) => (result = r))
-        .catch((e) => (failure = e))
-        .finally(() => (done = true))
-    assert.ok(await runAsync(p.sim, () => done, maxMs), "finished")
-    if (failure) throw failure
-    return result
+function go<T>(p: Pair, task: () => Promise<T>, maxMs = 600000): Promise<T> {
+    return runTask(p.sim, task, maxMs)
 }
 
 async function codeOf(f: () => Promise<unknown>): Promise<string> {

@@ -64,4 +64,19 @@ export async function readAll(sock: TcpSocket): Promise<{ hash: string; bytes: n
     return { hash: h.digest("hex"), bytes }
 }
 
+/** Runs an async task on the simulator until it settles; rethrows its failure. */
+export async function runTask<T>(sim: Simulator, task: () => Promise<T>, maxMs: number): Promise<T> {
+    let result: T
+    let failure: unknown
+    let done = false
+    task()
+        .then((r) => (result = r))
+        .catch((e) => (failure = e))
+        .finally(() => (done = true))
+    const finished = await runAsync(sim, () => done, maxMs)
+    if (failure) throw failure
+    if (!finished) throw new Error("task did not finish in " + maxMs + " ms of virtual time")
+    return result
+}
+
 export { runAsync, parseIp }
