@@ -1,4 +1,4 @@
-// npm start: the simulator with no root and no hardware. Two ds-tcpip hosts
+// npm run demo:ping: the simulator with no root and no hardware. Two ds-tcpip hosts
 // on a virtual switch resolve each other by ARP and ping, then open a TCP
 // connection, exchange a few bytes and close it. Every frame is printed as
 // tcpdump would show it (with virtual time), beside each connection's state
@@ -31,7 +31,7 @@ const loss = Number(option("loss", "0")) / 100
 const seed = Number(option("seed", "1"))
 const pcapFile = option("pcap", "")
 if (!(count >= 0 && size >= 0 && size <= 1472 && loss >= 0 && loss <= 1)) {
-    console.error("usage: npm start -- [--count N] [--size 0..1472] [--loss 0..100] [--seed N] [--pcap FILE]")
+    console.error("usage: npm run demo:ping -- [--count N] [--size 0..1472] [--loss 0..100] [--seed N] [--pcap FILE]")
     process.exit(2)
 }
 
