@@ -480,7 +480,8 @@ export class Tcp {
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
             if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
             c.ackNow = true
-            return this.host.drop(Reason.NotForUs)
+            // an old duplicate or a segment beyond our window (answered with an ACK)
+            return this.host.drop(Reason.OutOfWindow)
         }
         c.lastHeard = now
         c.keepProbes = 0

@@ -37,6 +37,7 @@ export const enum Reason {
     UnknownEtherType,
     BroadcastSource,
     InternalError,
+    OutOfWindow,
     Count,
 }
 
@@ -70,4 +71,5 @@ export const REASON_NAMES: string[] = [
     "unknownEtherType",
     "broadcastSource",
     "internalError",
+    "outOfWindow",
 ]

@@ -37,13 +37,13 @@ test("npm start serves the demo page; a browser sees live updates and the status
         await page.goto(url)
         assert.match(await page.title(), /ds-tcpip/)
         // the counter arrives over SSE and keeps changing
-        await page.waitForFunction(() => /^\d+$/.test(document.getElementById("reading").textContent), null, { timeout: 15000 })
+        await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById("reading").textContent), null, { timeout: 15000 })
         const first = Number(await page.textContent("#reading"))
-        await page.waitForFunction((n: number) => Number(document.getElementById("reading").textContent) > n, first, { timeout: 15000 })
+        await page.waitForFunction((n: number) => Number((globalThis as any).document.getElementById("reading").textContent) > n, first, { timeout: 15000 })
         const later = Number(await page.textContent("#reading"))
         assert.ok(later > first, `live update: ${first} -> ${later}`)
         // the status block shows the stack's counters
-        await page.waitForFunction(() => document.getElementById("status").textContent.includes("198.18.0.2"), null, { timeout: 15000 })
+        await page.waitForFunction(() => (globalThis as any).document.getElementById("status").textContent.includes("198.18.0.2"), null, { timeout: 15000 })
         const status = JSON.parse(await page.textContent("#status"))
         assert.equal(status.ip, "198.18.0.2")
         assert.ok(status.http.requests >= 2)
