@@ -5,11 +5,13 @@
 //   POST /echo      the request body back (Content-Length or chunked)
 //   GET  /events    Server-Sent Events: a "tick" counter every eventIntervalMs
 //   GET  /status    JSON: the stack's counters, connections by state, HTTP counters
+//   GET  /ws        WebSocket echo: every text or binary message comes back as the same type
 import { Net } from "../socket/socket.js"
 import { Stack } from "../stack.js"
 import { HttpServer, HttpServerOptions, IncomingRequest } from "../http/server.js"
 import { ServerResponse } from "../http/response.js"
 import { EventStream } from "../http/sse.js"
+import { acceptWebSocket } from "../http/websocket.js"
 import { parseDecimal } from "../http/parser.js"
 import { INDEX_HTML } from "./page.js"
 
@@ -19,6 +21,8 @@ export interface DemoOptions {
     eventIntervalMs?: number
     /** Largest N for /bytes/N (default 1 GiB). */
     maxBytes?: number
+    /** Largest WebSocket message /ws takes (default 72 KiB; a device's heap holds a few KB). */
+    maxWebSocketMessage?: number
     http?: HttpServerOptions
 }
 
@@ -29,6 +33,7 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
     const o = options || {}
     const interval = o.eventIntervalMs || 1000
     const maxBytes = o.maxBytes || 1024 * 1024 * 1024
+    const maxWs = o.maxWebSocketMessage || 72 * 1024
     const server = new HttpServer(net, null, o.http)
     const pattern = Buffer.alloc(PATTERN_SIZE)
     for (let i = 0; i < PATTERN_SIZE; i++) pattern[i] = i & 0xff
@@ -60,8 +65,8 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
     })
 
     server.post("/echo", async (req: IncomingRequest, res: ServerResponse) => {
-        const len = req.headers["content-length"]
-        if (len !== undefined) res.setHeader("Content-Length", len)
+        // the parsed length: the raw field may repeat ("4, 4", RFC 9110 §8.6)
+        if (req.contentLength >= 0) res.setHeader("Content-Length", req.contentLength)
         res.setHeader("Content-Type", req.headers["content-type"] || "application/octet-stream")
         // read before answering, so that "Expect: 100-continue" gets its 100 first
         const buf = Buffer.alloc(1024)
@@ -90,6 +95,17 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
         s.http = server.stats
         res.setHeader("Cache-Control", "no-cache")
         await res.json(s)
+    })
+
+    server.get("/ws", async (req: IncomingRequest, res: ServerResponse) => {
+        // bigger messages are closed with 1009 (RFC 6455 §7.4.1)
+        const ws = await acceptWebSocket(req, res, { maxMessageBytes: maxWs, host })
+        if (!ws) return
+        for (;;) {
+            const m = await ws.receive()
+            if (!m) break
+            if (!(await ws.send(m.data, m.type === "binary"))) break
+        }
     })
 
     server.listen(o.port || 80)

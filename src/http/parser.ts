@@ -173,6 +173,8 @@ export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: n
     }
     // RFC 9112 §6.3: Transfer-Encoding with Content-Length is an attack or a bug
     if (teSeen && out.contentLength >= 0) return 400
+    // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing: close after it
+    const faultyFraming = teSeen && out.version === 10
     // RFC 9112 §3.2: a 1.1 request has exactly one Host
     if (out.version === 11 && hosts !== 1) return 400
     if (hosts > 1) return 400
@@ -183,6 +185,7 @@ export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: n
             else if (t === "keep-alive" && out.version === 10) out.keepAlive = true
         }
     }
+    if (faultyFraming) out.keepAlive = false
     return 0
 }
 

@@ -44,6 +44,8 @@ export class IncomingRequest {
     readonly query: string
     /** "1.0" or "1.1". */
     readonly httpVersion: string
+    /** The body's length from Content-Length, or -1 (none, or chunked). */
+    readonly contentLength: number
     /** Fields by lower-case name; repeated fields joined with ", ". */
     readonly headers: any
     /** Route parameters (":name" in a route pattern). */
@@ -60,6 +62,7 @@ export class IncomingRequest {
         this.path = q >= 0 ? head.target.slice(0, q) : head.target
         this.query = q >= 0 ? head.target.slice(q + 1) : ""
         this.httpVersion = head.version === 10 ? "1.0" : "1.1"
+        this.contentLength = head.chunked ? -1 : head.contentLength
         const h: any = {}
         for (let i = 0; i < head.names.length; i++) {
             const n = head.names[i]

@@ -1,0 +1,69 @@
+// Base64 (RFC 4648 §4, with padding), portable: no btoa/atob, no regexes.
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/** Base64 of data[off, off+len) (default: the whole buffer). */
+export function base64Encode(data: Buffer, off?: number, len?: number): string {
+    const start = off || 0
+    const n = len === undefined ? data.length - start : len
+    let s = ""
+    let i = 0
+    for (; i + 3 <= n; i += 3) {
+        const v = (data[start + i] << 16) | (data[start + i + 1] << 8) | data[start + i + 2]
+        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + ALPHABET[(v >> 6) & 63] + ALPHABET[v & 63]
+    }
+    if (n - i === 1) {
+        const v = data[start + i] << 16
+        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + "=="
+    } else if (n - i === 2) {
+        const v = (data[start + i] << 16) | (data[start + i + 1] << 8)
+        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + ALPHABET[(v >> 6) & 63] + "="
+    }
+    return s
+}
+
+/** The 6-bit value of a base64 character code, or -1. */
+export function base64Value(c: number): number {
+    if (c >= 65 && c <= 90) return c - 65 // A-Z
+    if (c >= 97 && c <= 122) return c - 71 // a-z
+    if (c >= 48 && c <= 57) return c + 4 // 0-9
+    if (c === 43) return 62 // +
+    if (c === 47) return 63 // /
+    return -1
+}
+
+/**
+ * Decodes canonical padded base64 (length a multiple of 4, "=" only at the
+ * end, unused bits zero). Returns null for anything else.
+ */
+export function base64Decode(s: string): Buffer {
+    const n = s.length
+    if (n % 4 !== 0) return null
+    let pad = 0
+    if (n > 0 && s.charCodeAt(n - 1) === 61) pad = s.charCodeAt(n - 2) === 61 ? 2 : 1
+    const out = Buffer.alloc((n / 4) * 3 - pad)
+    let o = 0
+    for (let i = 0; i < n; i += 4) {
+        const last = i + 4 === n
+        const a = base64Value(s.charCodeAt(i))
+        const b = base64Value(s.charCodeAt(i + 1))
+        const c = last && pad === 2 ? 0 : base64Value(s.charCodeAt(i + 2))
+        const d = last && pad >= 1 ? 0 : base64Value(s.charCodeAt(i + 3))
+        if (a < 0 || b < 0 || c < 0 || d < 0) return null
+        const v = (a << 18) | (b << 12) | (c << 6) | d
+        // padding: the bits of the missing bytes must be zero
+        if (last && pad === 2) {
+            if ((v & 0xffff) !== 0) return null
+            out[o++] = v >> 16
+        } else if (last && pad === 1) {
+            if ((v & 0xff) !== 0) return null
+            out[o++] = v >> 16
+            out[o++] = (v >> 8) & 0xff
+        } else {
+            out[o++] = v >> 16
+            out[o++] = (v >> 8) & 0xff
+            out[o++] = v & 0xff
+        }
+    }
+    return out
+}
