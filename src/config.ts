@@ -105,34 +105,48 @@ export function resolveLimits(given: Partial<Limits>): Limits {
     return limits
 }
 
-function check(ok: boolean, what: string): string {
-    return ok ? null : what
-}
+/**
+ * [name, min, max] of every limit with a plain range, with the reason in the
+ * comment: the table keeps the device image small (one loop instead of a
+ * branch and a message per limit).
+ */
+const RANGES: any[] = [
+    ["mtu", 576, 1500], // RFC 791 minimum, Ethernet maximum
+    ["arpEntries", 1, 64],
+    ["arpMaxAgeMs", 1000, 1e9],
+    ["arpRefreshMs", 0, 1e9],
+    ["arpRetryMs", 100, 1e9], // RFC 1122 §2.3.2.1: at most one request per second per address
+    ["arpRetries", 1, 10],
+    ["arpQueueFrames", 0, 16],
+    ["udpSockets", 0, 32],
+    ["icmpErrorsPerSecond", 0, 1e9],
+    ["ttl", 1, 255],
+    ["tcpConnections", 0, 256],
+    ["tcpSendBuffer", 536, 1048576], // at least one minimum segment
+    ["tcpRecvBuffer", 536, 65535], // no window scaling
+    ["tcpOutOfOrderRanges", 0, 32],
+    ["tcpListeners", 0, 64],
+    ["tcpBacklog", 1, 256],
+    ["tcpMslMs", 0, 1e9],
+    ["tcpMinRtoMs", 10, 1e9],
+    ["tcpMaxRetries", 1, 100],
+    ["tcpSynRetries", 1, 100],
+    ["tcpAckDelayMs", 0, 500], // RFC 1122 §4.2.3.2
+    ["tcpKeepIdleMs", 1, 1e10],
+    ["tcpKeepIntervalMs", 1, 1e10],
+    ["tcpKeepCount", 1, 100],
+    ["tcpBurst", 1, 64],
+    ["tcpChallengeAcksPerSecond", 0, 1e9],
+]
 
 /** Returns the first problem with these limits, or null when they are usable. */
 export function checkLimits(l: Limits): string {
-    return (
-        check(l.mtu >= 576 && l.mtu <= 1500, "mtu must be 576..1500 (RFC 791 minimum, Ethernet maximum)") ??
-        check(l.arpEntries >= 1 && l.arpEntries <= 64, "arpEntries must be 1..64") ??
-        check(l.arpMaxAgeMs >= 1000, "arpMaxAgeMs must be at least 1000") ??
-        check(l.arpRefreshMs >= 0 && l.arpRefreshMs < l.arpMaxAgeMs, "arpRefreshMs must be below arpMaxAgeMs") ??
-        check(l.arpRetryMs >= 100, "arpRetryMs must be at least 100 (RFC 1122 asks for at most one request per second)") ??
-        check(l.arpRetries >= 1 && l.arpRetries <= 10, "arpRetries must be 1..10") ??
-        check(l.arpQueueFrames >= 0 && l.arpQueueFrames <= 16, "arpQueueFrames must be 0..16") ??
-        check(l.udpSockets >= 0 && l.udpSockets <= 32, "udpSockets must be 0..32") ??
-        check(l.icmpErrorsPerSecond >= 0, "icmpErrorsPerSecond must not be negative") ??
-        check(l.ttl >= 1 && l.ttl <= 255, "ttl must be 1..255") ??
-        check(l.tcpConnections >= 0 && l.tcpConnections <= 256, "tcpConnections must be 0..256") ??
-        check(l.tcpSendBuffer >= 536 && l.tcpSendBuffer <= 1048576, "tcpSendBuffer must be 536..1048576 (at least one minimum segment)") ??
-        check(l.tcpRecvBuffer >= 536 && l.tcpRecvBuffer <= 65535, "tcpRecvBuffer must be 536..65535 (no window scaling)") ??
-        check(l.tcpOutOfOrderRanges >= 0 && l.tcpOutOfOrderRanges <= 32, "tcpOutOfOrderRanges must be 0..32") ??
-        check(l.tcpListeners >= 0 && l.tcpListeners <= 64, "tcpListeners must be 0..64") ??
-        check(l.tcpBacklog >= 1 && l.tcpBacklog <= 256, "tcpBacklog must be 1..256") ??
-        check(l.tcpMslMs >= 0, "tcpMslMs must not be negative") ??
-        check(l.tcpMinRtoMs >= 10 && l.tcpMinRtoMs <= l.tcpInitialRtoMs && l.tcpInitialRtoMs <= l.tcpMaxRtoMs, "need 10 <= tcpMinRtoMs <= tcpInitialRtoMs <= tcpMaxRtoMs") ??
-        check(l.tcpMaxRetries >= 1 && l.tcpSynRetries >= 1, "tcpMaxRetries and tcpSynRetries must be at least 1") ??
-        check(l.tcpAckDelayMs >= 0 && l.tcpAckDelayMs <= 500, "tcpAckDelayMs must be 0..500 (RFC 1122 §4.2.3.2)") ??
-        check(l.tcpKeepIdleMs > 0 && l.tcpKeepIntervalMs > 0 && l.tcpKeepCount >= 1, "keep-alive times must be positive") ??
-        check(l.tcpBurst >= 1 && l.tcpBurst <= 64, "tcpBurst must be 1..64")
-    )
+    const values = l as any
+    for (const r of RANGES) {
+        const v = values[r[0]]
+        if (!(v >= r[1] && v <= r[2])) return r[0] + " must be " + r[1] + ".." + r[2]
+    }
+    if (l.arpRefreshMs >= l.arpMaxAgeMs) return "arpRefreshMs must be below arpMaxAgeMs"
+    if (l.tcpMinRtoMs > l.tcpInitialRtoMs || l.tcpInitialRtoMs > l.tcpMaxRtoMs) return "need tcpMinRtoMs <= tcpInitialRtoMs <= tcpMaxRtoMs"
+    return null
 }
