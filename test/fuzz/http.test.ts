@@ -22,6 +22,7 @@
 //
 // Deterministic (seed 42). FUZZ_SEED=random or FUZZ_SEED=n, FUZZ_SCALE=k as in parsers.test.ts.
 import "../setup.js"
+import { fuzzOptions } from "./options.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -31,14 +32,9 @@ import { SimSocketHost } from "../../src/host/sim/async.js"
 import { Reason } from "../../src/wire/reason.js"
 import { SocketError } from "../../src/socket/socket.js"
 
-function fuzzOptions(numRuns: number): { seed: number; numRuns: number; includeErrorInReport: boolean; endOnFailure: boolean } {
-    const env = process.env["FUZZ_SEED"]
-    let seed = 42
-    if (env === "random") seed = (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
-    else if (env !== undefined && env !== "") seed = Number(env) | 0
-    const scale = Number(process.env["FUZZ_SCALE"] || "1")
-    // endOnFailure: shrinking re-runs on the same rig would mostly measure the first failure's aftermath
-    return { seed, numRuns: Math.max(1, Math.round(numRuns * (scale > 0 ? scale : 1))), includeErrorInReport: true, endOnFailure: true }
+/** The shared options; shrinking re-runs on the same rig would mostly measure the first failure's aftermath. */
+function httpFuzzOptions(numRuns: number) {
+    return { ...fuzzOptions(numRuns), endOnFailure: true }
 }
 
 // ---- one exchange -------------------------------------------------------------
@@ -435,7 +431,7 @@ test("fuzz: random bytes and token soup never break the server", async () => {
         fc.asyncProperty(input, fc.boolean(), cuts, async (bytes, fin, at) => {
             await check(rig, bytes, fin, at)
         }),
-        fuzzOptions(500),
+        httpFuzzOptions(500),
     )
 })
 
@@ -450,7 +446,7 @@ function mutatedRequests(rig: HttpRig, numRuns: number, checkExpected: boolean):
             if (input.length === 0) return
             await check(rig, input, fin, at, muts.length === 0 && checkExpected ? expected : undefined)
         }),
-        fuzzOptions(numRuns),
+        httpFuzzOptions(numRuns),
     )
 }
 

@@ -14,6 +14,7 @@
 //   FUZZ_SEED=1234 FUZZ_SCALE=10 node scripts/run-tests.mjs test/fuzz/parsers   # 10x the runs
 // A failure prints { seed, path }: pass them back (FUZZ_SEED=<seed>) to replay it.
 import "../setup.js"
+import { fuzzOptions } from "./options.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -26,17 +27,6 @@ import { Ipv4Header, IPV4_HEADER_LEN, emitIpv4, parseIpv4 } from "../../src/wire
 import { IcmpHeader, ICMP_HEADER_LEN, emitIcmp, parseIcmp } from "../../src/wire/icmp.js"
 import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "../../src/wire/udp.js"
 import { TcpHeader, TCP_FIN, TCP_HEADER_LEN, TCP_RST, TCP_SYN, emitTcp, parseTcp, tcpHeaderLength } from "../../src/wire/tcp.js"
-
-// ---- deterministic seeds -------------------------------------------------
-
-function fuzzOptions(numRuns: number): { seed: number; numRuns: number; includeErrorInReport: boolean } {
-    const env = process.env["FUZZ_SEED"]
-    let seed = 42
-    if (env === "random") seed = (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
-    else if (env !== undefined && env !== "") seed = Number(env) | 0
-    const scale = Number(process.env["FUZZ_SCALE"] || "1")
-    return { seed, numRuns: Math.max(1, Math.round(numRuns * (scale > 0 ? scale : 1))), includeErrorInReport: true }
-}
 
 // ---- the parsers behind one signature ------------------------------------
 

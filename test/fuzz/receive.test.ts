@@ -17,6 +17,7 @@
 //   FUZZ_SEED=random node scripts/run-tests.mjs test/fuzz     # fresh seed, printed on failure
 //   FUZZ_SEED=1234 FUZZ_SCALE=10 node scripts/run-tests.mjs test/fuzz/receive   # 10x the runs
 import "../setup.js"
+import { fuzzOptions } from "./options.js"
 import { outOfRange } from "../strict-buffers.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -37,17 +38,6 @@ import {
     A_IP, A_MAC, B_IP, B_MAC, GW_IP, GW_MAC,
     arpFrame, ethFrame, icmpMessage, ip, ipPacket, stackB, udpDatagram, CaptureDriver,
 } from "../helpers.js"
-
-// ---- deterministic seeds -------------------------------------------------
-
-function fuzzOptions(numRuns: number): { seed: number; numRuns: number; includeErrorInReport: boolean } {
-    const env = process.env["FUZZ_SEED"]
-    let seed = 42
-    if (env === "random") seed = (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
-    else if (env !== undefined && env !== "") seed = Number(env) | 0
-    const scale = Number(process.env["FUZZ_SCALE"] || "1")
-    return { seed, numRuns: Math.max(1, Math.round(numRuns * (scale > 0 ? scale : 1))), includeErrorInReport: true }
-}
 
 // ---- frames -----------------------------------------------------------------
 
@@ -324,7 +314,6 @@ function checkTransmitted(f: Buffer, stack: Stack): LastTcp | null {
     const end = tcpRx.seq + dataLen + (tcpRx.flags & 0x02 ? 1 : 0) + (tcpRx.flags & 0x01 ? 1 : 0)
     return { sport: tcpRx.srcPort, dport: tcpRx.dstPort, seq: tcpRx.seq, ack: tcpRx.ack, end: end >>> 0, rst: (tcpRx.flags & 0x04) !== 0 }
 }
-
 
 // ---- the rig ----------------------------------------------------------------------
 

@@ -17,6 +17,7 @@
 //   FUZZ_SEED=random node scripts/run-tests.mjs test/fuzz     # fresh seed, printed on failure
 //   FUZZ_SEED=1234 FUZZ_SCALE=10 node scripts/run-tests.mjs test/fuzz/tcp-sequences   # 10x the runs
 import "../setup.js"
+import { fuzzOptions } from "./options.js"
 import { outOfRange } from "../strict-buffers.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -33,18 +34,6 @@ import { TcpListener } from "../../src/tcp/tcp.js"
 import { TcpState, TCP_STATE_NAMES } from "../../src/tcp/state.js"
 import { A_IP, A_MAC, B_IP, B_MAC, arpFrame, ip } from "../helpers.js"
 import { Rig, PEER_PORT, SegIn, ISS_A, ISS_B, established } from "../tcp/rig.js"
-
-// ---- deterministic seeds -------------------------------------------------
-
-function fuzzOptions(numRuns: number): { seed: number; numRuns: number; includeErrorInReport: boolean } {
-    const env = process.env["FUZZ_SEED"]
-    let seed = 42
-    if (env === "random") seed = (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
-    else if (env !== undefined && env !== "") seed = Number(env) | 0
-    const scale = Number(process.env["FUZZ_SCALE"] || "1")
-    return { seed, numRuns: Math.max(1, Math.round(numRuns * (scale > 0 ? scale : 1))), includeErrorInReport: true }
-}
-
 
 // ---- the peers ---------------------------------------------------------------------
 
@@ -426,7 +415,6 @@ function finish(w: World): void {
     assert.equal(left.length, 0, "10 minutes after the user closed everything: " + left.join("; ") + "; last steps: " + w.steps.slice(-8).join(" | "))
     w.rig.assertPoolEmpty()
 }
-
 
 function run(limits: Partial<Limits>, steps: Step[]): void {
     outOfRange.length = 0
