@@ -867,22 +867,31 @@ export class Tcp {
     }
 
     private sendReset(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, withAck: boolean, now: number): void {
+        this.counters.resetsSent++
+        this.sendBare(dst, srcPort, dstPort, seq, withAck ? ack : 0, TCP_RST | (withAck ? TCP_ACK : 0), 0, now)
+    }
+
+    /**
+     * A segment that belongs to no connection (a RST, a SYN cookie's SYN,ACK;
+     * a SYN carries our MSS). Eight parameters: DeviceScript compiles no call
+     * with nine or more.
+     */
+    private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
         const h = this.out
         h.srcPort = srcPort
         h.dstPort = dstPort
         h.seq = seq
-        h.ack = withAck ? ack : 0
-        h.flags = TCP_RST | (withAck ? TCP_ACK : 0)
-        h.window = 0
+        h.ack = ack
+        h.flags = flags
+        h.window = window
         h.urgent = 0
-        h.mss = 0
+        h.mss = flags & TCP_SYN ? this.ourMss : 0
         h.wscale = -1
         h.sackPermitted = false
         h.tsPresent = false
-        emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
-        this.counters.resetsSent++
+        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
         this.counters.segmentsOut++
-        this.host.ipSend(dst, IP_PROTO_TCP, TCP_HEADER, now)
+        this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
     }
 
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
@@ -1244,21 +1253,7 @@ export class Tcp {
         const iss = ((slot << 27) | (mssIndex << 24) | (this.cookieHash(src, seg.srcPort, seg.dstPort, seg.seq, slot) & 0xffffff)) >>> 0
         this.cookieSentAt = now
         this.counters.synCookiesSent++
-        const h = this.out
-        h.srcPort = seg.dstPort
-        h.dstPort = seg.srcPort
-        h.seq = iss
-        h.ack = seqAdd(seg.seq, 1)
-        h.flags = TCP_SYN | TCP_ACK
-        h.window = Math.min(this.limits.tcpRecvBuffer, 0xffff)
-        h.urgent = 0
-        h.mss = this.ourMss
-        h.wscale = -1
-        h.sackPermitted = false
-        h.tsPresent = false
-        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, dst, src, 0)
-        this.counters.segmentsOut++
-        this.host.ipSend(src, IP_PROTO_TCP, hl, now)
+        this.sendBare(src, seg.dstPort, seg.srcPort, iss, seqAdd(seg.seq, 1), TCP_SYN | TCP_ACK, Math.min(this.limits.tcpRecvBuffer, 0xffff), now)
     }
 
     /** An ACK carrying a valid cookie becomes an ESTABLISHED connection. */
