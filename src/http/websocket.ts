@@ -95,7 +95,7 @@ export async function acceptWebSocket(req: IncomingRequest, res: ServerResponse,
     await res.end()
     const o = options || {}
     // TcpSocket keeps its Net private; the host is reachable through it when not given
-    const host: SocketHost = o.host || (req.socket as any).net.host
+    const host: SocketHost = o.host || req.socket.host
     return new WebSocket(req.socket, req.conn, host, o)
 }
 

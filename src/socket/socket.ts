@@ -151,6 +151,8 @@ export class TcpServer {
 
 export class TcpSocket {
     readonly signal: Signal
+    /** How this socket waits (for code layered on it: WebSocket, HTTP). */
+    readonly host: SocketHost
     readonly remoteAddress: string
     readonly remotePort: number
     readonly localPort: number
@@ -168,6 +170,7 @@ export class TcpSocket {
         const signal = net.host.newSignal()
         this.signal = signal
         const host = net.host
+        this.host = host
         conn.onEvent = () => host.raise(signal)
     }
 
