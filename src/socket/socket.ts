@@ -264,6 +264,8 @@ export class TcpSocket {
     close(): void {
         if (!this.valid()) return
         this.net.stack.tcp.close(this.conn, this.net.host.now())
+        // a task blocked in read() or write() on this handle wakes and sees EBADF
+        this.net.host.raise(this.signal)
         this.net.host.kick()
     }
 
@@ -273,6 +275,7 @@ export class TcpSocket {
         const tcp = this.net.stack.tcp
         tcp.abort(this.conn, this.net.host.now())
         tcp.close(this.conn, this.net.host.now())
+        this.net.host.raise(this.signal)
         this.net.host.kick()
     }
 

@@ -163,3 +163,17 @@ test("listen twice on a port: EADDRINUSE; accept on a closed server: null", asyn
     })
     assert.equal(got, null)
 })
+
+test("closing a socket wakes a task blocked reading it (EBADF)", async () => {
+    const p = pair(1, { delayMs: 0.5 })
+    const server = p.serverNet.listen(80)
+    const code = await go(p, async () => {
+        void server.accept()
+        const c = await p.clientNet.connect(parseIp(SERVER_IP), 80)
+        const reading = codeOf(() => c.read(Buffer.alloc(10), 0, 10))
+        await new Promise<void>((r) => p.sim.after(100, r))
+        c.close()
+        return reading
+    }, 10000)
+    assert.equal(code, "EBADF")
+})
