@@ -104,6 +104,8 @@ export class HttpStats {
     connections = 0
     active = 0
     requests = 0
+    /** 101 Switching Protocols (WebSocket upgrades). */
+    responses1xx = 0
     responses2xx = 0
     responses3xx = 0
     responses4xx = 0
@@ -406,7 +408,8 @@ export class HttpServer {
 
     private countStatus(status: number): void {
         const s = this.stats
-        if (status < 300) s.responses2xx++
+        if (status < 200) s.responses1xx++
+        else if (status < 300) s.responses2xx++
         else if (status < 400) s.responses3xx++
         else if (status < 500) s.responses4xx++
         else s.responses5xx++
