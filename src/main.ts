@@ -16,7 +16,7 @@ import { runNetwork } from "./device/runner.js"
 
 const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
-const link = new MemoryLink(3, 1514)
+const link = new MemoryLink(2, 1514)
 link.onQueued = () => kick.emit(true)
 const netmask = parseIp("255.255.255.0")
 // the heap is 64 KiB for everything: small pools for the two ends of the self-test

@@ -217,7 +217,7 @@ async function serve(a: Args): Promise<void> {
             mac: a.opts.get("mac"),
             ip: ipText,
             gateway: gwText,
-            limits: { tcpConnections: 16, tcpSendBuffer: 16384, tcpRecvBuffer: 16384, tcpBacklog: 8 },
+            limits: { tcpConnections: 32, tcpSendBuffer: 16384, tcpRecvBuffer: 16384, tcpBacklog: 16 },
             seed: a.opts.has("seed") ? Number(a.opts.get("seed")) : undefined,
             impairments,
             pcap,

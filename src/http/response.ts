@@ -62,7 +62,12 @@ export class ServerResponse {
         return null
     }
 
-    /** Sends the status line and fields now (write() and end() do it when needed). */
+    /**
+     * Queues the status line and fields. Like Node's, they leave with the
+     * first piece of body (or end()): the socket stays corked until then, so
+     * head and body share a segment and a small body never waits on Nagle
+     * for the head's ACK. flushHeaders() sends them at once; a 1xx goes at once.
+     */
     async writeHead(status?: number): Promise<void> {
         if (this.headersSent) return
         if (status) this.statusCode = status
@@ -83,7 +88,15 @@ export class ServerResponse {
         for (let i = 0; i < this.names.length; i++) s += this.names[i] + ": " + this.values[i] + "\r\n"
         s += "\r\n"
         this.headersSent = true
+        this.sock.cork()
         await this.sock.write(Buffer.from(s))
+        if (code < 200) this.sock.uncork()
+    }
+
+    /** Sends the head now, without body. */
+    async flushHeaders(): Promise<void> {
+        if (!this.headersSent) await this.writeHead()
+        this.sock.uncork()
     }
 
     /** Writes body bytes (a string is sent as UTF-8). */
@@ -94,11 +107,14 @@ export class ServerResponse {
         if (!this.headersSent) await this.writeHead()
         if (n <= 0 || this.noBody) return
         this.bytesWritten += n
+        // cork: the head, the chunk framing and the data leave together
+        this.sock.cork()
         if (this.chunked) {
             await this.sock.write(Buffer.from(hex(n) + "\r\n"))
             await this.sock.write(b, start, n)
             await this.sock.write(CRLF)
         } else await this.sock.write(b, start, n)
+        this.sock.uncork()
     }
 
     /** Finishes the response, with a last piece of body. A body given before the head is sent gets a Content-Length. */
@@ -112,7 +128,11 @@ export class ServerResponse {
             this.setHeader("Content-Length", 0)
         }
         if (!this.headersSent) await this.writeHead()
-        if (this.chunked) await this.sock.write(Buffer.from("0\r\n\r\n"))
+        if (this.chunked) {
+            this.sock.cork()
+            await this.sock.write(Buffer.from("0\r\n\r\n"))
+        }
+        this.sock.uncork()
         this.finished = true
     }
 

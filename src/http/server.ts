@@ -7,7 +7,7 @@
 //   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ readHead ─▶ parseHead
 //                                        │                 └▶ error status, close
 //                                        └▶ handler(req, res) ─▶ res.end ─▶ skip body ─▶ next
-import { Net, TcpServer, TcpSocket } from "../socket/socket.js"
+import { Net, SocketError, TcpServer, TcpSocket } from "../socket/socket.js"
 import { ConnReader } from "./conn.js"
 import { BodyReader, HttpError } from "./body.js"
 import { RequestHead, findHeadEnd, parseHead } from "./parser.js"
@@ -113,6 +113,8 @@ export class HttpStats {
     timeouts = 0
     rejectedFull = 0
     handlerErrors = 0
+    /** Requests whose connection failed under them (the client reset or vanished). */
+    aborted = 0
 }
 
 interface Route {
@@ -305,6 +307,12 @@ export class HttpServer {
         try {
             await this.dispatch(req, res)
         } catch (e) {
+            if (e instanceof SocketError) {
+                // the connection failed (reset, timed out): nobody to answer
+                this.stats.aborted++
+                sock.abort()
+                return false
+            }
             const status = e instanceof HttpError ? (e as HttpError).status : 500
             if (status === 500) this.stats.handlerErrors++
             if (status === 408) this.stats.timeouts++

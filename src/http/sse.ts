@@ -17,6 +17,7 @@ export class EventStream {
         await res.writeHead(200)
         const s = new EventStream(res)
         if (retryMs) await res.write("retry: " + retryMs + "\n\n")
+        else await res.flushHeaders()
         return s
     }
 

@@ -279,6 +279,17 @@ export class TcpSocket {
         this.net.host.kick()
     }
 
+    /** Holds small writes back until uncork(), which sends them at once (Linux's TCP_CORK). */
+    cork(): void {
+        if (this.valid()) this.net.stack.tcp.cork(this.conn)
+    }
+
+    uncork(): void {
+        if (!this.valid()) return
+        this.net.stack.tcp.uncork(this.conn, this.net.host.now())
+        this.net.host.kick()
+    }
+
     /** Nagle off (true) or on (false); RFC 896. */
     setNoDelay(noDelay: boolean): void {
         if (this.valid()) this.conn.nagle = !noDelay

@@ -110,6 +110,10 @@ export class TcpConnection {
 
     // per-connection options, from Limits unless the user changes them
     nagle = true
+    /** Corked: only full segments are sent (Tcp.cork/uncork). */
+    corked = false
+    /** Data up to this sequence number was pushed (uncork): it goes out whatever Nagle says. */
+    pushUpTo = 0
     keepAlive = false
     keepIdleMs = 0
     keepIntervalMs = 0

@@ -197,6 +197,24 @@ export class Tcp {
         return c
     }
 
+    /**
+     * Cork (RFC 1122 §4.2.2.2's "push" in reverse, Linux's TCP_CORK): while
+     * corked only full segments go out; uncorking pushes what is queued at
+     * once, Nagle or not. A response written in pieces (head, body, chunk
+     * framing) thus leaves as few full segments as possible and never waits
+     * on the peer's delayed ACK.
+     */
+    cork(c: TcpConnection): void {
+        c.corked = true
+    }
+
+    uncork(c: TcpConnection, now: number): void {
+        if (!c.corked) return
+        c.corked = false
+        c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
+        this.output(c, now)
+    }
+
     /** Queues data; returns the bytes taken (0 when the ring is full or sending is shut down). */
     send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
         if (!this.canSend(c)) return 0
@@ -755,10 +773,13 @@ export class Tcp {
         const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
         if (len === 0 && !finNow) return false
         if (len > 0 && len < c.sndMss && !finNow && !force) {
-            // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896)
+            // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
+            // corked: full segments only; pushed data (uncork) goes now
             const all = len === unsent
+            const pushed = all && seqLeq(seqAdd(c.sndNxt, len), c.pushUpTo) && seqGt(c.pushUpTo, c.sndNxt)
             const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
-            if (!(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
+            if (c.corked) return false
+            if (!pushed && !(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
         }
         let flags = TCP_ACK
         if (len > 0 && len === unsent) flags |= TCP_PSH
@@ -931,11 +952,18 @@ export class Tcp {
     }
 
     /** True when reading opened the window by at least the SWS step. */
+    /**
+     * A window update of its own only when the peer may be held back: the
+     * window we advertised has fallen to half the ring or less and reading
+     * at least doubled it (Linux's tcp_cleanup_rbuf rule), by at least the
+     * SWS step. Otherwise the next ACK carries the new window anyway.
+     */
     private windowUpdateDue(c: TcpConnection): boolean {
         if (c.state !== TcpState.Established && c.state !== TcpState.FinWait1 && c.state !== TcpState.FinWait2) return false
         const current = seqDiff(c.rcvAdv, c.rcvNxt)
+        const free = c.rcvWindow()
         const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
-        return c.rcvWindow() - current >= step
+        return 2 * current <= c.recvRing.capacity && free >= 2 * current && free - current >= step
     }
 
     private takeWindow(c: TcpConnection, window: number, seq: number, ack: number): void {
@@ -1165,6 +1193,8 @@ export class Tcp {
         c.lastHeard = now
         c.lastActivity = now
         c.nagle = true
+        c.corked = false
+        c.pushUpTo = 0
         c.keepAlive = false
         c.keepIdleMs = this.limits.tcpKeepIdleMs
         c.keepIntervalMs = this.limits.tcpKeepIntervalMs
