@@ -16,8 +16,8 @@ import { TapDevice, TapError, havePython } from "./tap.js"
 import { RealTimeRunner, PcapFile, parseCidr } from "./runner.js"
 import { Impairments } from "./sim/impair.js"
 import { parseIp, ipToString } from "../wire/bytes.js"
-import { Net } from "../socket/socket.js"
-import { Stack } from "../stack.js"
+import { startDemo } from "../app/demo.js"
+import { startEcho } from "../app/echo.js"
 
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
@@ -86,66 +86,6 @@ function kernelAddresses(ifname: string): string[] {
     } catch {
         return []
     }
-}
-
-/** Loads the demo app if it is there; otherwise a placeholder HTTP/1.0 responder. */
-async function startApp(net: Net, stack: Stack, say: (s: string) => void): Promise<string> {
-    try {
-        const m = await import("../app/demo.js")
-        if (typeof m.startDemo === "function") {
-            m.startDemo(net, stack)
-            return "the demo app (src/app/demo.ts) on port 80"
-        }
-    } catch (e) {
-        say("demo app not loaded (" + (e as Error).message + "); serving a placeholder page")
-    }
-    const server = net.listen(80, 8)
-    const host = net.host
-    host.spawn(async () => {
-        for (;;) {
-            const s = await server.accept()
-            if (!s) return
-            host.spawn(async () => {
-                const buf = Buffer.alloc(2048)
-                let got = 0
-                try {
-                    while (got < buf.length && buf.subarray(0, got).indexOf("\r\n\r\n") < 0) {
-                        const n = await s.read(buf, got, buf.length - got, 10000)
-                        if (n === 0) break
-                        got += n
-                    }
-                    const body = "ds-tcpip placeholder: the demo app is not available\n"
-                    await s.write(Buffer.from(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`))
-                } finally {
-                    s.close()
-                }
-            })
-        }
-    })
-    return "a placeholder HTTP/1.0 page on port 80"
-}
-
-function startEcho(net: Net, port: number): void {
-    const server = net.listen(port, 8)
-    const host = net.host
-    host.spawn(async () => {
-        for (;;) {
-            const s = await server.accept()
-            if (!s) return
-            host.spawn(async () => {
-                const buf = Buffer.alloc(4096)
-                try {
-                    for (;;) {
-                        const n = await s.read(buf, 0, buf.length)
-                        if (n === 0) break
-                        await s.write(buf, 0, n)
-                    }
-                } finally {
-                    s.close()
-                }
-            })
-        }
-    })
 }
 
 function fail(msg: string, code = 1): never {
@@ -233,10 +173,10 @@ async function serve(a: Args): Promise<void> {
         if (!quiet) console.log("app error: " + ((e as Error).message || e))
     }
     runner.start()
-    const app = await startApp(runner.net, runner.stack, (s) => console.log(s))
+    startDemo(runner.net, runner.stack)
     startEcho(runner.net, 7)
     const mac = runner.stack.status().mac
-    console.log(`ds-tcpip ${ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""}: ${app}, TCP echo on port 7`)
+    console.log(`ds-tcpip ${ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""}: the demo device on port 80, TCP echo on port 7`)
     if (impairments) console.log(`impairments both ways: ${JSON.stringify(impairments)}`)
     if (pcap) console.log(`writing ${pcapPath}`)
 

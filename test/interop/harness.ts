@@ -12,6 +12,7 @@ import { PcapWriter } from "../../src/host/sim/pcap.js"
 import { Impairments } from "../../src/host/sim/impair.js"
 import { Limits } from "../../src/config.js"
 import { TcpServer } from "../../src/socket/socket.js"
+import { startEcho as startEchoOn } from "../../src/app/echo.js"
 import { Netns } from "./netns.js"
 
 export const KERNEL_IP = "198.18.0.1"
@@ -76,29 +77,9 @@ export async function startDevice(tag: string, impairments?: Partial<Impairments
     }
 }
 
-/** A TCP echo: every connection gets back what it sends, then a close after the peer's FIN. */
+/** The TCP echo of src/app/echo.ts on the runner's sockets. */
 export function startEcho(runner: RealTimeRunner, port: number): TcpServer {
-    const server = runner.net.listen(port, 8)
-    const host = runner.host
-    host.spawn(async () => {
-        for (;;) {
-            const s = await server.accept()
-            if (!s) return
-            host.spawn(async () => {
-                const buf = Buffer.alloc(4096)
-                try {
-                    for (;;) {
-                        const n = await s.read(buf, 0, buf.length)
-                        if (n === 0) break
-                        await s.write(buf, 0, n)
-                    }
-                } finally {
-                    s.close()
-                }
-            })
-        }
-    })
-    return server
+    return startEchoOn(runner.net, port)
 }
 
 export interface Ran {
