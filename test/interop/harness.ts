@@ -7,12 +7,14 @@ import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { openSync, closeSync } from "node:fs"
 import { TapDevice } from "../../src/host/tap.js"
-import { RealTimeRunner } from "../../src/host/runner.js"
+import { RealTimeRunner, PcapSink } from "../../src/host/runner.js"
 import { PcapWriter } from "../../src/host/sim/pcap.js"
 import { Impairments } from "../../src/host/sim/impair.js"
 import { Limits } from "../../src/config.js"
 import { TcpServer } from "../../src/socket/socket.js"
 import { startEcho as startEchoOn } from "../../src/app/echo.js"
+import { startDemo, DemoOptions } from "../../src/app/demo.js"
+import { HttpServer } from "../../src/http/server.js"
 import { Netns } from "./netns.js"
 
 export const KERNEL_IP = "198.18.0.1"
@@ -26,36 +28,53 @@ export const TEST_LIMITS: Partial<Limits> = {
     tcpOutOfOrderRanges: 8,
 }
 
-export interface Device {
+export interface Device<P extends PcapSink = PcapWriter> {
     ns: Netns
     tap: TapDevice
     runner: RealTimeRunner
-    pcap: PcapWriter
+    pcap: P
     logs: string[]
+    /** The demo app, when asked for. */
+    http: HttpServer
     stop(): Promise<void>
 }
 
-export async function startDevice(tag: string, impairments?: Partial<Impairments>): Promise<Device> {
+export interface DeviceOptions<P extends PcapSink> {
+    pcap: P
+    limits?: Partial<Limits>
+    seed?: number
+    impairments?: Partial<Impairments>
+    /** Start the demo app on port 80 with these options (null: only the TCP echo on 7). */
+    demo?: DemoOptions
+}
+
+/**
+ * The device under test: a namespace of its own with a TAP, the stack at
+ * DEVICE_IP on it (in this process, on the wall clock), a TCP echo on port 7
+ * and optionally the demo app. stop() takes everything down again.
+ */
+export async function startDevice<P extends PcapSink>(tag: string, o: DeviceOptions<P>): Promise<Device<P>> {
     const ns = new Netns({ tag })
     let tap: TapDevice = null
     try {
         tap = await TapDevice.open("dstap0", { netns: ns.name })
-        const pcap = new PcapWriter({ epochMs: performance.timeOrigin })
         const logs: string[] = []
+        const pcap = o.pcap
         const runner = new RealTimeRunner({
             link: tap,
             mac: "02:00:00:00:00:02",
             ip: DEVICE_IP + "/24",
             gateway: KERNEL_IP,
-            limits: TEST_LIMITS,
-            seed: 7,
-            impairments,
+            limits: o.limits ?? TEST_LIMITS,
+            seed: o.seed ?? 7,
+            impairments: o.impairments,
             pcap,
             log: (line, now) => {
                 if (logs.length < 20000) logs.push((now / 1000).toFixed(6) + " " + line)
             },
         })
         runner.start()
+        const http = o.demo ? startDemo(runner.net, runner.stack, o.demo) : null
         const echo = startEcho(runner, 7)
         return {
             ns,
@@ -63,9 +82,13 @@ export async function startDevice(tag: string, impairments?: Partial<Impairments
             runner,
             pcap,
             logs,
+            http,
             async stop() {
+                if (http) http.close()
                 echo.close()
                 runner.stop()
+                const closable = pcap as unknown as { close?: () => void }
+                if (closable.close) closable.close()
                 await tap.close()
                 ns.closeSync()
             },

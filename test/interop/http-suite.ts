@@ -18,17 +18,13 @@ import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { TapDevice } from "../../src/host/tap.js"
-import { PcapFile, RealTimeRunner } from "../../src/host/runner.js"
+import { PcapFile } from "../../src/host/runner.js"
 import { Impairments } from "../../src/host/sim/impair.js"
 import { Limits } from "../../src/config.js"
-import { startDemo } from "../../src/app/demo.js"
 import { INDEX_HTML } from "../../src/app/page.js"
-import { HttpServer } from "../../src/http/server.js"
-import { TcpServer } from "../../src/socket/socket.js"
 import { haveTshark } from "../tshark.js"
-import { Netns, interopSkipReason } from "./netns.js"
-import { DEVICE_IP, KERNEL_IP, runIn, sha256, sleep, startEcho, waitFor } from "./harness.js"
+import { interopSkipReason } from "./netns.js"
+import { Device, DEVICE_IP, runIn, sha256, sleep, startDevice, waitFor } from "./harness.js"
 import { checkCapture, have, parseAb, parseWrk, patternBytes, patternSha256 } from "./http-tools.js"
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -55,65 +51,6 @@ export const HTTP_LIMITS: Partial<Limits> = {
     tcpBacklog: 16,
     tcpMslMs: 250,
     tcpOutOfOrderRanges: 8,
-}
-
-interface HttpDevice {
-    ns: Netns
-    tap: TapDevice
-    runner: RealTimeRunner
-    http: HttpServer
-    pcap: PcapFile
-    pcapPath: string
-    logs: string[]
-    stop(): Promise<void>
-}
-
-async function startHttpDevice(tag: string, dir: string, impairments?: Partial<Impairments>): Promise<HttpDevice> {
-    const ns = new Netns({ tag })
-    let tap: TapDevice = null
-    try {
-        tap = await TapDevice.open("dstap0", { netns: ns.name })
-        const pcapPath = join(dir, "run.pcap")
-        const pcap = new PcapFile(pcapPath)
-        const logs: string[] = []
-        const runner = new RealTimeRunner({
-            link: tap,
-            mac: "02:00:00:00:00:02",
-            ip: DEVICE_IP + "/24",
-            gateway: KERNEL_IP,
-            limits: HTTP_LIMITS,
-            seed: 11,
-            impairments,
-            pcap,
-            log: (line, now) => {
-                if (logs.length < 20000) logs.push((now / 1000).toFixed(6) + " " + line)
-            },
-        })
-        runner.start()
-        const http = startDemo(runner.net, runner.stack, { eventIntervalMs: 100 })
-        const echo: TcpServer = startEcho(runner, 7)
-        return {
-            ns,
-            tap,
-            runner,
-            http,
-            pcap,
-            pcapPath,
-            logs,
-            async stop() {
-                http.close()
-                echo.close()
-                runner.stop()
-                pcap.close()
-                await tap.close()
-                ns.closeSync()
-            },
-        }
-    } catch (e) {
-        if (tap) await tap.close()
-        ns.closeSync()
-        throw e
-    }
 }
 
 /** Splits an HTTP/1.x response stream into responses (Content-Length or chunked bodies). */
@@ -184,7 +121,8 @@ export function httpSuite(o: HttpSuiteOptions): void {
     const noWrk = have("wrk") ? false : "wrk not installed (Debian package wrk)"
     const noAb = have("ab") ? false : "ab not installed (Debian package apache2-utils)"
     describe("interop: the HTTP demo on a Linux TAP, kernel clients" + what, { skip: skip ?? false, timeout: 90000 }, () => {
-        let dev: HttpDevice
+        let dev: Device<PcapFile>
+        let pcapPath = ""
         let dir: string
         /** Drops a test explained (e.g. wrk's closes with responses in flight), by reason. */
         const permitted: Record<string, number> = {}
@@ -200,7 +138,8 @@ export function httpSuite(o: HttpSuiteOptions): void {
 
         before(async () => {
             dir = mkdtempSync(join(tmpdir(), "ds-tcpip-http-"))
-            dev = await startHttpDevice(o.tag, dir, o.impairments)
+            pcapPath = join(dir, "run.pcap")
+            dev = await startDevice(o.tag, { pcap: new PcapFile(pcapPath), limits: HTTP_LIMITS, seed: 11, impairments: o.impairments, demo: { eventIntervalMs: 100 } })
         })
 
         // which test each drop happened in (printed when there are any)
@@ -225,7 +164,7 @@ export function httpSuite(o: HttpSuiteOptions): void {
         after(async () => {
             if (dev) await dev.stop()
             if (process.env["DS_PCAP_OUT"] && dev) {
-                copyFileSync(dev.pcapPath, process.env["DS_PCAP_OUT"])
+                copyFileSync(pcapPath, process.env["DS_PCAP_OUT"])
             }
             if (dir) rmSync(dir, { recursive: true, force: true })
         })
@@ -416,10 +355,10 @@ export function httpSuite(o: HttpSuiteOptions): void {
             // the runner's PcapFile flushes every 250 ms: stop capturing first
             dev.runner.stop()
             dev.pcap.flush()
-            const c = checkCapture(dev.pcapPath, { lossy })
+            const c = checkCapture(pcapPath, { lossy })
             if (c.malformed || c.unexpected || c.conflictingBytes) {
                 const keep = join(tmpdir(), `ds-tcpip-${o.tag}-failed.pcap`)
-                copyFileSync(dev.pcapPath, keep)
+                copyFileSync(pcapPath, keep)
                 console.log(`# capture kept in ${keep}`)
             }
             console.log(`# capture${lossy ? " (impaired)" : ""}: ${c.frames} frames, TCP analysis flags ${JSON.stringify(c.flags)}`)

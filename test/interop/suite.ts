@@ -11,6 +11,7 @@ import { parseIp } from "../../src/wire/bytes.js"
 import { SocketError, TcpSocket } from "../../src/socket/socket.js"
 import { Impairments } from "../../src/host/sim/impair.js"
 import { haveTshark, tsharkRead } from "../tshark.js"
+import { PcapWriter } from "../../src/host/sim/pcap.js"
 import { interopSkipReason } from "./netns.js"
 import { Device, DEVICE_IP, KERNEL_IP, runIn, sha256, sleep, startDevice, waitFor } from "./harness.js"
 
@@ -64,7 +65,7 @@ export function interopSuite(o: SuiteOptions): void {
             data = randomBytes(o.bulkBytes)
             file = join(dir, "data.bin")
             writeFileSync(file, data)
-            dev = await startDevice(o.tag, o.impairments)
+            dev = await startDevice(o.tag, { pcap: new PcapWriter({ epochMs: performance.timeOrigin }), impairments: o.impairments })
         })
 
         after(async () => {
