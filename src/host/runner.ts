@@ -393,7 +393,11 @@ export class RealTimeRunner {
             return
         }
         if (d <= now) this.stuckPolls++ // polled for this very deadline and it is still due: back off 1 ms
-        if (this.timer && this.timerAt === d) return
+        // A timer already armed for this deadline or an earlier one stays: when it
+        // fires early, the poll finds nothing due and re-arms. Deadlines move
+        // later on nearly every ACK (the retransmission timer restarts), and
+        // re-arming a Node timer per frame costs more than an early wake-up.
+        if (this.timer && this.timerAt <= d) return
         if (this.timer) clearTimeout(this.timer)
         this.timerAt = d
         this.timer = setTimeout(() => {
