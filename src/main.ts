@@ -42,7 +42,7 @@ const host = deviceSocketHost(kick, log)
 runNetwork([device, tester], link, kick, 2, log)
 device.start(ds.millis())
 tester.start(ds.millis())
-startDemo(new Net(device, host), device, { maxWebSocketMessage: 2048, http: { maxHeaderBytes: 1024, maxHeaders: 16 } })
+startDemo(new Net(device, host), device, { maxWebSocketMessage: 2048, http: { maxHeaderBytes: 512, maxHeaders: 16 } })
 host.spawn(async () => {
     const ok = await selfTest(new Net(tester, host), parseIp("198.18.0.2"), 80, log)
     console.log("self-test " + (ok ? "passed" : "FAILED"))

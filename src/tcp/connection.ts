@@ -103,6 +103,8 @@ export class TcpConnection {
     ackNow = false
     /** Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK every second one). */
     unackedSegments = 0
+    /** In-order segments still to ACK at once after a loss episode. */
+    quickAcks = 0
     /** Last time a segment arrived (keep-alive and idle timeout). */
     lastHeard = 0
     /** Last time the user sent or read data, or anything arrived (idle timeout). */

@@ -44,6 +44,8 @@ const TCP_HEADER = 20
 const DEFAULT_MSS = 536
 /** SYN-cookie MSS values (3 bits of the cookie). */
 const COOKIE_MSS: number[] = [536, 1200, 1400, 1460]
+/** Segments ACKed at once (no delayed ACK) after out-of-order data or a filled gap. */
+const QUICK_ACKS = 16
 /** A SYN-cookie time slot: 64 s; a cookie stays valid for this slot and the one before. */
 const COOKIE_SLOT_MS = 64000
 
@@ -651,7 +653,9 @@ export class Tcp {
                 c.cwnd = c.cwnd > acked ? c.cwnd - acked + mss : mss
             }
         } else if (c.cwnd < c.ssthresh) {
-            c.cwnd += Math.min(acked, mss)
+            // RFC 5681 §3.1 with appropriate byte counting (RFC 3465, L = 2 SMSS):
+            // a delayed ACK covering two segments grows cwnd by two
+            c.cwnd += Math.min(acked, 2 * mss)
         } else {
             c.bytesAcked += acked
             if (c.bytesAcked >= c.cwnd) {
@@ -693,8 +697,16 @@ export class Tcp {
             const total = c.ooo.advance(n)
             c.recvRing.commit(total)
             c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || !c.ooo.isEmpty()) c.ackNow = true // a gap filled or remains: ACK at once (RFC 5681 §4.2)
-            else {
+            if (total > n || !c.ooo.isEmpty()) {
+                // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
+                // ACKing every segment for a while so the sender's recovery and
+                // slow start are not paced by our delayed-ACK timer (Linux's quickack)
+                c.ackNow = true
+                c.quickAcks = QUICK_ACKS
+            } else if (c.quickAcks > 0) {
+                c.quickAcks--
+                c.ackNow = true
+            } else {
                 c.unackedSegments++
                 // ACK every second segment at once, delay the first (RFC 5681 §4.2, RFC 1122 §4.2.3.2)
                 if (c.unackedSegments >= 2) c.ackNow = true
@@ -712,6 +724,7 @@ export class Tcp {
         const n = c.recvRing.writeAt(ahead, frame, off, len)
         if (n > 0) c.ooo.add(ahead, n)
         c.ackNow = true
+        c.quickAcks = QUICK_ACKS
     }
 
     /** The peer's FIN at RCV.NXT (§3.10.7.4 eighth). */
@@ -951,19 +964,17 @@ export class Tcp {
         return free - current >= step ? free : current
     }
 
-    /** True when reading opened the window by at least the SWS step. */
     /**
-     * A window update of its own only when the peer may be held back: the
-     * window we advertised has fallen to half the ring or less and reading
-     * at least doubled it (Linux's tcp_cleanup_rbuf rule), by at least the
-     * SWS step. Otherwise the next ACK carries the new window anyway.
+     * RFC 1122 §4.2.3.3: after a read, an update when the window opened by at
+     * least the SWS step. (Sending it only when the window had fallen below
+     * half, Linux's rule, cut ACKs so much that throughput under 5% loss fell
+     * to a third in the simulator: these updates also clock the sender.)
      */
     private windowUpdateDue(c: TcpConnection): boolean {
         if (c.state !== TcpState.Established && c.state !== TcpState.FinWait1 && c.state !== TcpState.FinWait2) return false
         const current = seqDiff(c.rcvAdv, c.rcvNxt)
-        const free = c.rcvWindow()
         const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
-        return 2 * current <= c.recvRing.capacity && free >= 2 * current && free - current >= step
+        return c.rcvWindow() - current >= step
     }
 
     private takeWindow(c: TcpConnection, window: number, seq: number, ack: number): void {
@@ -1190,6 +1201,7 @@ export class Tcp {
         c.probesUnanswered = 0
         c.ackNow = false
         c.unackedSegments = 0
+        c.quickAcks = 0
         c.lastHeard = now
         c.lastActivity = now
         c.nagle = true
