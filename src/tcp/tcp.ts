@@ -284,10 +284,8 @@ export class Tcp {
         if (!c.inUse) return
         const s = c.state
         if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2 || s === TcpState.CloseWait) {
-            this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
-            this.counters.resetsSent++
-        }
-        this.toClosed(c, TcpError.Aborted)
+            this.abortWith(c, TcpError.Aborted, now)
+        } else this.toClosed(c, TcpError.Aborted)
     }
 
     canSend(c: TcpConnection): boolean {
@@ -858,21 +856,10 @@ export class Tcp {
      * acknowledges everything, so owed ACKs are settled.
      */
     private sendSegment(c: TcpConnection, seq: number, flags: number, len: number, now: number): void {
-        const h = this.out
         const tx = this.host.tx
         const at = this.host.l4Offset
-        h.srcPort = c.localPort
-        h.dstPort = c.remotePort
-        h.seq = seq
-        h.ack = flags & TCP_ACK ? c.rcvNxt : 0
-        h.flags = flags
-        h.urgent = 0
-        h.mss = flags & TCP_SYN ? this.ourMss : 0
-        h.wscale = -1
-        h.sackPermitted = false
-        h.tsPresent = false
         const wnd = flags & TCP_RST ? 0 : this.windowToAdvertise(c)
-        h.window = wnd
+        const h = this.header(c.localPort, c.remotePort, seq, flags & TCP_ACK ? c.rcvNxt : 0, flags, wnd)
         const hl = tcpHeaderLength(h)
         if (len > 0) {
             const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
@@ -911,6 +898,14 @@ export class Tcp {
      * with nine or more.
      */
     private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
+        const h = this.header(srcPort, dstPort, seq, ack, flags, window)
+        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
+        this.counters.segmentsOut++
+        this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
+    }
+
+    /** Fills the output record: our options are only the MSS, on a SYN (see the file's header). */
+    private header(srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number): TcpHeader {
         const h = this.out
         h.srcPort = srcPort
         h.dstPort = dstPort
@@ -923,9 +918,7 @@ export class Tcp {
         h.wscale = -1
         h.sackPermitted = false
         h.tsPresent = false
-        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
-        this.counters.segmentsOut++
-        this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
+        return h
     }
 
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
@@ -1013,9 +1006,7 @@ export class Tcp {
         if (c.flightSize() === 0) return
         if (c.retries >= this.limits.tcpMaxRetries) {
             this.counters.timeouts++
-            this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
-            this.counters.resetsSent++
-            return this.toClosed(c, TcpError.TimedOut)
+            return this.abortWith(c, TcpError.TimedOut, now)
         }
         c.retries++
         c.rtt.backoff()
