@@ -11,6 +11,7 @@ import { ArpPacket, ARP_LEN, emitArp } from "../src/wire/arp.js"
 import { Ipv4Header, IPV4_HEADER_LEN, emitIpv4 } from "../src/wire/ipv4.js"
 import { IcmpHeader, emitIcmp } from "../src/wire/icmp.js"
 import { UdpHeader, UDP_HEADER_LEN, emitUdp } from "../src/wire/udp.js"
+import { TcpHeader, emitTcp, tcpHeaderLength } from "../src/wire/tcp.js"
 
 export const ip = parseIp
 export const mac = parseMac
@@ -129,6 +130,35 @@ export function udpDatagram(src: string, dst: string, srcPort: number, dstPort: 
     const b = Buffer.alloc(h.length)
     payload.copy(b, UDP_HEADER_LEN)
     emitUdp(h, b, 0, ip(src), ip(dst))
+    return b
+}
+
+export interface TcpFields {
+    sport: number
+    dport: number
+    seq: number
+    ack: number
+    flags: number
+    window: number
+    /** 0: no MSS option */
+    mss: number
+    payload: Buffer
+}
+
+/** A TCP segment (header, MSS option if any, payload) with its checksum for src -> dst. */
+export function tcpSegment(src: string, dst: string, o: TcpFields): Buffer {
+    const h = new TcpHeader()
+    h.srcPort = o.sport
+    h.dstPort = o.dport
+    h.seq = o.seq >>> 0
+    h.ack = o.ack >>> 0
+    h.flags = o.flags
+    h.window = o.window
+    h.mss = o.mss
+    const hl = tcpHeaderLength(h)
+    const b = Buffer.alloc(hl + o.payload.length)
+    o.payload.copy(b, hl)
+    emitTcp(h, b, 0, ip(src), ip(dst), o.payload.length)
     return b
 }
 

@@ -32,11 +32,12 @@ import { ArpPacket, ARP_REQUEST, parseArp } from "../../src/wire/arp.js"
 import { Ipv4Header, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, parseIpv4 } from "../../src/wire/ipv4.js"
 import { IcmpHeader, parseIcmp } from "../../src/wire/icmp.js"
 import { UdpHeader, parseUdp } from "../../src/wire/udp.js"
-import { TcpHeader, emitTcp, parseTcp, tcpHeaderLength } from "../../src/wire/tcp.js"
+import { TcpHeader, parseTcp } from "../../src/wire/tcp.js"
 import { TcpConnection } from "../../src/tcp/connection.js"
 import {
     A_IP, A_MAC, B_IP, B_MAC, GW_IP, GW_MAC,
     arpFrame, ethFrame, icmpMessage, ip, ipPacket, stackB, udpDatagram, CaptureDriver,
+    tcpSegment,
 } from "../helpers.js"
 
 // ---- frames -----------------------------------------------------------------
@@ -50,21 +51,6 @@ const TCP_PORT = 80
 /** Drops on the way out: what the frames a received frame makes us send may cost, beside its own drop. */
 const TX_REASONS: Reason[] = [Reason.NoRoute, Reason.ArpUnresolved, Reason.ArpQueueFull, Reason.TxTooLong, Reason.TxQueueFull]
 
-function tcpSegment(src: string, dst: string, o: { sport: number; dport: number; seq: number; ack: number; flags: number; window: number; mss: number; payload: Buffer }): Buffer {
-    const h = new TcpHeader()
-    h.srcPort = o.sport
-    h.dstPort = o.dport
-    h.seq = o.seq
-    h.ack = o.ack
-    h.flags = o.flags
-    h.window = o.window
-    h.mss = o.mss
-    const hl = tcpHeaderLength(h)
-    const b = Buffer.alloc(hl + o.payload.length)
-    o.payload.copy(b, hl)
-    emitTcp(h, b, 0, ip(src), ip(dst), o.payload.length)
-    return b
-}
 
 const u8 = fc.integer({ min: 0, max: 0xff })
 const u16 = fc.integer({ min: 0, max: 0xffff })

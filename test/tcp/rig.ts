@@ -5,12 +5,12 @@ import assert from "node:assert/strict"
 import { Stack } from "../../src/stack.js"
 import { Limits } from "../../src/config.js"
 import { Reason } from "../../src/wire/reason.js"
-import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcp, parseTcp, tcpHeaderLength } from "../../src/wire/tcp.js"
+import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, parseTcp } from "../../src/wire/tcp.js"
 import { Ipv4Header, IP_PROTO_TCP, parseIpv4 } from "../../src/wire/ipv4.js"
 import { TcpConnection } from "../../src/tcp/connection.js"
 import { TcpState, TCP_STATE_NAMES } from "../../src/tcp/state.js"
 import { ARP_REQUEST } from "../../src/wire/arp.js"
-import { A_IP, A_MAC, B_IP, B_MAC, arpFrame, ip, ipFrame, stackB, CaptureDriver } from "../helpers.js"
+import { A_IP, A_MAC, B_IP, B_MAC, arpFrame, ipFrame, stackB, tcpSegment, CaptureDriver } from "../helpers.js"
 
 export interface SegOut {
     flags: string
@@ -85,19 +85,17 @@ export class Rig {
 
     /** Feeds a segment from A. */
     send(o: SegIn): void {
-        const data = typeof o.data === "string" ? Buffer.from(o.data) : o.data || Buffer.alloc(0)
-        const h = new TcpHeader()
-        h.srcPort = o.sport ?? PEER_PORT
-        h.dstPort = o.dport ?? 80
-        h.seq = o.seq >>> 0
-        h.ack = (o.ack ?? 0) >>> 0
-        h.flags = flagBits(o.flags)
-        h.window = o.window ?? 65535
-        h.mss = o.mss ?? 0
-        const hl = tcpHeaderLength(h)
-        const seg = Buffer.alloc(hl + data.length)
-        data.copy(seg, hl)
-        emitTcp(h, seg, 0, ip(A_IP), ip(B_IP), data.length)
+        const payload = typeof o.data === "string" ? Buffer.from(o.data) : o.data || Buffer.alloc(0)
+        const seg = tcpSegment(A_IP, B_IP, {
+            sport: o.sport ?? PEER_PORT,
+            dport: o.dport ?? 80,
+            seq: o.seq,
+            ack: o.ack ?? 0,
+            flags: flagBits(o.flags),
+            window: o.window ?? 65535,
+            mss: o.mss ?? 0,
+            payload,
+        })
         this.stack.receive(ipFrame(B_MAC, A_MAC, { protocol: IP_PROTO_TCP, src: A_IP, dst: B_IP }, seg), this.now)
     }
 
