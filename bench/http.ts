@@ -10,13 +10,14 @@
 // Needs root, iproute2, python3, wrk, ab (apache2-utils), curl; says what is
 // missing and exits 0 otherwise (the rest of npm run bench does not need them).
 import { spawn, spawnSync, ChildProcess } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Netns, interopSkipReason } from "../test/interop/netns.js"
 import { runIn, sleep } from "../test/interop/harness.js"
 import { parseAb, parseWrk } from "../test/interop/http-tools.js"
+import { defaultTapMechanism } from "../src/host/tap.js"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const DEVICE = "198.18.0.2"
@@ -24,6 +25,11 @@ const KERNEL = "198.18.0.1"
 const NODE_PORT = 8080
 const WRK_SECONDS = Number(process.env["BENCH_WRK_SECONDS"] || 5)
 const AB_REQUESTS = Number(process.env["BENCH_AB_REQUESTS"] || 5000)
+// BENCH_PROFILE_ONLY=1: only the --cpu-prof run (for working on the hot path),
+// BENCH_PROFILE_TOP=N: how many functions to list, BENCH_PROFILE_KEEP=FILE: keep the .cpuprofile.
+const PROFILE_ONLY = process.env["BENCH_PROFILE_ONLY"] === "1"
+const PROFILE_TOP = Number(process.env["BENCH_PROFILE_TOP"] || 10)
+const PROFILE_KEEP = process.env["BENCH_PROFILE_KEEP"] || ""
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 
 const skip = interopSkipReason([
@@ -184,10 +190,40 @@ async function main(): Promise<void> {
     let device: ChildProcess = null
     try {
         console.log(`\nHTTP over a TAP (bench/http.ts): wrk and ab inside namespace ${ns.name}; ${WRK_SECONDS} s per wrk run, ab -n ${AB_REQUESTS} -c8 without keep-alive`)
-        console.log(`  ds-tcpip: \`ds-tcpip serve\` at ${DEVICE} (a child process; its TAP helper relays frames)`)
+        console.log(`  ds-tcpip: \`ds-tcpip serve\` at ${DEVICE} (a child process; TAP bridge: ${defaultTapMechanism()})`)
         console.log(`  kernel:   Node ${process.version} http server at ${KERNEL}:${NODE_PORT}, same namespace, the kernel's TCP\n`)
 
-        // the kernel reference first
+        if (!PROFILE_ONLY) await compare(ns)
+        // where the time goes: one wrk run under --cpu-prof
+        device = await startDevice(ns, ["--cpu-prof", "--cpu-prof-dir", profDir])
+        const w = await wrk(ns, 2, 16, `http://${DEVICE}/bytes/64`)
+        await stopChild(device)
+        device = null
+        const prof = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"))
+        if (!prof.length) console.log("\n(no .cpuprofile written)")
+        else {
+            const t = selfTime(join(profDir, prof[0]))
+            if (PROFILE_KEEP) copyFileSync(join(profDir, prof[0]), PROFILE_KEEP)
+            console.log(`\nds-tcpip under wrk -t2 -c16 -d${WRK_SECONDS}s GET /bytes/64 (${fmt(w.requestsPerSec)} req/s), node --cpu-prof:`)
+            console.log(`  ${fmt(t.totalMs)} ms profiled, ${fmt((100 * t.idleMs) / t.totalMs, 1)}% idle; top ${PROFILE_TOP} self time (% of the busy time):`)
+            for (const e of t.top.slice(0, PROFILE_TOP)) console.log(`  ${fmt(e.pct, 1).padStart(5)}%  ${fmt(e.ms).padStart(6)} ms  ${e.name}${e.where ? "  " + e.where : ""}`)
+        }
+        console.log(`
+Reference figures from the issue (other machines, for context):
+  lwIP unix port   ~100,000 keep-alive req/s   27,000 new conn/s   136 MB/s
+  Node http         ~30,000 keep-alive req/s    5,000 new conn/s   395 MB/s
+  Mongoose           ~8,000 keep-alive req/s    1,900 new conn/s    11 MB/s`)
+    } finally {
+        if (device) await stopChild(device)
+        ns.closeSync()
+        rmSync(profDir, { recursive: true, force: true })
+    }
+}
+
+/** The side-by-side table: the kernel with Node's http first, then ds-tcpip, then ds-tcpip idle. */
+async function compare(ns: Netns): Promise<void> {
+    let device: ChildProcess = null
+    try {
         const server = ns.spawn([process.execPath, join(ROOT, "bench/node-http-server.mjs"), KERNEL, String(NODE_PORT), "300"])
         let up = false
         for (let i = 0; i < 100 && !up; i++) {
@@ -225,31 +261,11 @@ async function main(): Promise<void> {
         row("p99 latency ms, ab -c8", dev.abP99ms, kernel.abP99ms, 0)
         for (const e of dev.errors) console.log("  ds-tcpip errors: " + e)
         for (const e of kernel.errors) console.log("  kernel errors: " + e)
-        console.log(`\nds-tcpip process idle for 5 s: RSS ${fmt(a1.rssKiB / 1024, 1)} MiB, CPU ${fmt(a1.cpuSec - a0.cpuSec, 2)} s` + (helper.length ? `; TAP helper (python3): RSS ${fmt(h1[0].rssKiB / 1024, 1)} MiB, CPU ${fmt(h1[0].cpuSec - h0[0].cpuSec, 2)} s` : ""))
+        console.log(`\nds-tcpip process idle for 5 s: RSS ${fmt(a1.rssKiB / 1024, 1)} MiB, CPU ${fmt(a1.cpuSec - a0.cpuSec, 2)} s` + (helper.length ? `; TAP helper process: RSS ${fmt(h1[0].rssKiB / 1024, 1)} MiB, CPU ${fmt(h1[0].cpuSec - h0[0].cpuSec, 2)} s` : ""))
         console.log(`ds-tcpip process after the runs: ${fmt(a1.cpuSec, 1)} CPU s in total; reference Node server: RSS ${fmt(ku.rssKiB / 1024, 1)} MiB, ${fmt(ku.cpuSec, 1)} CPU s`)
 
-        // where the time goes: one wrk run under --cpu-prof
-        device = await startDevice(ns, ["--cpu-prof", "--cpu-prof-dir", profDir])
-        const w = await wrk(ns, 2, 16, `http://${DEVICE}/bytes/64`)
-        await stopChild(device)
-        device = null
-        const prof = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"))
-        if (!prof.length) console.log("\n(no .cpuprofile written)")
-        else {
-            const t = selfTime(join(profDir, prof[0]))
-            console.log(`\nds-tcpip under wrk -t2 -c16 -d${WRK_SECONDS}s GET /bytes/64 (${fmt(w.requestsPerSec)} req/s), node --cpu-prof:`)
-            console.log(`  ${fmt(t.totalMs)} ms profiled, ${fmt((100 * t.idleMs) / t.totalMs, 1)}% idle; top 10 self time (% of the busy time):`)
-            for (const e of t.top.slice(0, 10)) console.log(`  ${fmt(e.pct, 1).padStart(5)}%  ${fmt(e.ms).padStart(6)} ms  ${e.name}${e.where ? "  " + e.where : ""}`)
-        }
-        console.log(`
-Reference figures from the issue (other machines, for context):
-  lwIP unix port   ~100,000 keep-alive req/s   27,000 new conn/s   136 MB/s
-  Node http         ~30,000 keep-alive req/s    5,000 new conn/s   395 MB/s
-  Mongoose           ~8,000 keep-alive req/s    1,900 new conn/s    11 MB/s`)
     } finally {
         if (device) await stopChild(device)
-        ns.closeSync()
-        rmSync(profDir, { recursive: true, force: true })
     }
 }
 

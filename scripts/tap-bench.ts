@@ -18,6 +18,7 @@ try {
     for (const t of ns.taps) ns.exec(["ip", "link", "set", t, "master", "dsbr0"])
     ns.exec(["ip", "link", "set", "dsbr0", "up"])
     const a = await TapDevice.open("dsbt0", { netns: ns.name })
+    console.log(`mechanism: ${a.mechanism}`)
     const b = await TapDevice.open("dsbt1", { netns: ns.name })
     await new Promise((r) => setTimeout(r, 300))
     for (const [size, total] of [[64, 300000], [1514, 150000]]) {

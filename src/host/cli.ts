@@ -12,7 +12,7 @@
 import "./buffer-polyfill.js"
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
-import { TapDevice, TapError, havePython } from "./tap.js"
+import { TapDevice, TapError, havePython, defaultTapMechanism } from "./tap.js"
 import { RealTimeRunner, PcapFile, parseCidr } from "./runner.js"
 import { Impairments } from "./sim/impair.js"
 import { parseIp, ipToString } from "../wire/bytes.js"
@@ -118,7 +118,8 @@ async function serve(a: Args): Promise<void> {
     const ns = a.opts.get("netns")
     if (typeof process.getuid === "function" && process.getuid() !== 0) fail("serve opens a TAP device and needs root (run it with sudo)", 77)
     if (!existsSync("/dev/net/tun")) fail("/dev/net/tun is missing: load the tun module (modprobe tun)")
-    if (!havePython()) fail("the TAP helper needs python3 (Debian package python3)")
+    const mechanism = defaultTapMechanism()
+    if (mechanism === "helper" && !havePython()) fail("the TAP bridge needs its addon (npm install builds it with a C compiler) or python3 for its helper")
     if (!ns) {
         // /sys shows this namespace's interfaces (ip netns exec remounts it)
         const sys = `/sys/class/net/${tapName}`
@@ -139,7 +140,7 @@ async function serve(a: Args): Promise<void> {
 
     let tap: TapDevice
     try {
-        tap = await TapDevice.open(tapName, { netns: ns })
+        tap = await TapDevice.open(tapName, { netns: ns, mechanism })
     } catch (e) {
         fail(e instanceof TapError ? e.message : String(e))
     }
@@ -176,7 +177,7 @@ async function serve(a: Args): Promise<void> {
     startDemo(runner.net, runner.stack)
     startEcho(runner.net, 7)
     const mac = runner.stack.status().mac
-    console.log(`ds-tcpip ${ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""}: the demo device on port 80, TCP echo on port 7`)
+    console.log(`ds-tcpip ${ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""} (${mechanism}): the demo device on port 80, TCP echo on port 7`)
     if (impairments) console.log(`impairments both ways: ${JSON.stringify(impairments)}`)
     if (pcap) console.log(`writing ${pcapPath}`)
 

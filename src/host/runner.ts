@@ -35,7 +35,7 @@ import { TraceContext } from "./trace.js"
 export interface FrameLink {
     /** Sends frame[0, length); must copy before returning. */
     send(frame: Buffer, length: number): void
-    /** Set by the runner: called with each received frame. */
+    /** Set by the runner: called with each received frame (valid only during the call). */
     onFrame: ((frame: Buffer) => void) | null
 }
 
@@ -351,7 +351,7 @@ export class RealTimeRunner {
         this.running = true
         this.link.onFrame = (f) => {
             if (!this.running) return
-            if (this.inPath) this.inPath.offer(f)
+            if (this.inPath) this.inPath.offer(Buffer.from(f)) // held for later: a copy
             else this.deliver(f)
         }
         this.stack.start(this.clock())
