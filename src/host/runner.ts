@@ -103,13 +103,33 @@ export class PcapFile implements PcapSink {
     }
 }
 
+/** One task waiting on a signal: its promise's resolve, and its timeout (if any). */
+class RtWaiter {
+    timer: NodeJS.Timeout | null = null
+    constructor(
+        readonly signal: RtSignal,
+        readonly resolve: (raised: boolean) => void,
+    ) {}
+}
+
 class RtSignal implements Signal {
-    waiters: ((raised: boolean) => void)[] = []
+    waiters: RtWaiter[] = []
+}
+
+/** A wait's timeout: leave the list, so a signal nobody raises does not collect waiters. */
+function waitTimedOut(w: RtWaiter): void {
+    w.timer = null
+    const list = w.signal.waiters
+    const i = list.indexOf(w)
+    if (i >= 0) list.splice(i, 1)
+    w.resolve(false)
 }
 
 /**
- * SocketHost on the wall clock: a signal is a list of promise resolvers,
- * a timeout is a setTimeout, kick() re-arms the runner's poll timer.
+ * SocketHost on the wall clock: a signal is a list of waiters (promise
+ * resolvers), a timeout is a setTimeout, kick() asks the runner to re-arm its
+ * poll timer. No closure is made per wait: every socket read and write of
+ * every request comes through here.
  */
 export class RealTimeSocketHost implements SocketHost {
     /** Errors escaping spawned tasks. */
@@ -129,29 +149,22 @@ export class RealTimeSocketHost implements SocketHost {
     wait = (signal: Signal, timeoutMs: number): Promise<boolean> => {
         const s = signal as RtSignal
         return new Promise<boolean>((resolve) => {
-            let timer: NodeJS.Timeout | null = null
-            const waiter = (raised: boolean) => {
-                if (timer) clearTimeout(timer)
-                resolve(raised)
-            }
-            if (timeoutMs > 0) {
-                timer = setTimeout(() => {
-                    // leave the list, so a signal nobody raises does not collect waiters
-                    const i = s.waiters.indexOf(waiter)
-                    if (i >= 0) s.waiters.splice(i, 1)
-                    resolve(false)
-                }, Math.ceil(timeoutMs))
-            }
-            s.waiters.push(waiter)
+            const w = new RtWaiter(s, resolve)
+            if (timeoutMs > 0) w.timer = setTimeout(waitTimedOut, Math.ceil(timeoutMs), w)
+            s.waiters.push(w)
         })
     }
 
     raise = (signal: Signal): void => {
         const s = signal as RtSignal
-        const w = s.waiters
-        if (!w.length) return
+        const list = s.waiters
+        if (!list.length) return
         s.waiters = []
-        for (const f of w) f(true)
+        for (let i = 0; i < list.length; i++) {
+            const w = list[i]
+            if (w.timer) clearTimeout(w.timer)
+            w.resolve(true)
+        }
     }
 
     kick = (): void => this.onKick()
@@ -298,6 +311,21 @@ export class RealTimeRunner {
     private immediate: NodeJS.Immediate | null = null
     private lastPolledDeadline = -1
     private running = false
+    private schedulePending = false
+    // made once: a closure per frame or per kick shows up in profiles
+    private readonly scheduleSoon = (): void => {
+        this.schedulePending = false
+        this.schedule()
+    }
+    private readonly pollFromImmediate = (): void => {
+        this.immediate = null
+        this.pollNow()
+    }
+    private readonly pollFromTimer = (): void => {
+        this.timer = null
+        this.timerAt = -1
+        this.pollNow()
+    }
 
     constructor(o: RunnerOptions) {
         this.opts = o
@@ -332,7 +360,7 @@ export class RealTimeRunner {
             log: o.log ? (line: string) => o.log(line, clock()) : undefined,
             limits: o.limits,
         })
-        this.host = new RealTimeSocketHost(clock, () => self.schedule())
+        this.host = new RealTimeSocketHost(clock, () => self.requestSchedule())
         this.net = new Net(this.stack, this.host)
     }
 
@@ -371,7 +399,19 @@ export class RealTimeRunner {
         if (this.outPath) this.outPath.stop()
     }
 
-    /** Re-reads nextDeadline() and re-arms the single poll timer (SocketHost.kick lands here). */
+    /**
+     * Asks for schedule() once the current callback and its microtasks are
+     * done. Every frame and every socket call (SocketHost.kick) may move the
+     * next deadline; one look at the end of the burst is enough, and costs
+     * one nextDeadline() scan instead of one per event.
+     */
+    requestSchedule(): void {
+        if (this.schedulePending || !this.running) return
+        this.schedulePending = true
+        process.nextTick(this.scheduleSoon)
+    }
+
+    /** Re-reads nextDeadline() and re-arms the single poll timer. */
     schedule(): void {
         if (!this.running || this.immediate) return // a pending immediate poll re-schedules after it runs
         const d = this.stack.nextDeadline()
@@ -386,10 +426,7 @@ export class RealTimeRunner {
             if (this.timer) clearTimeout(this.timer)
             this.timer = null
             this.timerAt = -1
-            this.immediate = setImmediate(() => {
-                this.immediate = null
-                this.pollNow()
-            })
+            this.immediate = setImmediate(this.pollFromImmediate)
             return
         }
         if (d <= now) this.stuckPolls++ // polled for this very deadline and it is still due: back off 1 ms
@@ -400,11 +437,7 @@ export class RealTimeRunner {
         if (this.timer && this.timerAt <= d) return
         if (this.timer) clearTimeout(this.timer)
         this.timerAt = d
-        this.timer = setTimeout(() => {
-            this.timer = null
-            this.timerAt = -1
-            this.pollNow()
-        }, Math.max(1, Math.ceil(d - now)))
+        this.timer = setTimeout(this.pollFromTimer, Math.max(1, Math.ceil(d - now)))
     }
 
     private pollNow(): void {
@@ -424,13 +457,15 @@ export class RealTimeRunner {
         if (this.opts.pcap) this.opts.pcap.write(now, frame, frame.length)
         if (this.trace) this.opts.trace(this.trace.format(frame, frame.length, now), "in")
         this.stack.receive(frame, now)
-        this.schedule()
+        this.requestSchedule()
     }
 
     private transmit(frame: Buffer, length: number): void {
-        const now = this.clock()
-        if (this.opts.pcap) this.opts.pcap.write(now, frame, length)
-        if (this.trace) this.opts.trace(this.trace.format(frame, length, now), "out")
+        if (this.opts.pcap || this.trace) {
+            const now = this.clock()
+            if (this.opts.pcap) this.opts.pcap.write(now, frame, length)
+            if (this.trace) this.opts.trace(this.trace.format(frame, length, now), "out")
+        }
         if (this.outPath) this.outPath.offer(Buffer.from(frame.subarray(0, length)))
         else this.link.send(frame, length)
     }

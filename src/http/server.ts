@@ -298,10 +298,7 @@ export class HttpServer {
         const expect = head.expectContinue
         // RFC 9110 §10.1.1: "100 Continue" when the handler starts reading the
         // body, unless the final response has already begun
-        const sendContinue = async () => {
-            if (!res.headersSent) await sock.write(Buffer.from("HTTP/1.1 100 Continue\r\n\r\n"))
-        }
-        const body = new BodyReader(conn, head.contentLength, head.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? sendContinue : null)
+        const body = new BodyReader(conn, head.contentLength, head.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? this.continueSender(sock, res) : null)
         const req = new IncomingRequest(head, body, sock, conn)
         this.stats.requests++
         try {
@@ -341,28 +338,38 @@ export class HttpServer {
         return true
     }
 
+    /** Sends "100 Continue" when called, unless the response has begun. */
+    private continueSender(sock: TcpSocket, res: ServerResponse): () => Promise<void> {
+        return async () => {
+            if (!res.headersSent) await sock.write(Buffer.from("HTTP/1.1 100 Continue\r\n\r\n"))
+        }
+    }
+
     private async dispatch(req: IncomingRequest, res: ServerResponse): Promise<void> {
         const method = req.method
         const parts = req.path.split("/")
-        let pathMatched = false
-        const allowed: string[] = []
-        for (const pass of [0, 1]) {
+        // HEAD is answered by the GET route on the second pass
+        for (let pass = 0; pass < 2; pass++) {
+            const want = pass === 0 ? method : method === "HEAD" ? "GET" : ""
+            if (!want) break
             for (const r of this.routes) {
-                if (!matchParts(r.parts, parts)) continue
-                pathMatched = true
-                const m = r.method
-                if (allowed.indexOf(m) < 0) allowed.push(m)
-                // HEAD is answered by the GET route on the second pass
-                if (m === method || (pass === 1 && method === "HEAD" && m === "GET")) {
-                    req.params = captureParams(r.parts, parts)
-                    await r.handler(req, res)
-                    return
-                }
+                if (r.method !== want || !matchParts(r.parts, parts)) continue
+                req.params = captureParams(r.parts, parts)
+                await r.handler(req, res)
+                return
             }
         }
         if (this.fallback) {
             await this.fallback(req, res)
             return
+        }
+        // no route for this method: which ones does the path have?
+        let pathMatched = false
+        const allowed: string[] = []
+        for (const r of this.routes) {
+            if (!matchParts(r.parts, parts)) continue
+            pathMatched = true
+            if (allowed.indexOf(r.method) < 0) allowed.push(r.method)
         }
         if (pathMatched) {
             if (allowed.indexOf("GET") >= 0 && allowed.indexOf("HEAD") < 0) allowed.push("HEAD")
