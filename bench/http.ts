@@ -23,13 +23,14 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const DEVICE = "198.18.0.2"
 const KERNEL = "198.18.0.1"
 const NODE_PORT = 8080
-const WRK_SECONDS = Number(process.env["BENCH_WRK_SECONDS"] || 5)
+const WRK_SECONDS = Number(process.env["BENCH_WRK_SECONDS"] || 10)
 const AB_REQUESTS = Number(process.env["BENCH_AB_REQUESTS"] || 5000)
 // BENCH_PROFILE_ONLY=1: only the --cpu-prof run (for working on the hot path),
-// BENCH_PROFILE_TOP=N: how many functions to list, BENCH_PROFILE_KEEP=FILE: keep the .cpuprofile.
+// BENCH_PROFILE_CONNS=N: wrk's connections in that run (default 16), BENCH_PROFILE_TOP=N: how many functions to list, BENCH_PROFILE_KEEP=FILE: keep the .cpuprofile.
 const PROFILE_ONLY = process.env["BENCH_PROFILE_ONLY"] === "1"
 const PROFILE_TOP = Number(process.env["BENCH_PROFILE_TOP"] || 10)
 const PROFILE_KEEP = process.env["BENCH_PROFILE_KEEP"] || ""
+const PROFILE_CONNS = Number(process.env["BENCH_PROFILE_CONNS"] || 16)
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 
 const skip = interopSkipReason([
@@ -196,7 +197,7 @@ async function main(): Promise<void> {
         if (!PROFILE_ONLY) await compare(ns)
         // where the time goes: one wrk run under --cpu-prof
         device = await startDevice(ns, ["--cpu-prof", "--cpu-prof-dir", profDir])
-        const w = await wrk(ns, 2, 16, `http://${DEVICE}/bytes/64`)
+        const w = await wrk(ns, PROFILE_CONNS > 1 ? 2 : 1, PROFILE_CONNS, `http://${DEVICE}/bytes/64`)
         await stopChild(device)
         device = null
         const prof = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"))
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
         else {
             const t = selfTime(join(profDir, prof[0]))
             if (PROFILE_KEEP) copyFileSync(join(profDir, prof[0]), PROFILE_KEEP)
-            console.log(`\nds-tcpip under wrk -t2 -c16 -d${WRK_SECONDS}s GET /bytes/64 (${fmt(w.requestsPerSec)} req/s), node --cpu-prof:`)
+            console.log(`\nds-tcpip under wrk -t${PROFILE_CONNS > 1 ? 2 : 1} -c${PROFILE_CONNS} -d${WRK_SECONDS}s GET /bytes/64 (${fmt(w.requestsPerSec)} req/s), node --cpu-prof:`)
             console.log(`  ${fmt(t.totalMs)} ms profiled, ${fmt((100 * t.idleMs) / t.totalMs, 1)}% idle; top ${PROFILE_TOP} self time (% of the busy time):`)
             for (const e of t.top.slice(0, PROFILE_TOP)) console.log(`  ${fmt(e.pct, 1).padStart(5)}%  ${fmt(e.ms).padStart(6)} ms  ${e.name}${e.where ? "  " + e.where : ""}`)
         }

@@ -10,7 +10,8 @@
 //
 // The JS side (src/host/tap.ts) owns two buffers it hands over once: a slab
 // that received frames are read into back to back, and a table of their
-// lengths (uint32, native byte order). On each readable event the addon reads
+// lengths (uint32, native byte order); each frame starts on a 4-byte
+// boundary after the one before it. On each readable event the addon reads
 // until EAGAIN or until the batch is full, then calls the JS callback once
 // with the number of frames (or -errno when reading failed); the frames are valid until the callback returns.
 //
@@ -258,7 +259,9 @@ static void onReadable(uv_poll_t *p, int status, int events) {
             }
             if (r == 0) break;
             t->lens[n++] = (uint32_t)r;
-            off += (size_t)r;
+            // the next frame on a 4-byte boundary: its IP and TCP headers
+            // (at +14, +34) land on even addresses (fast 16-bit checksum reads)
+            off = (off + (size_t)r + 3) & ~(size_t)3;
         }
     } else {
         err = status == UV_EBADF ? EBADF : EIO;

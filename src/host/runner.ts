@@ -105,7 +105,9 @@ export class PcapFile implements PcapSink {
 
 /** One task waiting on a signal: its promise's resolve, and its timeout (if any). */
 class RtWaiter {
-    timer: NodeJS.Timeout | null = null
+    /** Position in RealTimeSocketHost.timed, -1 when it has no timeout (or no longer waits). */
+    index = -1
+    deadline = 0
     constructor(
         readonly signal: RtSignal,
         readonly resolve: (raised: boolean) => void,
@@ -116,20 +118,14 @@ class RtSignal implements Signal {
     waiters: RtWaiter[] = []
 }
 
-/** A wait's timeout: leave the list, so a signal nobody raises does not collect waiters. */
-function waitTimedOut(w: RtWaiter): void {
-    w.timer = null
-    const list = w.signal.waiters
-    const i = list.indexOf(w)
-    if (i >= 0) list.splice(i, 1)
-    w.resolve(false)
-}
-
 /**
  * SocketHost on the wall clock: a signal is a list of waiters (promise
- * resolvers), a timeout is a setTimeout, kick() asks the runner to re-arm its
- * poll timer. No closure is made per wait: every socket read and write of
- * every request comes through here.
+ * resolvers), kick() asks the runner to re-arm its poll timer. Every socket
+ * read of every request waits here, nearly always with a timeout that never
+ * fires (keep-alive, header, body), so timeouts are not a Node timer each:
+ * the timed waiters sit in one array (removal is a swap with the last) and a
+ * single timer, armed for the earliest deadline known when it was armed,
+ * sweeps it. Nor is a closure made per wait.
  */
 export class RealTimeSocketHost implements SocketHost {
     /** Errors escaping spawned tasks. */
@@ -146,13 +142,64 @@ export class RealTimeSocketHost implements SocketHost {
 
     newSignal = (): Signal => new RtSignal()
 
+    /** Waiters with a timeout, in no order. */
+    private timed: RtWaiter[] = []
+    private sweepTimer: NodeJS.Timeout | null = null
+    private sweepAt = -1
+    private readonly sweep = (): void => {
+        this.sweepTimer = null
+        this.sweepAt = -1
+        const now = this.clock()
+        const timed = this.timed
+        let next = -1
+        // back to front: a swap-removal moves an already visited waiter into i
+        for (let i = timed.length - 1; i >= 0; i--) {
+            const w = timed[i]
+            if (w.deadline <= now) {
+                this.untime(w)
+                const list = w.signal.waiters
+                const at = list.indexOf(w)
+                if (at >= 0) list.splice(at, 1) // so a signal nobody raises does not collect waiters
+                w.resolve(false)
+            } else if (next < 0 || w.deadline < next) next = w.deadline
+        }
+        if (next >= 0) this.armSweep(next, now)
+    }
+
     wait = (signal: Signal, timeoutMs: number): Promise<boolean> => {
         const s = signal as RtSignal
         return new Promise<boolean>((resolve) => {
             const w = new RtWaiter(s, resolve)
-            if (timeoutMs > 0) w.timer = setTimeout(waitTimedOut, Math.ceil(timeoutMs), w)
+            if (timeoutMs > 0) {
+                const now = this.clock()
+                w.deadline = now + timeoutMs
+                w.index = this.timed.length
+                this.timed.push(w)
+                if (this.sweepAt < 0 || w.deadline < this.sweepAt) this.armSweep(w.deadline, now)
+            }
             s.waiters.push(w)
         })
+    }
+
+    /** Waiters with a timeout still pending (for tests). */
+    timedWaiters(): number {
+        return this.timed.length
+    }
+
+    private armSweep(at: number, now: number): void {
+        if (this.sweepTimer) clearTimeout(this.sweepTimer)
+        this.sweepAt = at
+        this.sweepTimer = setTimeout(this.sweep, Math.max(1, Math.ceil(at - now)))
+    }
+
+    private untime(w: RtWaiter): void {
+        const timed = this.timed
+        const last = timed.pop()
+        if (last !== w) {
+            timed[w.index] = last
+            last.index = w.index
+        }
+        w.index = -1
     }
 
     raise = (signal: Signal): void => {
@@ -162,7 +209,7 @@ export class RealTimeSocketHost implements SocketHost {
         s.waiters = []
         for (let i = 0; i < list.length; i++) {
             const w = list[i]
-            if (w.timer) clearTimeout(w.timer)
+            if (w.index >= 0) this.untime(w) // its sweep timer may fire early: it finds nothing and re-arms
             w.resolve(true)
         }
     }

@@ -129,7 +129,7 @@ export class AddonTapIo implements TapIo {
         for (let i = 0; i < count && !this.closed; i++) {
             const len = lengths[i]
             this.sink.received(slab.subarray(off, off + len))
-            off += len
+            off = (off + len + 3) & ~3 // the addon starts each frame on a 4-byte boundary
         }
     }
 }
