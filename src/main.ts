@@ -34,7 +34,8 @@ const tester = new Stack({
     ip: parseIp("198.18.0.1"),
     netmask,
     random: new Xoshiro128(ds.millis() + 1),
-    limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1460, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
+    // a receive window below the device's MSS: the sender's small-window rules run on the device too
+    limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1024, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
 })
 link.attach(devicePort, device)
 link.attach(testerPort, tester)

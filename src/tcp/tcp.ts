@@ -221,10 +221,13 @@ export class Tcp {
     send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
         if (!this.canSend(c)) return 0
         const n = c.sendRing.write(buf, off, len)
-        if (n > 0) {
-            c.lastActivity = now
-            this.output(c, now)
-        }
+        if (n > 0) c.lastActivity = now
+        // The writer will wait for room: push what is queued, corked or not,
+        // as Linux's tcp_sendmsg does before it sleeps. Otherwise a window
+        // below one MSS (or a ring below one) would hold a corked writer
+        // until the retransmission timer.
+        if (n < len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
+        if (n > 0 || n < len) this.output(c, now)
         return n
     }
 
@@ -780,16 +783,19 @@ export class Tcp {
         const wnd = Math.min(c.sndWnd, c.cwnd)
         let usable = wnd - c.flightSize()
         if (usable < 0) usable = 0
-        let len = Math.min(unsent, c.sndMss, usable)
+        let len = Math.min(Math.min(unsent, c.sndMss), usable) // two arguments: DeviceScript ignores a third
         const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
         if (len === 0 && !finNow) return false
-        if (len > 0 && len < c.sndMss && !finNow && !force) {
+        // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
+        if (len > 0 && len < c.sndMss && !finNow && !force && !seqLt(c.sndNxt, c.sndMax)) {
             // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
-            // corked: full segments only; pushed data (uncork) goes now
+            // corked: full segments only, until data is pushed (uncork, or a
+            // writer waiting for room: see send())
             const all = len === unsent
-            const pushed = all && seqLeq(seqAdd(c.sndNxt, len), c.pushUpTo) && seqGt(c.pushUpTo, c.sndNxt)
+            const pushing = seqGt(c.pushUpTo, c.sndNxt)
+            const pushed = all && pushing && seqLeq(seqAdd(c.sndNxt, len), c.pushUpTo)
             const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
-            if (c.corked) return false
+            if (c.corked && !pushing) return false
             if (!pushed && !(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
         }
         let flags = TCP_ACK
@@ -820,7 +826,7 @@ export class Tcp {
 
     /** Sends the first unacknowledged segment again without moving SND.NXT (fast retransmit, partial ACKs). */
     private retransmitFirst(c: TcpConnection, now: number): void {
-        let len = Math.min(c.sendRing.length, c.sndMss, c.flightSize())
+        let len = Math.min(Math.min(c.sendRing.length, c.sndMss), c.flightSize())
         let flags = TCP_ACK
         if (c.finSent && seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
         if (len < 0) len = 0

@@ -478,3 +478,47 @@ test("Nagle holds small segments while data is in flight; off, they go at once",
     rig.expect({ data: "d" })
     void PEER_PORT
 })
+
+/** ESTABLISHED with a peer whose window never exceeds `window` (smaller than its MSS of 1460). */
+function smallWindowPeer(window: number, limits: object): { rig: Rig; conn: any } {
+    const rig = new Rig({ tcpSendBuffer: 4096, ...limits })
+    rig.tcp.isn = () => ISS_B
+    const l = rig.tcp.listen(80, 0)
+    rig.send({ seq: ISS_A, flags: "S", mss: 1460, window })
+    rig.expect({ flags: "S.", seq: ISS_B, ack: ISS_A + 1 })
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1, flags: ".", window })
+    const conn = rig.tcp.accept(l)
+    assert.equal(conn.state, TcpState.Established)
+    return { rig, conn }
+}
+
+test("a peer window below one MSS: segments fill the window, also when resent after a timeout", () => {
+    const { rig, conn } = smallWindowPeer(1024, {})
+    assert.equal(write(rig, conn, Buffer.alloc(3000, 0x61)), 3000)
+    // half the largest window the peer offered may go (RFC 1122 §4.2.3.4): all 1024 bytes, not an MSS
+    assert.deepEqual(rig.recv().map((s) => s.data.length), [1024])
+    // the segment is lost: go-back-N resends what the window holds, no more (DeviceScript's
+    // Math.min takes two arguments: a third one, the window, was ignored on the device)
+    rig.at(200)
+    assert.deepEqual(rig.recv().map((s) => [s.seq, s.data.length]), [[ISS_B + 1, 1024]])
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1 + 1024, flags: ".", window: 1024 })
+    assert.deepEqual(rig.recv().map((s) => [s.seq, s.data.length]), [[ISS_B + 1 + 1024, 1024]])
+})
+
+test("cork holds a partial segment until uncork, but a writer that fills the ring pushes it", () => {
+    const { rig, conn } = smallWindowPeer(1024, { tcpSendBuffer: 1460 })
+    rig.tcp.cork(conn)
+    assert.equal(write(rig, conn, "head"), 4)
+    rig.expectNothing()
+    // the ring fills: the writer is about to wait for room, and with a window below one MSS
+    // no full segment can ever form, so what is queued is pushed (as Linux does before it sleeps)
+    assert.equal(write(rig, conn, Buffer.alloc(3000, 0x62)), 1456)
+    assert.deepEqual(rig.recv().map((s) => s.data.length), [1024])
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1 + 1024, flags: ".", window: 1024 })
+    assert.deepEqual(rig.recv().map((s) => s.data.length), [436], "the rest of what was pushed")
+    // room again, still corked: new partial data waits for uncork
+    assert.equal(write(rig, conn, "tail"), 4)
+    rig.expectNothing()
+    rig.tcp.uncork(conn, rig.now)
+    rig.expect({ flags: "P.", data: "tail" })
+})
