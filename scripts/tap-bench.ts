@@ -1,6 +1,7 @@
 // Per-frame cost of the TAP bridge (src/host/tap.ts): two TapDevices on a
 // Linux bridge inside a throwaway namespace; frames written to one come back
-// on the other, so each crosses both helper relays and the kernel. A window
+// on the other, so each crosses the bridge twice and the kernel (addon, or
+// DS_TCPIP_TAP=helper for the python helper). A window
 // bounds the frames in flight (no queue overflow); each size runs for at most
 // N frames or 8 s. Needs root. Run: node --import tsx scripts/tap-bench.ts
 import "../src/host/buffer-polyfill.js"
