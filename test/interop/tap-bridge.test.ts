@@ -111,6 +111,25 @@ for (const { m, skip: mskip } of mechanisms) {
             await assert.rejects(TapDevice.open("dstb9", { netns: "dsnosuchns" + process.pid, mechanism: m }), (e: Error) => e instanceof TapError)
         })
 
+        it("opens and closes 50 times, with frames arriving, and leaves no fd open", async () => {
+            const { readdirSync } = await import("node:fs")
+            const fds = () => readdirSync("/proc/self/fd").length
+            await b.close()
+            const before = fds()
+            for (let i = 0; i < 50; i++) {
+                const t = await TapDevice.open("dstb1", { netns: ns.name, mechanism: m })
+                let got = 0
+                t.onFrame = () => got++
+                for (let k = 0; k < 5; k++) a.send(frame(MAC_B, MAC_A, k, 100))
+                if (i % 10 === 0) await waitFor(() => got >= 5, 2000, "frames on a reopened TAP")
+                await t.close()
+                await t.close() // twice is harmless
+            }
+            // the helper's pipes close a little after its exit
+            await waitFor(() => fds() <= before, 2000, `fds back to ${before} (now ${fds()})`)
+            b = await TapDevice.open("dstb1", { netns: ns.name, mechanism: m })
+        })
+
         it("reports the interface deleted under it through onClose(err), once, and stops reading", async () => {
             const errors: (Error | null)[] = []
             b.onClose = (e) => errors.push(e)
