@@ -4,7 +4,13 @@
 //
 //   link.onFrame ─▶ [impairments in] ─▶ pcap/trace ─▶ stack.receive(frame, now)
 //   stack ─▶ driver.transmit ─▶ pcap/trace ─▶ [impairments out] ─▶ link.send
-//   one timer, re-armed to stack.nextDeadline() after every event ─▶ stack.poll(now)
+//   one timer, re-armed to stack.nextDeadline() after every burst ─▶ stack.poll(now)
+//
+// A burst is one callback of the link (a batch of frames) or of a timer with
+// the microtasks it sets off (the application's reads and writes): frames and
+// socket calls only ask for a re-arm, and one look at the deadline happens
+// after the burst (process.nextTick). Sending never waits for it: a segment
+// goes out from inside the socket call that produced it.
 //
 // `now` is performance.now(): monotonic milliseconds (fractional), never
 // stepped by NTP. There is exactly one poll timer: a setTimeout to the
