@@ -14,10 +14,27 @@ import { fileURLToPath } from "node:url"
 export interface DeviceBuild {
     /** The compiled image, ready for DeviceVm.deploy(). */
     bytecode: Buffer
-    /** "Function TOTAL" from bytecode-sizes.md: all function bytecode (must stay below 64 KiB). */
+    /** "Function TOTAL" from bytecode-sizes.md: function descriptors and bytecode. */
     functionBytes: number
+    /** Where the function bytecode ends in the image: must be at most 64 KiB (see functionsEnd()). */
+    functionsEnd: number
     /** Size of the whole image in bytes. */
     imageBytes: number
+}
+
+/** The limit of DEVICESCRIPT.md: "all function bytecode must end below 64 KiB in the image". */
+export const FUNCTIONS_END_LIMIT = 64 * 1024
+
+/**
+ * The offset in the image where the function bytecode ends: the end of the
+ * second section (functions_data) of the image header, which is 32 fixed
+ * bytes followed by 8-byte {start, length} sections (devs_img_header_t). The
+ * header and the function descriptors come first, so this is a little more
+ * than the bytecode itself.
+ */
+export function functionsEnd(image: Buffer): number {
+    if (image.length < 48) return NaN
+    return image.readUInt32LE(40) + image.readUInt32LE(44)
 }
 
 /** The repository root (this file is src/host/vm/build.ts). */
@@ -71,7 +88,7 @@ export async function buildDevice(entry: string): Promise<DeviceBuild> {
         } catch {
             // leave NaN: the image itself is what matters to callers
         }
-        return { bytecode, functionBytes, imageBytes: bytecode.length }
+        return { bytecode, functionBytes, functionsEnd: functionsEnd(bytecode), imageBytes: bytecode.length }
     } finally {
         await rm(cwd, { recursive: true, force: true })
     }
