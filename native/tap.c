@@ -189,9 +189,10 @@ static void onUvClosed(uv_handle_t *h) {
     if (t->finalized) free(t);
 }
 
-// Stops callbacks and closes the fd; idempotent. The uv handle is closed
-// before the fd (libuv's rule) and the memory freed by whichever comes last:
-// libuv's close callback or the finalizer of the JS external.
+// Stops callbacks and closes the fd; idempotent. The poll is stopped before
+// the fd is closed (libuv's rule: uv_poll_stop() takes the fd out of epoll),
+// and the memory is freed by whichever comes last: libuv's close callback or
+// the finalizer of the JS external.
 static void shutdownTap(Tap *t) {
     if (t->uvState == 1) {
         uv_poll_stop(&t->poll);
@@ -250,7 +251,7 @@ static void onReadable(uv_poll_t *p, int status, int events) {
     int32_t n = 0;
     int err = 0;
     if (status == 0) {
-        while ((size_t)n < t->lensMax && n < MAX_BATCH && t->slabLen - off >= MAX_FRAME) {
+        while ((size_t)n < t->lensMax && n < MAX_BATCH && off <= t->slabLen && t->slabLen - off >= MAX_FRAME) {
             ssize_t r = read(t->fd, t->slab + off, MAX_FRAME);
             if (r < 0) {
                 if (errno == EINTR) continue;
