@@ -780,7 +780,11 @@ export class Tcp {
         const offset = seqDiff(c.sndNxt, c.sndUna)
         let unsent = c.sendRing.length - offset
         if (unsent < 0) unsent = 0
-        const wnd = Math.min(c.sndWnd, c.cwnd)
+        // RFC 3042 limited transmit: the first two duplicate ACKs each let one
+        // new segment out beyond cwnd, so a small window still collects the
+        // three duplicates of fast retransmit instead of waiting for the RTO
+        const limited = !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 ? c.dupAcks * c.sndMss : 0
+        const wnd = Math.min(c.sndWnd, c.cwnd + limited)
         let usable = wnd - c.flightSize()
         if (usable < 0) usable = 0
         let len = Math.min(Math.min(unsent, c.sndMss), usable) // two arguments: DeviceScript ignores a third

@@ -522,3 +522,19 @@ test("cork holds a partial segment until uncork, but a writer that fills the rin
     rig.tcp.uncork(conn, rig.now)
     rig.expect({ flags: "P.", data: "tail" })
 })
+
+test("limited transmit (RFC 3042): each of the first two duplicate ACKs sends one new segment beyond cwnd", () => {
+    const { rig, conn } = established({ tcpSendBuffer: 8192 }, 100)
+    write(rig, conn, Buffer.alloc(6000, 0x63))
+    const first = rig.recv()
+    const cwndSegments = first.length
+    assert.ok(cwndSegments >= 4 && cwndSegments * 100 <= conn.cwnd, `the initial window's worth (${cwndSegments} segments)`)
+    const next = ISS_B + 1 + cwndSegments * 100
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1, flags: "." })
+    assert.deepEqual(rig.recv().map((s) => [s.seq, s.data.length]), [[next, 100]], "first duplicate: one new segment")
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1, flags: "." })
+    assert.deepEqual(rig.recv().map((s) => [s.seq, s.data.length]), [[next + 100, 100]], "second duplicate: one more")
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1, flags: "." })
+    assert.deepEqual(rig.recv()[0].seq, ISS_B + 1, "third duplicate: fast retransmit of the first segment")
+    assert.equal(rig.tcp.counters.fastRetransmits, 1)
+})
