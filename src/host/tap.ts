@@ -5,7 +5,7 @@
 // poll a character device (net.Socket refuses it; fs.read() would park a
 // threadpool thread per read), so something native has to hold the fd. Two
 // mechanisms, chosen per open():
-//   - "addon" (the default when built): native/tap.c, a ~400-line Node-API
+//   - "addon" (the default when built): native/tap.c, a small Node-API
 //     addon in C that `npm install` compiles with the system compiler against
 //     Node's own headers (scripts/build-native.mjs; no node-gyp, nothing
 //     downloaded, nothing linked). libuv polls the fd; on readable the addon
