@@ -54,7 +54,9 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
         res.setHeader("Content-Type", "application/octet-stream")
         res.setHeader("Content-Length", n)
         await res.writeHead(200)
-        // PATTERN_SIZE is a multiple of 256, so every piece starts at byte value i mod 256
+        // PATTERN_SIZE is a multiple of 256, so every piece starts at byte value i mod 256;
+        // corked, the pieces leave in full segments rather than one segment each
+        res.cork()
         let left = n
         while (left > 0) {
             const k = left < PATTERN_SIZE ? left : PATTERN_SIZE

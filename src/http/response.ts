@@ -35,6 +35,8 @@ export class ServerResponse {
     private readonly head: boolean
     private chunked = false
     private noBody = false
+    /** cork() calls not yet matched by uncork(). */
+    private corks = 0
 
     constructor(sock: TcpSocket, version: number, isHead: boolean, keepAlive: boolean) {
         this.sock = sock
@@ -99,6 +101,21 @@ export class ServerResponse {
         this.sock.uncork()
     }
 
+    /**
+     * Like Node's: writes until the matching uncork() (or end()) go out
+     * together, in full segments, instead of each write being pushed as its
+     * own segment. A writer that fills the send ring still makes progress
+     * (TCP pushes what is queued before it waits).
+     */
+    cork(): void {
+        this.corks++
+        this.sock.cork()
+    }
+
+    uncork(): void {
+        if (this.corks > 0 && --this.corks === 0) this.sock.uncork()
+    }
+
     /** Writes body bytes (a string is sent as UTF-8). */
     async write(data: Buffer | string, off?: number, len?: number): Promise<void> {
         const b = typeof data === "string" ? Buffer.from(data) : data
@@ -114,7 +131,7 @@ export class ServerResponse {
             await this.sock.write(b, start, n)
             await this.sock.write(CRLF)
         } else await this.sock.write(b, start, n)
-        this.sock.uncork()
+        if (this.corks === 0) this.sock.uncork()
     }
 
     /** Finishes the response, with a last piece of body. A body given before the head is sent gets a Content-Length. */
@@ -132,6 +149,7 @@ export class ServerResponse {
             this.sock.cork()
             await this.sock.write(Buffer.from("0\r\n\r\n"))
         }
+        this.corks = 0
         this.sock.uncork()
         this.finished = true
     }

@@ -30,6 +30,29 @@ test("GET /bytes/N: exactly N bytes of the pattern with Content-Length", async (
     assert.equal(bad.status, 400)
 })
 
+test("a corked response leaves in full segments; uncorked, each write is pushed as it comes", async () => {
+    const rig = httpRig()
+    const n = 100 * 1024
+    // /bytes corks around its 1 KB writes: full segments (MSS 1460)
+    const before = rig.p.server.tcp.counters.segmentsOut
+    const [r] = await run(rig, () => exchange(rig, `GET /bytes/${n} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n`))
+    assert.ok(r.body.equals(pattern(n)))
+    const corked = rig.p.server.tcp.counters.segmentsOut - before
+    // a route that writes the same 1 KB pieces without cork: each one its own push
+    rig.server.get("/pieces", async (_req, res) => {
+        res.setHeader("Content-Length", n)
+        for (let left = n; left > 0; left -= 1024) await res.write(pattern(1024))
+        await res.end()
+    })
+    const before2 = rig.p.server.tcp.counters.segmentsOut
+    const [r2] = await run(rig, () => exchange(rig, "GET /pieces HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"))
+    assert.ok(r2.body.equals(pattern(n)))
+    const pushed = rig.p.server.tcp.counters.segmentsOut - before2
+    const full = Math.ceil(n / 1460)
+    assert.ok(corked <= full + 8, `corked: ${corked} segments for ${full} full ones`)
+    assert.ok(pushed >= 100, `uncorked: ${pushed} segments, about one per 1 KB write`)
+})
+
 test("POST /echo: Content-Length and chunked bodies come back", async () => {
     const rig = httpRig()
     const body = pattern(20000)
