@@ -37,6 +37,12 @@ export function functionsEnd(image: Buffer): number {
     return image.readUInt32LE(40) + image.readUInt32LE(44)
 }
 
+/** "Function TOTAL" of a bytecode-sizes.md that `devs build` writes (NaN when absent). */
+export function functionTotal(sizes: string): number {
+    const m = /^\s*(\d+)\s*\|\s*Function TOTAL/m.exec(sizes)
+    return m ? Number(m[1]) : NaN
+}
+
 /** The repository root (this file is src/host/vm/build.ts). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 
@@ -82,9 +88,7 @@ export async function buildDevice(entry: string): Promise<DeviceBuild> {
         }
         let functionBytes = NaN
         try {
-            const sizes = await readFile(join(bin, "bytecode-sizes.md"), "utf8")
-            const m = /^\s*(\d+)\s*\|\s*Function TOTAL/m.exec(sizes)
-            if (m) functionBytes = Number(m[1])
+            functionBytes = functionTotal(await readFile(join(bin, "bytecode-sizes.md"), "utf8"))
         } catch {
             // leave NaN: the image itself is what matters to callers
         }
