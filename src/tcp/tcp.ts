@@ -227,7 +227,7 @@ export class Tcp {
         // below one MSS (or a ring below one) would hold a corked writer
         // until the retransmission timer.
         if (n < len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
-        if (n > 0 || n < len) this.output(c, now)
+        if (len > 0) this.output(c, now) // data queued, or a push owed
         return n
     }
 
