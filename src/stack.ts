@@ -33,7 +33,7 @@ import {
 import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "./wire/udp.js"
 import { Tcp, TcpHost, IP_PROTO_TCP } from "./tcp/tcp.js"
 import { TcpConnection } from "./tcp/connection.js"
-import { TcpState, TCP_STATE_NAMES } from "./tcp/state.js"
+import { TcpError, TcpState, TCP_STATE_NAMES } from "./tcp/state.js"
 
 export interface StackConfig {
     driver: NetDriver
@@ -49,6 +49,18 @@ export interface StackConfig {
 
 /** A datagram for a bound port; the bytes are valid only during the call. */
 export type UdpHandler = (src: number, srcPort: number, dstPort: number, buf: Buffer, off: number, len: number, now: number) => void
+
+/**
+ * A service on the stack's clock (DHCP client, mDNS responder): polled with
+ * the stack's timers, told when the address changes. Runners see its
+ * deadline through Stack.nextDeadline() and need not know it exists.
+ */
+export interface StackService {
+    poll: (now: number) => void
+    /** Absolute time of its next timer, or -1. */
+    nextDeadline: () => number
+    addressChanged: (now: number) => void
+}
 
 /** An ICMP echo reply for us; the payload bytes are valid only during the call. */
 export type EchoReplyHandler = (src: number, id: number, seq: number, buf: Buffer, off: number, len: number, now: number) => void
@@ -84,9 +96,12 @@ export class Stack {
     netmask: number
     gateway: number
     onEchoReply: EchoReplyHandler = null
+    /** Sees every well-formed ARP packet first (DHCP's conflict check, RFC 5227). */
+    onArp: (p: ArpPacket, now: number) => void = null
+    readonly services: StackService[] = []
 
+    readonly random: RandomSource
     private readonly driver: NetDriver
-    private readonly random: RandomSource
     private readonly log: (line: string) => void
     private readonly tx: Buffer
     private readonly arpTx: Buffer
@@ -154,7 +169,35 @@ export class Stack {
     /** Announces our address with a gratuitous ARP request (RFC 5227 §3). */
     start(now: number): void {
         this.icmpTokensAt = now
-        this.sendArp(ARP_REQUEST, null, this.ip)
+        if (this.ip) this.sendArp(ARP_REQUEST, null, this.ip)
+    }
+
+    /**
+     * Changes our address at run time (DHCP). TCP connections bound to the
+     * old address are reset and report EADDRNOTAVAIL; a new address is
+     * announced by a gratuitous ARP and the services are told.
+     */
+    setAddress(ip: number, netmask: number, gateway: number, now: number): void {
+        const old = this.ip
+        this.netmask = netmask >>> 0
+        this.gateway = gateway >>> 0
+        if (ip >>> 0 === old) return
+        // the reset leaves from the old address, while it is still ours
+        for (const c of this.tcp.pool) {
+            if (c.inUse && c.localIp === old) {
+                this.tcp.abort(c, now)
+                c.error = TcpError.AddressLost
+            }
+        }
+        this.ip = ip >>> 0
+        this.say("address " + ipToString(this.ip))
+        this.start(now)
+        for (const s of this.services) s.addressChanged(now)
+    }
+
+    /** An RFC 5227 ARP probe for ip: sender address 0.0.0.0 when we have none yet. */
+    arpProbe(ip: number): void {
+        this.sendArp(ARP_REQUEST, null, ip)
     }
 
     /** Handles one received Ethernet frame. Never throws; a frame not taken is counted under its reason. */
@@ -176,6 +219,7 @@ export class Stack {
         try {
             this.arpTimers(now)
             this.tcp.poll(now)
+            for (const s of this.services) if (s.nextDeadline() >= 0 && s.nextDeadline() <= now) s.poll(now)
         } catch (e) {
             this.counters.drop(Reason.InternalError)
             this.say("internal error on poll: " + e)
@@ -185,9 +229,13 @@ export class Stack {
     /** Absolute time of the next timer, or -1 when nothing is pending. */
     nextDeadline(): number {
         const a = this.arp.nextDeadline()
-        const t = this.tcp.nextDeadline()
-        if (a < 0) return t
-        return t < 0 || a < t ? a : t
+        let t = this.tcp.nextDeadline()
+        if (a >= 0 && (t < 0 || a < t)) t = a
+        for (const s of this.services) {
+            const d = s.nextDeadline()
+            if (d >= 0 && (t < 0 || d < t)) t = d
+        }
+        return t
     }
 
     // ---- applications -----------------------------------------------------
@@ -286,6 +334,8 @@ export class Stack {
         const p = this.rxArp
         const r = parseArp(frame, off, len, p)
         if (r !== Reason.Ok) return this.counters.drop(r)
+        if (this.onArp) this.onArp(p, now)
+        if (this.ip === 0) return this.counters.drop(Reason.NotForUs)
         if (p.spa === this.ip && !macEquals(p.sha, 0, this.mac, 0)) {
             // someone else claims our address (RFC 5227 §2.4): say so, learn nothing
             this.say("ARP: address conflict: " + ipToString(p.spa) + " is-at " + macToString(p.sha, 0))
@@ -606,7 +656,7 @@ export class Stack {
         return port === 0 ? -1 : this.udpPorts.indexOf(port)
     }
 
-    private say(line: string): void {
+    say(line: string): void {
         if (this.log) this.log(line)
     }
 }

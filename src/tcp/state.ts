@@ -38,6 +38,8 @@ export const enum TcpError {
     TimedOut,
     /** The local user aborted. */
     Aborted,
+    /** Our address went away (DHCP lease lost or changed). */
+    AddressLost,
 }
 
-export const TCP_ERROR_NAMES: string[] = ["", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ECONNABORTED"]
+export const TCP_ERROR_NAMES: string[] = ["", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EADDRNOTAVAIL"]

@@ -38,6 +38,10 @@ export const enum Reason {
     BroadcastSource,
     InternalError,
     OutOfWindow,
+    // services: malformed messages of the UDP services
+    BadDhcp,
+    BadDns,
+    BadMdns,
     Count,
 }
 
@@ -72,4 +76,7 @@ export const REASON_NAMES: string[] = [
     "broadcastSource",
     "internalError",
     "outOfWindow",
+    "badDhcp",
+    "badDns",
+    "badMdns",
 ]
