@@ -1,17 +1,45 @@
 // npm run bench:device: what the device pays, in DeviceScript VM opcodes and
 // GC heap bytes. VM only, no root, deterministic (virtual time, seeded).
 //
-//   bench/device/cost-vm.ts       opcodes per received and per transmitted
-//                                 1460-byte segment, per keep-alive request,
-//                                 the worst fiber turn (GC stress off, as on a device)
-//   bench/device/heap-http-vm.ts  heap of a Stack with the default limits, per
-//                                 connection, with the HTTP server and 4 open
-//                                 keep-alive connections (GC stress on: a full
-//                                 GC at every allocation, so the heap holds
-//                                 only live objects when it is read)
+// bench/device/cost-vm.ts (GC stress off, as on a device). The device is a
+// Stack with the default limits except tcpConnections: 2 (4 do not fit in the
+// heap beside the demo, the peer and the links), serving the demo routes and
+// /small; the peer is bench/device/peer.ts, a raw-frame client. Regions are
+// counted from the VM's opcode counter, minus an empty region (see
+// cost-vm.ts); each figure is the mean of 20 regions after 4 unmeasured ones.
+//   received segment     the peer's 1460-byte data segment handed to the
+//                        device's stack.receive (Ethernet, IPv4 and TCP parse,
+//                        both checksums, demux, into the receive ring, an ACK
+//                        if one is due), plus the application's tcp.recv() of
+//                        the 1460 bytes (the copy out and the window-update ACK
+//                        it sends): one frame sent per segment. Not included:
+//                        the driver, the network loop's turn (printed apart).
+//   transmitted segment  tcp.send() of 1460 bytes with the send ring empty and
+//                        the peer's window open: into the ring, the segment
+//                        built, both checksums, handed to the driver (one
+//                        frame). The ACK of it arriving later is printed apart.
+//   keep-alive request   "GET /small" (curl's three header fields) arriving
+//                        on an open keep-alive connection, carrying the ACK of
+//                        the previous response: stack.receive, the socket's
+//                        signal, the HTTP server's fiber (read, parse, route
+//                        among the demo's routes, the handler: Content-Type and
+//                        res.end of 20 bytes, the response head built, the
+//                        103-byte response segment sent), until that fiber
+//                        waits for the next request.
+//   worst fiber turn     the most opcodes one fiber ran between suspensions in
+//                        any step inside a region: the device's work only (the
+//                        network loop's turns as the program runs them, the
+//                        HTTP fibers), over the whole run, GET /bytes/100000 included.
+// bench/device/heap-http-vm.ts (GC stress on: a full GC at every
+// allocation, so the heap holds only live objects when read). A Stack with the
+// default limits, the HTTP server with default options and one route, 4 open
+// keep-alive connections each waiting for its next request.
+//   heap left for the application = the heap - the program's heap at its start
+//                        (runtime, module-level objects) - the device's heap
+//                        (Stack, server, connections, first-use costs); the
+//                        peer's heap is measured before the device's and left out.
 //
-// What each figure includes is said where it is printed (report()) and in the
-// device programs. The functions are exported for test/vm/bench-device.test.ts.
+// The functions are exported for test/vm/bench-device.test.ts.
 import { pathToFileURL } from "node:url"
 import { buildDevice } from "../src/host/vm/build.js"
 import { DeviceVm } from "../src/host/vm/vm.js"
@@ -39,7 +67,9 @@ export interface CostResult {
     values: string[][]
     /** The most opcodes one fiber ran between two suspensions, over every step inside a region (device work only). */
     worstTurn: number
-    /** The same over the whole run, the peer's work included. */
+    /** The label of the region where worstTurn happened. */
+    worstLabel: string
+    /** The same over the whole run, the peer's work and the program's start included. */
     worstTurnAll: number
     /** Opcodes the VM ran in all. */
     opcodes: number
@@ -63,6 +93,7 @@ export async function measureCosts(bytecode: Buffer): Promise<CostResult> {
     let start = 0
     let worstTurn = 0
     let worstTurnAll = 0
+    let worstLabel = ""
     let seen = 0
     let prevOps = 0
     let stepOps: number[] = []
@@ -78,7 +109,10 @@ export async function measureCosts(bytecode: Buffer): Promise<CostResult> {
         const turn = vm.maxStepsPerTurn
         if (turn > worstTurnAll) worstTurnAll = turn
         // a step that printed "R ..." ended at the region's start: its work is not the region's
-        if (inRegion && turn > worstTurn) worstTurn = turn
+        if (inRegion && turn > worstTurn) {
+            worstTurn = turn
+            worstLabel = label
+        }
         if (inRegion) stepOps.push(vm.opcodes - prevOps)
         prevOps = vm.opcodes
         let done = false
@@ -115,6 +149,7 @@ export async function measureCosts(bytecode: Buffer): Promise<CostResult> {
         baseline,
         values,
         worstTurn,
+        worstLabel,
         worstTurnAll,
         opcodes: vm.opcodes,
         virtualMs: vm.nowMs() - v0,
@@ -290,6 +325,10 @@ export function report(c: CostResult, h: HeapResult): string[] {
     )
     out.push(`  keep-alive GET / of the demo (${f.pageBytes}-byte response): ${f.page}`)
     out.push(`  a network-loop turn with nothing to do (deadline check): ${f.idleTurn}`)
+    out.push(
+        `  worst fiber turn: in a region "${c.worstLabel}", over handshakes, 24 segments each way, 48 keep-alive GETs, ` +
+            `GET /bytes/100000 (the peer ACKing every segment), 24 small exchanges; the device's work only`,
+    )
     out.push(
         `  heap: a Stack without connections ${hf.stack0}, the HTTP server listening ${hf.server}, ` +
             `per open keep-alive connection ${Math.round(hf.perOpenConnection)}, first-use costs ${hf.firstUse}, ` +
