@@ -39,9 +39,13 @@
 //                        (Stack, server, connections, first-use costs); the
 //                        peer's heap is measured before the device's and left out.
 //
-// The functions are exported for test/vm/bench-device.test.ts.
+// `npm run bench:device -- --images` also prints build:device's line for each
+// firmware entry (src/main*.ts). The functions are exported for
+// test/vm/bench-device.test.ts.
+import { readdirSync } from "node:fs"
+import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { buildDevice } from "../src/host/vm/build.js"
+import { buildDevice, FUNCTIONS_END_LIMIT, REPO_ROOT } from "../src/host/vm/build.js"
 import { DeviceVm } from "../src/host/vm/vm.js"
 
 export const COST_PROGRAM = "bench/device/cost-vm.ts"
@@ -348,6 +352,17 @@ async function main() {
     if (process.env["BENCH_DEVICE_DEBUG"]) {
         for (const [k, s] of Object.entries(c.regions)) console.log(`  region ${k}: ${s.count} x, min ${s.min}, max ${s.max}, mean ${s.mean.toFixed(1)}`)
         console.log("  heap at: " + JSON.stringify(h.at))
+    }
+    if (process.argv.includes("--images")) {
+        // the lines of npm run build:device, one per firmware entry (a build each: slow on a busy machine, so asked for)
+        const entries = readdirSync(join(REPO_ROOT, "src"))
+            .filter((f) => /^main.*\.ts$/.test(f))
+            .sort((a, b) => (a === "main.ts" ? -1 : b === "main.ts" ? 1 : a < b ? -1 : 1))
+        for (const f of entries) {
+            const b = await buildDevice(join(REPO_ROOT, "src", f))
+            const free = FUNCTIONS_END_LIMIT - b.functionsEnd
+            console.log(`  src/${f}: image ${b.imageBytes} bytes, functions end at ${b.functionsEnd} of ${FUNCTIONS_END_LIMIT} (${free} free)`)
+        }
     }
     console.log(`  (${Math.round(performance.now() - t0)} ms wall; the cost program's functions end at ${cost.functionsEnd})`)
 }
