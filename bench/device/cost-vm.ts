@@ -1,7 +1,8 @@
 // `npm run bench:device`, opcodes (bench/device.ts runs this in the
 // DeviceScript VM with GC stress off, as on a device). Not a test program.
 //
-// The device is one Stack with the default limits of src/config.ts, serving
+// The device is one Stack with the default limits of src/config.ts but for
+// tcpConnections: 2 (see below), serving
 // the demo routes (src/app/demo.ts) plus "/small", a route shaped like the
 // demo's "/" (a Content-Type and res.end(body)) with a 20-byte body. Its peer
 // is bench/device/peer.ts, a raw-frame client, so the device is the only Stack
@@ -286,8 +287,8 @@ async function main() {
     a.start(ds.millis())
     peer.arpRequest()
     if (!(await settle())) return
-    // the HTTP connection first: its 2 KB input buffer, allocated later between
-    // live objects, does not always find room (GC stress off fragments the heap)
+    // the HTTP connection first: with its 2 KB input buffer allocated after the
+    // bulk phase, the program ran out of heap (GC stress off)
     const web = peer.conn(40001, 80, 2000000)
     peer.connect(web)
     if (!(await settle()) || !web.established) {
