@@ -10,6 +10,7 @@ export interface RandomSource {
  * xoshiro128** (Blackman & Vigna), small and fast, with 32-bit state words that
  * DeviceScript handles as integers. Not for cryptography; ISNs mix its output
  * with a keyed hash (RFC 6528).
+ * @devsWhenUsed
  */
 export class Xoshiro128 implements RandomSource {
     private s0: number

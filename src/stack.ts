@@ -75,7 +75,7 @@ const BROADCAST = 0xffffffff
 /** RFC 1812 §4.3.2.3: an ICMP error carries as much of the offending datagram as fits in 576 bytes. */
 const ICMP_ERROR_MAX = 576
 
-/** A frame waiting for its next hop's MAC address. */
+/** A frame waiting for its next hop's MAC address. @devsWhenUsed */
 class PendingFrame {
     used = false
     nextHop = 0
@@ -86,6 +86,7 @@ class PendingFrame {
     }
 }
 
+/** @devsWhenUsed */
 export class Stack {
     readonly limits: Limits
     readonly counters = new Counters()

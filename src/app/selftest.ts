@@ -4,6 +4,7 @@
 // runs it at power-on against its own demo server, tests run it anywhere.
 import { Net, TcpSocket } from "../socket/socket.js"
 
+/** @devsWhenUsed */
 class Reader {
     buf = Buffer.alloc(768)
     start = 0

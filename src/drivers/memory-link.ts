@@ -12,6 +12,7 @@ export interface FrameSink {
     receive(frame: Buffer, now: number, length?: number): void
 }
 
+/** @devsWhenUsed */
 class Slot {
     buf: Buffer
     length = 0
@@ -21,6 +22,7 @@ class Slot {
     }
 }
 
+/** @devsWhenUsed */
 export class MemoryLink {
     /** Frames dropped because the queue was full. */
     dropped = 0
@@ -94,6 +96,7 @@ export class MemoryLink {
     }
 }
 
+/** @devsWhenUsed */
 export class MemoryPort implements NetDriver {
     readonly mac: Buffer
     readonly mtu: number

@@ -21,6 +21,7 @@ const enum Chunk {
 
 const LF = 10
 
+/** @devsWhenUsed */
 export class HttpError extends Error {
     readonly status: number
     constructor(status: number, what: string) {
@@ -29,6 +30,7 @@ export class HttpError extends Error {
     }
 }
 
+/** @devsWhenUsed */
 export class BodyReader {
     /** Bytes of body delivered so far. */
     received = 0

@@ -24,6 +24,7 @@ import { BodyReader, HttpError } from "./body.js"
 import { findHeadEnd, parseDecimal, text } from "./parser.js"
 import { hex } from "./response.js"
 
+/** @devsWhenUsed */
 export class HttpClientError extends Error {
     /**
      * EINVAL (bad URL or arguments), ENOTFOUND (resolve failed), ETIMEDOUT,
@@ -65,6 +66,7 @@ export interface RequestOptions {
     resolve?: (host: string, timeoutMs: number) => Promise<number>
 }
 
+/** @devsWhenUsed */
 export class ParsedUrl {
     host = ""
     port = 80
@@ -152,6 +154,7 @@ const LF = 10
 const SP = 32
 const HT = 9
 
+/** @devsWhenUsed */
 export class ResponseHead {
     /** 10 or 11. */
     version = 11
@@ -257,7 +260,7 @@ const enum BodyMode {
     Close,
 }
 
-/** The request writer's progress, shared with the reader. */
+/** The request writer's progress, shared with the reader. @devsWhenUsed */
 class Writer {
     done = false
     error: any = null
@@ -269,6 +272,7 @@ const MAX_SAFE = 9007199254740991
 /** body() reads a body of unknown length in pieces of this size. */
 const BODY_PIECE = 512
 
+/** @devsWhenUsed */
 export class ClientResponse {
     readonly status: number
     readonly statusText: string

@@ -3,6 +3,7 @@
 // requests simply stay in the buffer until their turn.
 import { TcpSocket } from "../socket/socket.js"
 
+/** @devsWhenUsed */
 export class ConnReader {
     readonly buf: Buffer
     /** Unconsumed bytes are buf[start, end). */

@@ -7,6 +7,7 @@
 // (431 otherwise), at most maxHeaders fields (431), and any malformed byte
 // gives a 4xx/5xx status instead of an exception.
 
+/** @devsWhenUsed */
 export class RequestHead {
     method = ""
     target = ""

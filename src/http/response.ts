@@ -20,6 +20,7 @@ export function hex(n: number): string {
 
 const CRLF = Buffer.from("\r\n")
 
+/** @devsWhenUsed */
 export class ServerResponse {
     statusCode = 200
     headersSent = false

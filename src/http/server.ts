@@ -34,6 +34,7 @@ export interface HttpServerOptions {
 
 export type Handler = (req: IncomingRequest, res: ServerResponse) => Promise<void> | void
 
+/** @devsWhenUsed */
 export class IncomingRequest {
     readonly method: string
     /** The request target as sent: "/bytes/10?x=1". */
@@ -99,7 +100,7 @@ export class IncomingRequest {
     }
 }
 
-/** Counters for /status. */
+/** Counters for /status. @devsWhenUsed */
 export class HttpStats {
     connections = 0
     active = 0
@@ -123,6 +124,7 @@ interface Route {
     handler: Handler
 }
 
+/** @devsWhenUsed */
 export class HttpServer {
     readonly stats = new HttpStats()
     readonly options: HttpServerOptions

@@ -3,6 +3,7 @@
 // blank line. Works over HTTP/1.1 (chunked) and HTTP/1.0 (close-delimited).
 import { ServerResponse } from "./response.js"
 
+/** @devsWhenUsed */
 export class EventStream {
     private readonly res: ServerResponse
 

@@ -118,7 +118,7 @@ const CHUNK = 512
 /** 2^53 / 2^32: 64-bit lengths from here on are not exact numbers. */
 const HI_LIMIT = 0x200000
 
-/** Incremental UTF-8 validation (RFC 3629 §4: no overlongs, surrogates or code points above U+10FFFF). */
+/** Incremental UTF-8 validation (RFC 3629 §4: no overlongs, surrogates or code points above U+10FFFF). @devsWhenUsed */
 export class Utf8Validator {
     /** Continuation bytes still expected. */
     private need = 0
@@ -184,6 +184,7 @@ function validCloseCode(code: number): boolean {
     return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006
 }
 
+/** @devsWhenUsed */
 export class WebSocket {
     /**
      * 0 while open; then the code of the peer's close frame (1005: it had none),

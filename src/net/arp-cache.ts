@@ -15,6 +15,7 @@ export const enum ArpState {
     Reachable = 2,
 }
 
+/** @devsWhenUsed */
 export class ArpEntry {
     state = ArpState.Free
     ip = 0
@@ -29,6 +30,7 @@ export class ArpEntry {
     refreshSent = false
 }
 
+/** @devsWhenUsed */
 export class ArpCache {
     readonly entries: ArpEntry[] = []
     private readonly limits: Limits

@@ -3,6 +3,7 @@ import { Reason, REASON_NAMES } from "../wire/reason.js"
 /**
  * What the interface saw and did. Every frame that is not taken is counted
  * once, under the reason it was dropped (Reason); /status reports them by name.
+ * @devsWhenUsed
  */
 export class Counters {
     rxFrames = 0

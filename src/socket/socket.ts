@@ -37,6 +37,7 @@ export interface SocketHost {
     spawn: (task: () => Promise<void>) => void
 }
 
+/** @devsWhenUsed */
 export class SocketError extends Error {
     /** ECONNREFUSED, ECONNRESET, ETIMEDOUT, ECONNABORTED, EPIPE, EBADF, EADDRINUSE, ENOBUFS */
     readonly code: string
@@ -46,6 +47,7 @@ export class SocketError extends Error {
     }
 }
 
+/** @devsWhenUsed */
 export class Net {
     readonly stack: Stack
     readonly host: SocketHost
@@ -108,6 +110,7 @@ export class Net {
     }
 }
 
+/** @devsWhenUsed */
 export class TcpServer {
     readonly port: number
     private readonly net: Net
@@ -149,6 +152,7 @@ export class TcpServer {
     }
 }
 
+/** @devsWhenUsed */
 export class TcpSocket {
     readonly signal: Signal
     /** How this socket waits (for code layered on it: WebSocket, HTTP). */

@@ -6,6 +6,7 @@
 // bookkeeping is bounded whatever the peer sends. The bytes themselves sit in
 // the receive ring at their offsets (ByteRing.writeAt).
 
+/** @devsWhenUsed */
 export class Assembler {
     readonly maxRanges: number
     count = 0

@@ -12,6 +12,7 @@ import { Limits } from "../config.js"
 /** Timer "not running". */
 export const OFF = -1
 
+/** @devsWhenUsed */
 export class TcpConnection {
     /** Index in the pool, for traces. */
     readonly id: number

@@ -8,6 +8,7 @@ function rotl(x: number, b: number): number {
     return (x << b) | (x >>> (32 - b))
 }
 
+/** @devsWhenUsed */
 export class HalfSipHash {
     private readonly k0: number
     private readonly k1: number

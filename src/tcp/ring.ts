@@ -6,6 +6,7 @@
 // behind the head without consuming (retransmission reads unacknowledged data
 // again). All copies are blitAt, at most two per call (the wrap).
 
+/** @devsWhenUsed */
 export class ByteRing {
     readonly capacity: number
     /** Readable bytes, from the head. */

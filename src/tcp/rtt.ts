@@ -2,6 +2,7 @@
 // only on segments that were not retransmitted (Karn's rule, §3), doubled on
 // every expiry (§5.5) and clamped to [minRto, maxRto].
 
+/** @devsWhenUsed */
 export class RttEstimator {
     /** Smoothed RTT (ms); 0 until the first sample. */
     srtt = 0

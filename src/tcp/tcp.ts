@@ -63,6 +63,7 @@ export interface TcpHost {
     log: (line: string) => void
 }
 
+/** @devsWhenUsed */
 export class TcpListener {
     readonly index: number
     inUse = false
@@ -75,6 +76,7 @@ export class TcpListener {
     }
 }
 
+/** @devsWhenUsed */
 export class TcpCounters {
     activeOpens = 0
     passiveOpens = 0
@@ -95,6 +97,7 @@ export class TcpCounters {
     connectionsRefusedNoSlot = 0
 }
 
+/** @devsWhenUsed */
 export class Tcp {
     readonly pool: TcpConnection[] = []
     readonly listeners: TcpListener[] = []

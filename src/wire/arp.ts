@@ -9,6 +9,7 @@ export const ARP_REQUEST = 1
 export const ARP_REPLY = 2
 export const ARP_HTYPE_ETHERNET = 1
 
+/** @devsWhenUsed */
 export class ArpPacket {
     op = 0
     /** sender hardware address */

@@ -9,6 +9,7 @@ export const ETHERTYPE_ARP = 0x0806
 /** EtherType values below this are 802.3 length fields, not types. */
 export const ETHERTYPE_MIN = 0x0600
 
+/** @devsWhenUsed */
 export class EthernetHeader {
     dst: Buffer = Buffer.alloc(6)
     src: Buffer = Buffer.alloc(6)

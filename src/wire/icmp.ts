@@ -19,6 +19,7 @@ export const ICMP_PROTOCOL_UNREACHABLE = 2
 export const ICMP_PORT_UNREACHABLE = 3
 export const ICMP_FRAG_NEEDED = 4
 
+/** @devsWhenUsed */
 export class IcmpHeader {
     type = 0
     code = 0

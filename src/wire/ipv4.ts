@@ -20,6 +20,7 @@ const FLAG_DF = 0x4000
 const FLAG_MF = 0x2000
 const OFFSET_MASK = 0x1fff
 
+/** @devsWhenUsed */
 export class Ipv4Header {
     /** bytes (IHL * 4) */
     headerLength = IPV4_HEADER_LEN

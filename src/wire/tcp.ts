@@ -43,6 +43,7 @@ export const TCP_MAX_WSCALE = 14
 
 const PROTO_TCP = 6
 
+/** @devsWhenUsed */
 export class TcpHeader {
     srcPort = 0
     dstPort = 0

@@ -9,6 +9,7 @@ import { Reason } from "./reason.js"
 export const UDP_HEADER_LEN = 8
 const PROTO_UDP = 17
 
+/** @devsWhenUsed */
 export class UdpHeader {
     srcPort = 0
     dstPort = 0
