@@ -134,12 +134,38 @@ export class TestDhcpServer {
         for (let i = 0; i < m.dnsCount; i++) m.dns[i] = dns[i]
         m.hostName = null
         m.clientId = false
-        const len = emitDhcp(m, this.buf, 0)
+        const len = appendServerOptions(m, this.buf, emitDhcp(m, this.buf, 0))
         // RFC 2131 §4.1: broadcast when the client has no address or asked for it; NAKs are broadcast
         const dst = type === DhcpType.Nak || req.flags & DHCP_BROADCAST || !req.ciaddr ? 0xffffffff : req.ciaddr
         this.sent.push({ at: now, type, yiaddr, dst })
         this.stack.udpSend(DHCP_SERVER_PORT, dst, DHCP_CLIENT_PORT, this.buf, 0, len, now)
     }
+}
+
+/**
+ * Writes the server's options of m (51 lease, 58/59 T1/T2, 1 mask, 3 router,
+ * 6 DNS) over the end option emitDhcp wrote, then a new end; returns the length.
+ */
+function appendServerOptions(m: DhcpMessage, buf: Buffer, len: number): number {
+    let at = 240
+    while (buf[at] !== 255) at += buf[at] === 0 ? 1 : 2 + buf[at + 1]
+    const put = (code: number, values: number[]) => {
+        const vs = values.filter((v) => v)
+        if (!vs.length) return
+        buf[at] = code
+        buf[at + 1] = 4 * vs.length
+        vs.forEach((v, i) => buf.writeUInt32BE(v >>> 0, at + 2 + 4 * i))
+        at += 2 + 4 * vs.length
+    }
+    put(51, [m.leaseTime])
+    put(58, [m.t1])
+    put(59, [m.t2])
+    put(1, [m.subnetMask])
+    put(3, [m.router])
+    put(6, m.dns.slice(0, m.dnsCount))
+    buf[at++] = 255
+    while (at < len) buf[at++] = 0
+    return Math.max(at, len)
 }
 
 /** The value of option `code` as latin1 text, or null (test bookkeeping, not a parser the stack uses). */

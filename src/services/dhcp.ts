@@ -71,8 +71,6 @@ export class DhcpClient implements StackService {
     t1At = 0
     t2At = 0
     expiresAt = 0
-    /** Messages sent of each type (DhcpType index), for tests and /status. */
-    readonly sent: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
     declines = 0
     /** Raised on every lease change (configured() waits on it). */
     signal: Signal = null
@@ -208,7 +206,6 @@ export class DhcpClient implements StackService {
         m.serverId = selecting ? this.server : 0
         m.requestedIp = selecting || s === DhcpState.Rebooting ? this.offered : 0
         const len = emitDhcp(m, this.buf, 0)
-        this.sent[type]++
         this.stack.udpSend(DHCP_CLIENT_PORT, dst, DHCP_SERVER_PORT, this.buf, 0, len, now)
     }
 

@@ -11,6 +11,7 @@
 // stack's clock, and parses each reply inside the UDP handler (the frame is
 // valid only there).
 import { Net, Signal } from "../socket/socket.js"
+import { UdpHandler } from "../stack.js"
 import { parseIp, setU16 } from "../wire/bytes.js"
 import { DnsRecord, DNS_CLASS_IN, DNS_HEADER_LEN, DNS_TYPE_A, DNS_TYPE_CNAME, parseRecord, readName, writeHeader, writeName } from "../wire/dns.js"
 import { getU16, getU32 } from "../wire/bytes.js"
@@ -57,6 +58,7 @@ export class DnsResolver {
     private readonly buf = Buffer.alloc(300)
     private readonly rec = new DnsRecord()
     private readonly signal: Signal
+    private readonly handler: UdpHandler
     private next = 0
     // the exchange in flight
     private got = Got.Nothing
@@ -71,6 +73,8 @@ export class DnsResolver {
         this.servers = servers
         this.opts = opts || {}
         this.signal = net.host.newSignal()
+        const self = this
+        this.handler = (src, sport, dport, b, off, len, at) => self.input(src, sport, b, off, len)
         for (let i = 0; i < (this.opts.cacheEntries || 4); i++) {
             this.names.push(null)
             this.addrs.push(0)
@@ -97,8 +101,7 @@ export class DnsResolver {
             for (const server of this.servers) {
                 for (let t = 0; t < tries; t++) {
                     const port = 49152 + (random.nextU32() % 16384)
-                    const self = this
-                    if (!stack.udpBind(port, (src, sport, dport, b, off, len, at) => self.input(src, sport, b, off, len))) continue
+                    if (!stack.udpBind(port, this.handler)) continue
                     this.got = Got.Nothing
                     this.id = random.nextU32() & 0xffff
                     this.server = server

@@ -131,7 +131,10 @@ function putU32Option(buf: Buffer, at: number, code: number, v: number): number 
 
 /**
  * Writes m at buf[off] and returns its length: the fixed part, then the
- * options that are set, then a parameter request list in requests (op 1).
+ * options a client sends (53, 54, 50, 61, 12 and in requests the parameter
+ * request list 55), the end option, and padding to 300 bytes. A server's
+ * options (lease, mask, router, DNS) are the host's business (the test
+ * server appends them), so the device does not carry their code.
  * The caller's buffer holds at least DHCP_FIXED_LEN + 64 + the host name.
  */
 export function emitDhcp(m: DhcpMessage, buf: Buffer, off: number): number {
@@ -155,17 +158,6 @@ export function emitDhcp(m: DhcpMessage, buf: Buffer, off: number): number {
     at += 3
     at = putU32Option(buf, at, 54, m.serverId)
     at = putU32Option(buf, at, 50, m.requestedIp)
-    at = putU32Option(buf, at, 51, m.leaseTime)
-    at = putU32Option(buf, at, 58, m.t1)
-    at = putU32Option(buf, at, 59, m.t2)
-    at = putU32Option(buf, at, 1, m.subnetMask)
-    at = putU32Option(buf, at, 3, m.router)
-    if (m.dnsCount > 0) {
-        buf[at] = 6
-        buf[at + 1] = 4 * m.dnsCount
-        for (let i = 0; i < m.dnsCount; i++) setU32(buf, at + 2 + 4 * i, m.dns[i])
-        at += 2 + 4 * m.dnsCount
-    }
     if (m.clientId) {
         // RFC 2132 §9.14: hardware type 1 followed by the MAC
         buf[at] = 61
