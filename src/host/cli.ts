@@ -6,6 +6,9 @@
 //       The demo device (src/app/demo.ts: HTTP on port 80) plus a TCP echo on
 //       port 7, on an existing TAP interface. Impairments apply between the TAP
 //       and the stack in both directions; percentages are 0..100.
+//       --dhcp takes the address from DHCP instead of --ip; --hostname NAME
+//       answers NAME.local over mDNS with _http._tcp (src/host/cli-services.ts).
+//   ds-tcpip get URL --tap IF (--dhcp | --ip A/P ...): see cli-services.ts
 //   ds-tcpip netns-demo [--ns NAME] [serve options]
 //       Makes a namespace with a TAP at 198.18.0.1/24, runs `serve` inside it
 //       at 198.18.0.2, prints commands to try and removes everything on Ctrl-C.
@@ -18,10 +21,12 @@ import { Impairments } from "./sim/impair.js"
 import { parseIp, ipToString } from "../wire/bytes.js"
 import { startDemo } from "../app/demo.js"
 import { startEcho } from "../app/echo.js"
+import { getCommand, startServices, validHostname } from "./cli-services.js"
 
 const USAGE = `usage:
-  ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
+  ds-tcpip serve --tap IF (--ip ADDR/PREFIX | --dhcp) [--hostname NAME] [--gateway ADDR] [--mac MAC] [--netns NS]
                  [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip get URL --tap IF (--dhcp | --ip ADDR/PREFIX [--gateway ADDR] [--dns ADDR]) [--netns NS] [--timeout S] [--verbose]
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
 
 class UsageError extends Error {}
@@ -32,7 +37,7 @@ interface Args {
     flags: Set<string>
 }
 
-const FLAGS = new Set(["trace", "quiet", "help"])
+const FLAGS = new Set(["trace", "quiet", "help", "dhcp"])
 
 function parseArgs(argv: string[]): Args {
     const command = argv[0]
@@ -95,8 +100,12 @@ function fail(msg: string, code = 1): never {
 
 async function serve(a: Args): Promise<void> {
     const tapName = a.opts.get("tap")
-    const ipText = a.opts.get("ip")
-    if (!tapName || !ipText) throw new UsageError("serve needs --tap IF and --ip ADDR/PREFIX")
+    const dhcp = a.flags.has("dhcp")
+    const hostname = a.opts.get("hostname")
+    if (hostname !== undefined && !validHostname(hostname)) throw new UsageError(`--hostname: "${hostname}" is not a host name (letters, digits, '-')`)
+    if (dhcp && a.opts.has("ip")) throw new UsageError("give --ip or --dhcp, not both")
+    const ipText = dhcp ? "0.0.0.0" : a.opts.get("ip")
+    if (!tapName || !ipText) throw new UsageError("serve needs --tap IF and --ip ADDR/PREFIX (or --dhcp)")
     let cidr: { ip: number; netmask: number; prefix: number }
     try {
         cidr = parseCidr(ipText)
@@ -106,8 +115,9 @@ async function serve(a: Args): Promise<void> {
     const mask = cidr.netmask
     const net = (cidr.ip & mask) >>> 0
     const bcast = (net | ~mask) >>> 0
-    if (cidr.ip === net || cidr.ip === bcast) fail(`${ipText}: ${ipToString(cidr.ip)} is the ${cidr.ip === net ? "network" : "broadcast"} address of its subnet`)
+    if (!dhcp && (cidr.ip === net || cidr.ip === bcast)) fail(`${ipText}: ${ipToString(cidr.ip)} is the ${cidr.ip === net ? "network" : "broadcast"} address of its subnet`)
     const gwText = a.opts.get("gateway")
+    if (gwText && dhcp) throw new UsageError("with --dhcp the gateway comes from the lease")
     if (gwText) {
         const gw = parseIp(gwText)
         if (gw < 0) throw new UsageError(`--gateway: bad address "${gwText}"`)
@@ -133,7 +143,7 @@ async function serve(a: Args): Promise<void> {
             const c = parseCidr(k)
             return inSubnet(c.ip, cidr.ip, mask)
         })
-        if (kernel.length && !mine.length) fail(`${ipText} is outside the subnet of ${tapName} (${kernel.join(", ")}): the kernel could not reach it`)
+        if (kernel.length && !mine.length && !dhcp) fail(`${ipText} is outside the subnet of ${tapName} (${kernel.join(", ")}): the kernel could not reach it`)
         for (const k of kernel) if (parseCidr(k).ip === cidr.ip) fail(`${ipToString(cidr.ip)} is the kernel's own address on ${tapName}; give the device another one`)
         if (!kernel.length) console.log(`note: ${tapName} has no IPv4 address on the kernel side`)
     }
@@ -176,8 +186,9 @@ async function serve(a: Args): Promise<void> {
     runner.start()
     startDemo(runner.net, runner.stack)
     startEcho(runner.net, 7)
+    if (dhcp || hostname) startServices(runner, { dhcp, hostname, log: (line) => console.log(line) })
     const mac = runner.stack.status().mac
-    console.log(`ds-tcpip ${ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""} (${mechanism}): the demo device on port 80, TCP echo on port 7`)
+    console.log(`ds-tcpip ${dhcp ? "(address by DHCP)" : ipText} (mac ${mac}) on TAP ${tapName}${ns ? " in " + ns : ""} (${mechanism}): the demo device on port 80, TCP echo on port 7`)
     if (impairments) console.log(`impairments both ways: ${JSON.stringify(impairments)}`)
     if (pcap) console.log(`writing ${pcapPath}`)
 
@@ -271,6 +282,7 @@ Ctrl-C stops the device and removes the namespace.`)
 
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
+    if (argv[0] === "get") process.exit(await getCommand(argv.slice(1)))
     let a: Args
     try {
         a = parseArgs(argv)

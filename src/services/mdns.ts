@@ -224,7 +224,8 @@ export class MdnsResponder implements StackService {
                 return this.rename(now)
             }
         }
-        if (response || !answer || this.state !== MdnsState.Running) return
+        // probing done: the name is ours while we announce it too (§8.3)
+        if (response || !answer || this.state < MdnsState.Announcing) return
         this.queriesAnswered++
         if (sport !== MDNS_PORT) this.reply(src, sport, b, off, qEnd - off, answer, now)
         else this.respond(now, answer, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)

@@ -26,6 +26,7 @@ import { ipToString } from "../../src/wire/bytes.js"
 import { PcapWriter } from "../../src/host/sim/pcap.js"
 import { interopSkipReason, Netns } from "./netns.js"
 import { runIn, sha256, waitFor } from "./harness.js"
+import { spawn, ChildProcess } from "node:child_process"
 
 const TOOLS = [
     { name: "dnsmasq", pkg: "dnsmasq-base" },
@@ -39,6 +40,38 @@ function dnsmasqSkip(): string | null {
     // dnsmasq lives in /usr/sbin, which a non-login PATH may lack
     if (!process.env["PATH"].split(":").includes("/usr/sbin")) process.env["PATH"] += ":/usr/sbin"
     return interopSkipReason(TOOLS)
+}
+
+/** dnsmasq (DHCP + DNS for .test) and python3's http.server on the kernel's side of the namespace's TAP; killed by PID with the namespace. */
+function startLanServices(ns: Netns, dir: string): void {
+    ns.spawn(
+        [
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--no-poll",
+            "--interface=dstap0",
+            "--bind-interfaces",
+            "--except-interface=lo",
+            "--user=root",
+            "--group=root",
+            "--pid-file=" + join(dir, "dnsmasq.pid"),
+            "--dhcp-leasefile=" + join(dir, "leases"),
+            "--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,2m",
+            "--dhcp-option=option:router," + KERNEL,
+            "--dhcp-option=option:dns-server," + KERNEL,
+            "--dhcp-authoritative",
+            "--host-record=files.test," + KERNEL,
+            // names under .test are answered here (NXDOMAIN when unknown), never forwarded
+            "--local=/test/",
+            "--log-facility=" + join(dir, "dnsmasq.log"),
+            "--log-dhcp",
+        ],
+        { stdio: "ignore" },
+    )
+    ns.spawn(["python3", "-m", "http.server", "8080", "--bind", KERNEL, "--directory", dir])
 }
 
 describe("interop: DHCP from dnsmasq, mDNS to dig, DNS through dnsmasq", { skip: dnsmasqSkip() ?? false, timeout: 120_000 }, () => {
@@ -61,34 +94,7 @@ describe("interop: DHCP from dnsmasq, mDNS to dig, DNS through dnsmasq", { skip:
         ns = new Netns({ tag: "svc" })
         // multicast from the kernel's dig leaves through the TAP
         ns.exec(["ip", "route", "add", "224.0.0.0/4", "dev", "dstap0"])
-        ns.spawn(
-            [
-                "dnsmasq",
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--no-poll",
-                "--interface=dstap0",
-                "--bind-interfaces",
-                "--except-interface=lo",
-                "--user=root",
-                "--group=root",
-                "--pid-file=" + join(dir, "dnsmasq.pid"),
-                "--dhcp-leasefile=" + join(dir, "leases"),
-                "--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,2m",
-                "--dhcp-option=option:router," + KERNEL,
-                "--dhcp-option=option:dns-server," + KERNEL,
-                "--dhcp-authoritative",
-                "--host-record=files.test," + KERNEL,
-                // names under .test are answered here (NXDOMAIN when unknown), never forwarded
-                "--local=/test/",
-                "--log-facility=" + join(dir, "dnsmasq.log"),
-                "--log-dhcp",
-            ],
-            { stdio: "ignore" },
-        )
-        ns.spawn(["python3", "-m", "http.server", "8080", "--bind", KERNEL, "--directory", dir])
+        startLanServices(ns, dir)
         tap = await TapDevice.open("dstap0", { netns: ns.name })
         runner = new RealTimeRunner({
             link: tap,
@@ -191,5 +197,76 @@ describe("interop: DHCP from dnsmasq, mDNS to dig, DNS through dnsmasq", { skip:
         }
         assert.equal(sha256(body), sha256(data))
         assert.equal(runner.stack.counters.drops[0] ?? 0, 0)
+    })
+})
+
+describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { skip: dnsmasqSkip() ?? false, timeout: 120_000 }, () => {
+    let ns: Netns
+    let dir: string
+    let data: Buffer
+    const children: ChildProcess[] = []
+
+    before(() => {
+        dir = mkdtempSync(join(tmpdir(), "ds-tcpip-cli-"))
+        chmodSync(dir, 0o755)
+        data = randomBytes(300_000)
+        writeFileSync(join(dir, "data.bin"), data)
+        ns = new Netns({ tag: "cli" })
+        ns.exec(["ip", "route", "add", "224.0.0.0/4", "dev", "dstap0"])
+        startLanServices(ns, dir)
+    })
+
+    after(() => {
+        for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, "SIGKILL")
+        if (ns) ns.closeSync()
+        if (dir) rmSync(dir, { recursive: true, force: true })
+    })
+
+    it("serve --dhcp --hostname prints the leased address; curl and dig reach it; SIGTERM stops it", async () => {
+        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--tap", "dstap0", "--netns", ns.name, "--dhcp", "--hostname", "clidev", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] })
+        children.push(c)
+        let out = ""
+        c.stdout.on("data", (b: Buffer) => (out += b.toString()))
+        c.stderr.on("data", (b: Buffer) => (out += b.toString()))
+        assert.ok(await waitFor(() => /DHCP: leased 198\.18\.0\.\d+/.test(out) && /mDNS: clidev\.local answers/.test(out), 40_000), "no lease line:\n" + out)
+        const ip = /DHCP: leased (198\.18\.0\.\d+)/.exec(out)[1]
+        assert.match(out, new RegExp(`http://${ip.replace(/\./g, "\\.")}/ and http://clidev\\.local/`))
+        const r = await runIn(ns, ["curl", "-sS", "--max-time", "10", `http://${ip}/`], { timeoutMs: 15_000 })
+        assert.equal(r.status, 0, r.stderr)
+        const d = await runIn(ns, ["dig", "-p", "5353", "@" + ip, "clidev.local", "+short", "+time=2", "+tries=3"], { timeoutMs: 15_000 })
+        assert.equal(d.stdout.toString().trim(), ip)
+        c.kill("SIGTERM")
+        assert.ok(await waitFor(() => c.exitCode !== null, 10_000), "serve stopped")
+    })
+
+    it("get fetches a file by a name dnsmasq resolves (DHCP lease, DNS, HTTP), hash-checked; errors exit non-zero", async () => {
+        const get = (args: string[]) =>
+            new Promise<{ code: number; stdout: Buffer; stderr: string }>((resolve) => {
+                const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "get", ...args, "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
+                children.push(c)
+                const out: Buffer[] = []
+                let err = ""
+                c.stdout.on("data", (b: Buffer) => out.push(b))
+                c.stderr.on("data", (b: Buffer) => (err += b.toString()))
+                const timer = setTimeout(() => c.kill("SIGKILL"), 60_000)
+                c.on("close", (code) => {
+                    clearTimeout(timer)
+                    resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err })
+                })
+            })
+        const ok = await get(["http://files.test:8080/data.bin", "--dhcp", "--timeout", "40"])
+        assert.equal(ok.code, 0, ok.stderr)
+        assert.equal(ok.stdout.length, data.length)
+        assert.equal(sha256(ok.stdout), sha256(data))
+        // a fixed address and the DNS server given by hand; a name that does not exist
+        const nx = await get(["http://nothing.test:8080/", "--ip", "198.18.0.9/24", "--dns", KERNEL, "--timeout", "20"])
+        assert.equal(nx.code, 1)
+        assert.match(nx.stderr, /NXDOMAIN/)
+        const missing = await get(["http://files.test:8080/missing.bin", "--ip", "198.18.0.9/24", "--dns", KERNEL, "--timeout", "20"])
+        assert.equal(missing.code, 22, missing.stderr)
+        assert.match(missing.stderr, /HTTP 404/)
+        const usage = await get(["http://files.test/"])
+        assert.equal(usage.code, 2)
+        assert.match(usage.stderr, /--dhcp or --ip/)
     })
 })
