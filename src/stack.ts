@@ -137,7 +137,8 @@ export class Stack {
         this.mac = config.driver.mac
         this.ip = config.ip >>> 0
         this.netmask = config.netmask >>> 0
-        this.gateway = (config.gateway || 0) >>> 0
+        // not `|| 0`: DeviceScript takes numbers >= 2^31 (addresses from 128.0.0.0) for false
+        this.gateway = config.gateway === undefined || config.gateway === null ? 0 : config.gateway >>> 0
         this.random = config.random
         this.log = config.log || null
         this.tx = Buffer.alloc(ETH_HEADER_LEN + limits.mtu)
@@ -170,7 +171,7 @@ export class Stack {
     /** Announces our address with a gratuitous ARP request (RFC 5227 §3). */
     start(now: number): void {
         this.icmpTokensAt = now
-        if (this.ip) this.sendArp(ARP_REQUEST, null, this.ip)
+        if (this.ip !== 0) this.sendArp(ARP_REQUEST, null, this.ip)
     }
 
     /**

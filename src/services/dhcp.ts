@@ -102,7 +102,7 @@ export class DhcpClient implements StackService {
 
     /** Starts acquiring a lease: INIT-REBOOT when a last address is known, else DISCOVER. */
     start(now: number): void {
-        if (this.opts.lastIp) {
+        if (this.opts.lastIp > 0) {
             this.offered = this.opts.lastIp >>> 0
             this.server = 0
             this.newXid()
@@ -219,7 +219,7 @@ export class DhcpClient implements StackService {
         const s = this.state
         if (m.type === DhcpType.Offer) {
             // §4.4.1: take the first offer
-            if (s !== DhcpState.Selecting || !m.yiaddr || !m.serverId) return
+            if (s !== DhcpState.Selecting || m.yiaddr === 0 || m.serverId === 0) return
             this.offered = m.yiaddr
             this.server = m.serverId
             this.tries = 0
@@ -231,7 +231,7 @@ export class DhcpClient implements StackService {
             this.unbind(now)
             this.discover(now)
         } else if (m.type === DhcpType.Ack) {
-            if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound || !m.yiaddr) return
+            if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound || m.yiaddr === 0) return
             this.take(m)
             if (s === DhcpState.Renewing || s === DhcpState.Rebinding) return this.bind(now)
             this.offered = m.yiaddr
@@ -244,14 +244,14 @@ export class DhcpClient implements StackService {
 
     /** Keeps the lease's parameters; T1/T2 default to 1/2 and 7/8 of the lease (§4.4.5). */
     private take(m: DhcpMessage): void {
-        if (m.serverId) this.server = m.serverId
-        const lease = m.leaseTime || 3600
+        if (m.serverId !== 0) this.server = m.serverId
+        const lease = m.leaseTime > 0 ? m.leaseTime : 3600
         this.leaseTime = lease
         const start = this.requestAt
         this.expiresAt = start + lease * 1000
-        this.t1At = start + (m.t1 || lease / 2) * 1000
-        this.t2At = start + (m.t2 || (lease * 7) / 8) * 1000
-        this.netmask = m.subnetMask || 0xffffff00
+        this.t1At = start + (m.t1 > 0 ? m.t1 : lease / 2) * 1000
+        this.t2At = start + (m.t2 > 0 ? m.t2 : (lease * 7) / 8) * 1000
+        this.netmask = m.subnetMask !== 0 ? m.subnetMask : 0xffffff00
         this.router = m.router
         this.dnsCount = m.dnsCount
         for (let i = 0; i < 3; i++) this.dns[i] = m.dns[i]
@@ -294,7 +294,7 @@ export class DhcpClient implements StackService {
     }
 
     private unbind(now: number): void {
-        if (!this.ip) return
+        if (this.ip === 0) return
         this.ip = 0
         this.stack.setAddress(0, 0, 0, now)
         this.changed(false)

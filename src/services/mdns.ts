@@ -111,7 +111,7 @@ export class MdnsResponder implements StackService {
     addressChanged(now: number): void {
         this.state = MdnsState.Idle
         this.deadline = -1
-        if (this.stack.ip) this.probeSoon(now)
+        if (this.stack.ip !== 0) this.probeSoon(now)
     }
 
     poll(now: number): void {
@@ -218,7 +218,7 @@ export class MdnsResponder implements StackService {
             const theirIp = r.type === DNS_TYPE_A && r.rdLength === 4 ? ((b[r.rdata] << 24) | (b[r.rdata + 1] << 16) | (b[r.rdata + 2] << 8) | b[r.rdata + 3]) >>> 0 : 0
             if (response) {
                 // §9: someone answers for our name: while probing always a conflict; later, only with another address
-                if (this.state === MdnsState.Probing || (o === R_A && theirIp && theirIp !== this.stack.ip)) return this.rename(now)
+                if (this.state === MdnsState.Probing || (o === R_A && theirIp !== 0 && theirIp !== this.stack.ip)) return this.rename(now)
             } else if (this.state === MdnsState.Probing && o === R_A && theirIp > this.stack.ip) {
                 // §8.2: a simultaneous probe; the larger rdata wins (we compare the A records)
                 return this.rename(now)
@@ -338,6 +338,6 @@ export class MdnsResponder implements StackService {
  */
 export function startMdns(stack: Stack, opts: MdnsOptions, now: number): MdnsResponder {
     const m = new MdnsResponder(stack, opts)
-    if (stack.ip) m.addressChanged(now)
+    if (stack.ip !== 0) m.addressChanged(now)
     return m
 }

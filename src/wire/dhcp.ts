@@ -122,7 +122,7 @@ export function parseDhcp(buf: Buffer, off: number, len: number, out: DhcpMessag
 }
 
 function putU32Option(buf: Buffer, at: number, code: number, v: number): number {
-    if (!v) return at
+    if (v === 0) return at
     buf[at] = code
     buf[at + 1] = 4
     setU32(buf, at + 2, v)
