@@ -221,7 +221,8 @@ export class Stack {
         try {
             this.arpTimers(now)
             this.tcp.poll(now)
-            for (const s of this.services) if (s.nextDeadline() >= 0 && s.nextDeadline() <= now) s.poll(now)
+            // each service looks at its own deadline
+            for (const s of this.services) s.poll(now)
         } catch (e) {
             this.counters.drop(Reason.InternalError)
             this.say("internal error on poll: " + e)

@@ -135,6 +135,7 @@ export class TestDhcpServer {
         m.hostName = null
         m.clientId = false
         const len = appendServerOptions(m, this.buf, emitDhcp(m, this.buf, 0))
+        this.buf.writeUInt32BE(yiaddr >>> 0, 16) // the device's emitter leaves yiaddr 0
         // RFC 2131 §4.1: broadcast when the client has no address or asked for it; NAKs are broadcast
         const dst = type === DhcpType.Nak || req.flags & DHCP_BROADCAST || !req.ciaddr ? 0xffffffff : req.ciaddr
         this.sent.push({ at: now, type, yiaddr, dst })

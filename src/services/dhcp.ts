@@ -15,7 +15,7 @@ import { Stack, StackService } from "../stack.js"
 import { Net, Signal, SocketHost } from "../socket/socket.js"
 import { ArpPacket, ARP_REQUEST } from "../wire/arp.js"
 import { DhcpMessage, DhcpType, DHCP_BROADCAST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, emitDhcp, parseDhcp } from "../wire/dhcp.js"
-import { ipToString, macEquals } from "../wire/bytes.js"
+import { macEquals } from "../wire/bytes.js"
 import { Reason } from "../wire/reason.js"
 
 export const enum DhcpState {
@@ -127,7 +127,6 @@ export class DhcpClient implements StackService {
         } else if (s === DhcpState.Probing) this.probe(now)
         else if (now >= this.expiresAt) {
             // §4.4.5: the lease ran out: stop using the address
-            this.say("lease of " + ipToString(this.ip) + " expired")
             this.unbind(now)
             this.discover(now)
         } else if (now >= this.t2At) {
@@ -227,7 +226,6 @@ export class DhcpClient implements StackService {
             this.request(now)
         } else if (m.type === DhcpType.Nak) {
             if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound) return
-            this.say("NAK from " + ipToString(m.serverId))
             this.unbind(now)
             this.discover(now)
         } else if (m.type === DhcpType.Ack) {
@@ -277,7 +275,6 @@ export class DhcpClient implements StackService {
         if (p.spa !== addr && !(p.op === ARP_REQUEST && p.spa === 0 && p.tpa === addr)) return
         this.conflict = true
         this.declines++
-        this.say("address " + ipToString(addr) + " is in use: DECLINE")
         this.send(DhcpType.Decline, BROADCAST, now)
         this.to(DhcpState.Init)
         this.deadline = now + DECLINE_WAIT_MS
@@ -289,7 +286,6 @@ export class DhcpClient implements StackService {
         this.to(DhcpState.Bound)
         this.deadline = this.t1At
         this.stack.setAddress(this.ip, this.netmask, this.router, now)
-        this.say("bound " + ipToString(this.ip) + " for " + this.leaseTime + " s")
         if (!wasBound) this.changed(true)
     }
 

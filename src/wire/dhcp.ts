@@ -130,7 +130,8 @@ function putU32Option(buf: Buffer, at: number, code: number, v: number): number 
 }
 
 /**
- * Writes m at buf[off] and returns its length: the fixed part, then the
+ * Writes m at buf[off] and returns its length: the fixed part (op, xid,
+ * flags, ciaddr, chaddr; the rest zero), then the
  * options a client sends (53, 54, 50, 61, 12 and in requests the parameter
  * request list 55), the end option, and padding to 300 bytes. A server's
  * options (lease, mask, router, DNS) are the host's business (the test
@@ -143,12 +144,9 @@ export function emitDhcp(m: DhcpMessage, buf: Buffer, off: number): number {
     buf[off + 1] = 1 // Ethernet
     buf[off + 2] = 6
     setU32(buf, off + 4, m.xid)
-    setU16(buf, off + 8, m.secs)
+    // secs, yiaddr, siaddr, giaddr stay 0: a client's values (a server sets yiaddr itself)
     setU16(buf, off + 10, m.flags)
     setU32(buf, off + 12, m.ciaddr)
-    setU32(buf, off + 16, m.yiaddr)
-    setU32(buf, off + 20, m.siaddr)
-    setU32(buf, off + 24, m.giaddr)
     buf.blitAt(off + 28, m.chaddr, 0, 6)
     setU32(buf, off + 236, COOKIE)
     let at = off + DHCP_FIXED_LEN

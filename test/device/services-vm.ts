@@ -49,6 +49,7 @@ lan.udpBind(67, (src, sport, dport, b, off, len, now) => {
     tx.type = type
     tx.serverId = lan.ip
     const n = emitDhcp(tx, out, 0)
+    setU32(out, 16, LEASE) // yiaddr: emitDhcp writes a client's fields only
     // the server's options over the end option: lease 60 s, mask, router
     let at = 240
     while (out[at] !== 255) at += 2 + out[at + 1]

@@ -267,6 +267,7 @@ test("malformed DHCP replies are counted as badDhcp and change nothing", () => {
     sim.at(sim.now + 2, () => serverStack.udpSend(67, 0xffffffff, 68, junk, 0, 100, sim.now))
     sim.runFor(100)
     assert.equal(stack.counters.drops[Reason.BadDhcp], 2)
+    assert.equal(stack.status().counters.drops.badDhcp, 2, "by name in /status")
     assert.equal(dhcp.state, DhcpState.Bound)
 })
 
