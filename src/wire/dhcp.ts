@@ -185,6 +185,8 @@ export function emitDhcp(m: DhcpMessage, buf: Buffer, off: number): number {
     }
     buf[at++] = 255
     // RFC 1542 §2.1: some relays drop BOOTP messages shorter than 300 bytes
-    while (at - off < 300) buf[at++] = 0
-    return at - off
+    const len = at - off
+    if (len >= 300) return len
+    buf.fillAt(at, 300 - len, 0)
+    return 300
 }
