@@ -182,10 +182,11 @@ export class DhcpClient implements StackService {
         this.retryAt(now)
     }
 
+    // (random >>> 8) % n: DeviceScript's % is wrong past 2^31
     private retryAt(now: number): void {
         const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(this.tries, 4))
         this.tries++
-        this.deadline = now + base - 1000 + (this.stack.random.nextU32() % 2001)
+        this.deadline = now + base - 1000 + ((this.stack.random.nextU32() >>> 8) % 2001)
     }
 
     private send(type: DhcpType, dst: number, now: number): void {
@@ -262,7 +263,7 @@ export class DhcpClient implements StackService {
         if (this.tries < probes) {
             this.stack.arpProbe(this.offered)
             this.tries++
-            this.deadline = now + (this.tries < probes ? PROBE_MIN_MS + (this.stack.random.nextU32() % 1000) : ANNOUNCE_WAIT_MS)
+            this.deadline = now + (this.tries < probes ? PROBE_MIN_MS + ((this.stack.random.nextU32() >>> 8) % 1000) : ANNOUNCE_WAIT_MS)
             return
         }
         this.bind(now)

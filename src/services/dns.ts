@@ -100,7 +100,7 @@ export class DnsResolver {
         try {
             for (const server of this.servers) {
                 for (let t = 0; t < tries; t++) {
-                    const port = 49152 + (random.nextU32() % 16384)
+                    const port = 49152 + ((random.nextU32() >>> 8) % 16384)
                     if (!stack.udpBind(port, this.handler)) continue
                     this.got = Got.Nothing
                     this.id = random.nextU32() & 0xffff

@@ -156,7 +156,7 @@ export class MdnsResponder implements StackService {
         this.state = MdnsState.Probing
         this.step = 0
         // §8.1: a random 0-250 ms before the first probe
-        this.deadline = now + (this.stack.random.nextU32() % 250)
+        this.deadline = now + ((this.stack.random.nextU32() >>> 8) % 250)
     }
 
     /** §9: another host has the name: take the next one and probe again. */
