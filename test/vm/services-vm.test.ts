@@ -25,13 +25,20 @@ test("DHCP lease, mDNS A and DNS-SD PTR answers, renewal at T1: the device code 
     assert.ok(functionsEnd <= FUNCTIONS_END_LIMIT, `functions end at ${functionsEnd}`)
     const vm = await DeviceVm.create()
     vm.deploy(bytecode)
+    // the worst turn while mDNS answers (after the lease), apart from the program's start
+    vm.runUntil((v) => v.output.some((l) => l.startsWith("bound ")), { maxVirtualMs: 30_000, wallTimeoutMs: 60_000 })
+    const startWorst = vm.maxStepsPerTurn
+    vm.resetMaxSteps()
+    vm.runUntil((v) => v.output.some((l) => l.startsWith("mdns PTR")), { maxVirtualMs: 30_000, wallTimeoutMs: 60_000 })
+    const mdnsWorst = vm.maxStepsPerTurn
     const r = vm.runUntilLine("done", { maxVirtualMs: 120_000, wallTimeoutMs: 60_000 })
     const out = vm.output.join("\n")
     assert.equal(vm.panic, null, `panic ${vm.panic?.name}\n${vm.panic?.report.join("\n")}\n${out}`)
     assert.deepEqual(vm.output.filter((l) => !l.startsWith("dhcp:") && !l.startsWith("mdns:") && !l.startsWith("address")), EXPECTED, out)
     assert.equal(vm.stepCounterError, null)
     assert.ok(vm.maxStepsPerTurn > 0 && vm.maxStepsPerTurn < DEVS_MAX_STEPS / 2, `worst turn ${vm.maxStepsPerTurn} opcodes`)
-    console.log(`services-vm: ${r.virtualMs} virtual ms, worst turn ${vm.maxStepsPerTurn} opcodes, heap in use ${vm.heapBytesInUse()} B`)
+    assert.ok(mdnsWorst < DEVS_MAX_STEPS / 4, `worst turn while probing, announcing and answering: ${mdnsWorst} opcodes`)
+    console.log(`services-vm: ${r.virtualMs} virtual ms; worst turn up to the lease ${startWorst} opcodes (the program's start included), while mDNS probes, announces and answers ${mdnsWorst}, from the lease to the renewal ${vm.maxStepsPerTurn}; heap in use ${vm.heapBytesInUse()} B`)
 })
 
 test("the same program under GC stress", async () => {
