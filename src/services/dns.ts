@@ -88,8 +88,10 @@ export class DnsResolver {
         if (direct >= 0) return direct
         let n = name.toLowerCase()
         if (n.endsWith(".")) n = n.slice(0, n.length - 1)
-        if (n.length === 0 || n.length > 253 || this.busy()) throw new DnsError("EINVAL", name)
+        if (n.length === 0 || n.length > 253) throw new DnsError("EINVAL", name)
         const host = this.net.host
+        // one exchange at a time (its state is in the resolver): later callers wait their turn
+        while (this.name !== "") await host.wait(this.signal, 1000)
         const now = host.now()
         for (let i = 0; i < this.names.length; i++) if (this.names[i] === n && this.expires[i] > now) return this.addrs[i]
         const stack = this.net.stack
@@ -130,13 +132,9 @@ export class DnsResolver {
             }
         } finally {
             this.name = ""
+            host.raise(this.signal)
         }
         throw new DnsError(failure, name)
-    }
-
-    /** One query at a time (the exchange's state is in the resolver). */
-    private busy(): boolean {
-        return this.name !== ""
     }
 
     private remember(name: string, ip: number, ttl: number): void {

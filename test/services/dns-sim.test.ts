@@ -61,6 +61,21 @@ test("A query: the answer; a second lookup comes from the cache until the TTL en
     assert.equal(await outcome(sim, resolver.resolve("198.18.0.7")), "198.18.0.7")
 })
 
+test("concurrent lookups take turns and all get their answers", async () => {
+    const { sim, s1, resolver } = rig()
+    const names = ["files.test", "www.test", "missing.test", "web.test"]
+    const results: string[] = names.map((): string => null)
+    names.forEach((n, i) =>
+        resolver
+            .resolve(n)
+            .then((ip) => (results[i] = ipToString(ip)))
+            .catch((e: DnsError) => (results[i] = e.code)),
+    )
+    await runAsync(sim, () => results.every((r) => r !== null), 60_000)
+    assert.deepEqual(results, ["198.18.0.80", "198.18.0.80", "NXDOMAIN", "198.18.0.80"])
+    assert.equal(s1.queries.length, 4)
+})
+
 test("NXDOMAIN, CNAME chains followed, a CNAME loop bounded, a dangling alias is ENODATA", async () => {
     const { sim, resolver, dev } = rig()
     assert.equal(await outcome(sim, resolver.resolve("missing.test")), "NXDOMAIN")
