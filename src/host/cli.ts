@@ -22,7 +22,9 @@ import { startEcho } from "../app/echo.js"
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
                  [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
-  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
+  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
+  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]`
 
 class UsageError extends Error {}
 
@@ -271,6 +273,12 @@ Ctrl-C stops the device and removes the namespace.`)
 
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
+    if (argv[0] === "trace" || argv[0] === "ladder") {
+        // reading captures: its own module and options (src/host/capture-cli.ts)
+        const { runCaptureCommand } = await import("./capture-cli.js")
+        process.exitCode = await runCaptureCommand(argv)
+        return
+    }
     let a: Args
     try {
         a = parseArgs(argv)
