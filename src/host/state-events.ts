@@ -13,7 +13,7 @@ import { Stack } from "../stack.js"
 import { TcpConnection } from "../tcp/connection.js"
 import { TcpState, TCP_STATE_NAMES } from "../tcp/state.js"
 import { ipToString } from "../wire/bytes.js"
-import { StateChange, StateName, TrackedConnection } from "./tcp-infer.js"
+import { StateChange, TrackedConnection } from "./tcp-infer.js"
 
 export interface StateEvent {
     timeMs: number
@@ -83,28 +83,26 @@ export interface Disagreement {
     timeMs: number
 }
 
-interface Step {
+export interface Step {
     from: string
     to: string
     timeMs: number
 }
 
 /**
- * The stack's changes for one endpoint, as the tracker names them: a
- * connection starts from LISTEN or CLOSED alike (the stack has no LISTEN
- * connection, its listener is apart), and FIN-WAIT-1 -> FIN-WAIT-2 ->
- * TIME-WAIT at one instant (one segment acknowledged our FIN and carried
- * theirs) is FIN-WAIT-1 -> TIME-WAIT, as RFC 9293 §3.10.7.4 writes it.
+ * A list of changes in the terms both sides share: a connection starts from
+ * LISTEN or CLOSED alike (the stack has no LISTEN connection, its listener is
+ * apart), and FIN-WAIT-1 -> TIME-WAIT (one segment acknowledged our FIN and
+ * carried theirs, RFC 9293 §3.10.7.4) is the two steps through FIN-WAIT-2
+ * that a stack processing the ACK before the FIN makes at one instant.
  */
-function normalize(steps: Step[]): Step[] {
+export function normalizeSteps(steps: Step[]): Step[] {
     const out: Step[] = []
     for (const s of steps) {
-        const last = out[out.length - 1]
-        if (last && last.from === "FIN-WAIT-1" && last.to === "FIN-WAIT-2" && s.from === "FIN-WAIT-2" && s.to === "TIME-WAIT" && s.timeMs === last.timeMs) {
-            last.to = "TIME-WAIT"
-            continue
-        }
-        out.push({ from: s.from === "LISTEN" ? "CLOSED" : s.from, to: s.to, timeMs: s.timeMs })
+        const from = s.from === "LISTEN" ? "CLOSED" : s.from
+        if (from === "FIN-WAIT-1" && s.to === "TIME-WAIT") {
+            out.push({ from, to: "FIN-WAIT-2", timeMs: s.timeMs }, { from: "FIN-WAIT-2", to: "TIME-WAIT", timeMs: s.timeMs })
+        } else out.push({ from, to: s.to, timeMs: s.timeMs })
     }
     return out
 }
@@ -135,8 +133,8 @@ export function compareStates(conns: TrackedConnection[], events: StateEvent[], 
             if (!list) continue
             const n = used.get(k) ?? 0
             used.set(k, n + 1)
-            const real = normalize(list[n] ?? [])
-            const inferred: Step[] = c.changes.filter((ch: StateChange) => ch.endpoint === ep).map((ch) => ({ from: fromName(ch.from), to: ch.to, timeMs: ch.timeMs }))
+            const real = normalizeSteps(list[n] ?? [])
+            const inferred = normalizeSteps(c.changes.filter((ch: StateChange) => ch.endpoint === ep))
             const len = Math.max(real.length, inferred.length)
             for (let i = 0; i < len; i++) {
                 const r = real[i]
@@ -155,8 +153,4 @@ export function compareStates(conns: TrackedConnection[], events: StateEvent[], 
         }
     }
     return out
-}
-
-function fromName(s: StateName): string {
-    return s === "LISTEN" ? "CLOSED" : s
 }

@@ -132,8 +132,12 @@ class Endpoint {
     lastWindow = -1
     /** Window scale this endpoint offered in its SYN (-1: none). */
     wscale = -1
+    /** The peer offered window scaling too, so this endpoint's windows are scaled (RFC 7323 §2.2). */
+    peerScales = false
     /** When TIME-WAIT (re)started. */
     timeWaitSince = 0
+    /** When FIN-WAIT-2 began. */
+    finWait2Since = 0
 
     constructor(
         readonly ip: number,
@@ -255,7 +259,8 @@ export class TcpStateTracker {
         if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false
         const s = c.ends[c.ends[0].ip === seg.src && c.ends[0].port === seg.srcPort ? 0 : 1]
         // the same SYN again is a retransmission; a new ISN from a closed or waiting endpoint is a new connection
-        if (s.issKnown && s.iss === seg.seq && (s.state === "SYN-SENT" || s.state === "SYN-RECEIVED")) return false
+        // (even after a reset: a reset that never arrived, lost after the capture point)
+        if (s.issKnown && s.iss === seg.seq) return false
         if (s.state === "CLOSED" || s.state === "TIME-WAIT") return true
         return s.issKnown && s.iss !== seg.seq && s.state !== "SYN-SENT"
     }
@@ -277,6 +282,7 @@ export class TcpStateTracker {
         const ch: StateChange = { endpoint: e, from: ep.state, to, timeMs, cause }
         ep.state = to
         if (to === "TIME-WAIT") ep.timeWaitSince = timeMs
+        if (to === "FIN-WAIT-2") ep.finWait2Since = timeMs
         c.changes.push(ch)
         if (list) list.push(ch)
         return ch
@@ -301,6 +307,12 @@ export class TcpStateTracker {
         if (S.lastWindow >= 0 && seg.window !== S.lastWindow && !rst) t.notes.windowChange = true
         if (!rst) S.lastWindow = seg.window
         if (syn && seg.wscale >= 0) S.wscale = seg.wscale
+        if (syn && (seg.flags & TCP_ACK) !== 0) {
+            // the SYN,ACK settles whether both sides scale
+            const both = seg.wscale >= 0 && R.wscale >= 0
+            S.peerScales = both
+            R.peerScales = both
+        }
         const spaceLen = seg.length + (syn ? 1 : 0) + (fin ? 1 : 0)
         if (S.sndKnown && !rst && !syn && !fin && seg.length <= 1) {
             if (R.lastWindow === 0 && (seg.length === 1 || seg.seq === add(S.sndMax, -1))) t.notes.zeroWindowProbe = true
@@ -313,6 +325,7 @@ export class TcpStateTracker {
 
         // ---- RST (RFC 9293 §3.10.7.4 second step; RFC 5961 §3.2) ----
         if (rst) {
+            if (S.state === "TIME-WAIT") this.closedEarlier(c, se, now)
             if (S.state !== "CLOSED") this.change(c, se, "CLOSED", now, "send", t.before)
             let accept: boolean
             if (R.state === "SYN-SENT") accept = hasAck && R.issKnown && seg.ack === add(R.iss, 1)
@@ -370,6 +383,39 @@ export class TcpStateTracker {
             if (!hasAck && R.state === "SYN-SENT") this.change(c, re, "SYN-RECEIVED", now, "receive", t.after) // simultaneous open
             if (hasAck && R.state === "SYN-SENT" && R.issKnown && seg.ack === add(R.iss, 1)) this.change(c, re, "ESTABLISHED", now, "receive", t.after)
         }
+        // RFC 9293 §3.10.7.4 first step: a segment entirely outside the receive window (an old
+        // duplicate, a keep-alive) is answered with an ACK and dropped; its ACK is not processed
+        const acceptable = syn || !R.rcvKnown || this.inWindow(R, seg.seq, spaceLen)
+        if (acceptable) this.receive(c, t, S, R, re, now, dataSeq)
+        // a FIN again in TIME-WAIT (our last ACK was lost) restarts the 2 MSL (RFC 9293 §3.10.7.4)
+        if (fin && R.state === "TIME-WAIT") R.timeWaitSince = now
+        // the sender acknowledged more than the capture showed of its peer's stream: it was there
+        if (hasAck && S.rcvKnown && lt(S.rcvNxt, seg.ack) && !syn) {
+            const peer = R
+            if (peer.finSent && seg.ack === add(peer.finSeq, 1)) {
+                S.rcvNxt = peer.finSeq
+                this.deliverFin(c, t, R, S, se, now, null, true)
+            } else if (!peer.finSent || lt(seg.ack, peer.finSeq)) {
+                S.rcvNxt = seg.ack
+            }
+        }
+    }
+
+    /** Whether any of [seq, seq + len) falls in R's receive window (RFC 9293 §3.10.7.4, the four cases). */
+    private inWindow(R: Endpoint, seq: number, len: number): boolean {
+        const wnd = R.lastWindow < 0 ? 65535 : R.lastWindow * 2 ** (R.wscale >= 0 && R.peerScales ? Math.min(R.wscale, 14) : 0)
+        const off = (seq - R.rcvNxt) | 0
+        if (len === 0) return wnd === 0 ? off === 0 : off >= 0 && off < wnd
+        if (wnd === 0) return false
+        return (off >= 0 && off < wnd) || (off + len - 1 >= 0 && off + len - 1 < wnd)
+    }
+
+    /** The ACK (fifth step), then data and FIN (seventh and eighth) of an acceptable segment. */
+    private receive(c: TrackedConnection, t: TrackedSegment, S: Endpoint, R: Endpoint, re: 0 | 1, now: number, dataSeq: number): void {
+        const seg = t.seg
+        const syn = (seg.flags & TCP_SYN) !== 0
+        const fin = (seg.flags & TCP_FIN) !== 0
+        const hasAck = (seg.flags & TCP_ACK) !== 0
         let finWait2Change: StateChange = null
         if (hasAck && R.issKnown && !syn) {
             if (R.state === "SYN-RECEIVED" && le(add(R.iss, 1), seg.ack)) this.change(c, re, "ESTABLISHED", now, "receive", t.after)
@@ -392,16 +438,30 @@ export class TcpStateTracker {
             this.cover(R, dataSeq, dataEnd)
         }
         this.deliverFin(c, t, S, R, re, now, finWait2Change)
-        // the sender acknowledged more than the capture showed of its peer's stream: it was there
-        if (hasAck && S.rcvKnown && lt(S.rcvNxt, seg.ack) && !syn) {
-            const peer = R
-            if (peer.finSent && seg.ack === add(peer.finSeq, 1)) {
-                S.rcvNxt = peer.finSeq
-                this.deliverFin(c, t, R, S, se, now, null, true)
-            } else if (!peer.finSent || lt(seg.ack, peer.finSeq)) {
-                S.rcvNxt = seg.ack
-            }
+    }
+
+    /**
+     * An endpoint in TIME-WAIT answers with ACKs, never a reset: one that
+     * resets had closed already. When the FIN that took it from FIN-WAIT-2 to
+     * TIME-WAIT is the segment just before, it had closed in FIN-WAIT-2 (an
+     * orphaned FIN-WAIT-2 times out after 2 MSL in ds-tcpip, tcp_fin_timeout
+     * in Linux), and that FIN found no connection. Otherwise its TIME-WAIT
+     * ended early (a stack reusing the slot).
+     */
+    private closedEarlier(c: TrackedConnection, e: 0 | 1, now: number): void {
+        const ep = c.ends[e]
+        const prev = c.segments[c.segments.length - 2]
+        const idx = c.changes.length - 1
+        const last = c.changes[idx]
+        if (prev && last && last.endpoint === e && last.from === "FIN-WAIT-2" && last.to === "TIME-WAIT" && prev.after[prev.after.length - 1] === last) {
+            last.to = "CLOSED"
+            last.cause = "timer"
+            last.timeMs = Math.min(ep.finWait2Since + this.timeWaitMs, last.timeMs)
+            ep.state = "CLOSED"
+            return
         }
+        const ch = this.change(c, e, "CLOSED", now, "timer", null)
+        c.timerAfter.push({ afterSegment: c.segments.length - 2, change: ch })
     }
 
     /** The receiver processes the sender's FIN once all data before it was seen (eighth step). */
