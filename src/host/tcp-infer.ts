@@ -120,6 +120,9 @@ class Endpoint {
     finAcked = false
     /** The peer's FIN has been processed. */
     finReceived = false
+    /** The change that receiving it made, and the list it is in (undone if the FIN turns out to be still in flight). */
+    finChange: StateChange = null
+    finChangeList: StateChange[] = null
     /** How far the peer's stream has been seen contiguously (RCV.NXT as rebuilt). */
     rcvNxt = 0
     rcvKnown = false
@@ -130,6 +133,7 @@ class Endpoint {
     ackKnown = false
     /** Last window field sent, or -1. */
     lastWindow = -1
+    lastWasSyn = false
     /** Window scale this endpoint offered in its SYN (-1: none). */
     wscale = -1
     /** The peer offered window scaling too, so this endpoint's windows are scaled (RFC 7323 §2.2). */
@@ -197,6 +201,8 @@ export class TrackedConnection {
 export interface TrackerOptions {
     /** How long TIME-WAIT lasts (2 MSL), in ms. Default 60000. */
     timeWaitMs?: number
+    /** 2 MSL of one endpoint, when endpoints differ (ds-tcpip's from its state events, the kernel's 60 s). */
+    timeWaitFor?: (ip: number, port: number) => number
 }
 
 function key(a: number, ap: number, b: number, bp: number): string {
@@ -216,11 +222,13 @@ function add(a: number, n: number): number {
 export class TcpStateTracker {
     readonly connections: TrackedConnection[] = []
     readonly timeWaitMs: number
+    private readonly timeWaitFor: (ip: number, port: number) => number
     private byKey = new Map<string, TrackedConnection>()
     private lastTime = -Infinity
 
     constructor(o: TrackerOptions = {}) {
         this.timeWaitMs = o.timeWaitMs ?? 60000
+        this.timeWaitFor = o.timeWaitFor ?? null
     }
 
     /** Processes the next segment of the capture (in capture order). */
@@ -265,12 +273,17 @@ export class TcpStateTracker {
         return s.issKnown && s.iss !== seg.seq && s.state !== "SYN-SENT"
     }
 
+    private twOf(ep: Endpoint): number {
+        return this.timeWaitFor ? this.timeWaitFor(ep.ip, ep.port) : this.timeWaitMs
+    }
+
     private expireTimeWait(now: number): void {
         for (const c of this.connections) {
             for (const e of [0, 1] as const) {
                 const ep = c.ends[e]
-                if (ep.state === "TIME-WAIT" && now >= ep.timeWaitSince + this.timeWaitMs) {
-                    const ch = this.change(c, e, "CLOSED", ep.timeWaitSince + this.timeWaitMs, "timer", null)
+                const tw = this.twOf(ep)
+                if (ep.state === "TIME-WAIT" && now >= ep.timeWaitSince + tw) {
+                    const ch = this.change(c, e, "CLOSED", ep.timeWaitSince + tw, "timer", null)
                     c.timerAfter.push({ afterSegment: c.segments.length - 1, change: ch })
                 }
             }
@@ -304,8 +317,10 @@ export class TcpStateTracker {
         const end = add(dataSeq, seg.length + (fin ? 1 : 0))
 
         // ---- notes about the sender's side ----
-        if (S.lastWindow >= 0 && seg.window !== S.lastWindow && !rst) t.notes.windowChange = true
+        // (a SYN's window is never scaled, so the first window after it is not a change)
+        if (S.lastWindow >= 0 && seg.window !== S.lastWindow && !rst && !S.lastWasSyn) t.notes.windowChange = true
         if (!rst) S.lastWindow = seg.window
+        S.lastWasSyn = syn
         if (syn && seg.wscale >= 0) S.wscale = seg.wscale
         if (syn && (seg.flags & TCP_ACK) !== 0) {
             // the SYN,ACK settles whether both sides scale
@@ -325,12 +340,25 @@ export class TcpStateTracker {
 
         // ---- RST (RFC 9293 §3.10.7.4 second step; RFC 5961 §3.2) ----
         if (rst) {
-            if (S.state === "TIME-WAIT") this.closedEarlier(c, se, now)
-            if (S.state !== "CLOSED") this.change(c, se, "CLOSED", now, "send", t.before)
+            // accepted: exactly RCV.NXT (or, in SYN-SENT, acknowledging the SYN); in the window but
+            // not exact: answered by a challenge ACK, yet its sender did send it; outside the
+            // window: not from this connection's sender (a stray or blind reset), nobody changes
             let accept: boolean
-            if (R.state === "SYN-SENT") accept = hasAck && R.issKnown && seg.ack === add(R.iss, 1)
-            else if (!R.rcvKnown) accept = R.state !== "CLOSED"
-            else accept = seg.seq === R.rcvNxt || (S.sndKnown && seg.seq === S.sndMax)
+            let fromSender: boolean
+            if (R.state === "SYN-SENT") {
+                accept = hasAck && R.issKnown && seg.ack === add(R.iss, 1)
+                fromSender = accept
+            } else if (!R.rcvKnown) {
+                accept = R.state !== "CLOSED"
+                fromSender = true
+            } else {
+                accept = seg.seq === R.rcvNxt || (S.sndKnown && seg.seq === S.sndMax)
+                fromSender = accept || this.inWindow(R, seg.seq, 0)
+            }
+            if (fromSender) {
+                if (S.state === "TIME-WAIT") this.closedEarlier(c, se, now)
+                if (S.state !== "CLOSED") this.change(c, se, "CLOSED", now, "send", t.before)
+            }
             if (accept && R.state !== "CLOSED") {
                 t.notes.resetAccepted = true
                 this.change(c, re, "CLOSED", now, "receive", t.after)
@@ -356,6 +384,15 @@ export class TcpStateTracker {
                 // simultaneous open without having seen the other SYN
                 this.change(c, se, "SYN-RECEIVED", now, "send", t.before)
             }
+        }
+        if (fin && S.finReceived && S.finChange && R.finSent && hasAck && lt(seg.ack, add(R.finSeq, 1)) && S.state === S.finChange.to) {
+            // its FIN does not acknowledge the peer's: the peer's FIN was still on its way (the two
+            // crossed: simultaneous close, seen from a capture point between them)
+            this.undo(c, S.finChange, S.finChangeList)
+            S.state = S.finChange.from
+            S.finReceived = false
+            S.finChange = null
+            S.rcvNxt = R.finSeq
         }
         if (fin && !(S.finSent && S.finSeq === add(end, -1))) {
             S.finSent = true
@@ -417,6 +454,8 @@ export class TcpStateTracker {
         const fin = (seg.flags & TCP_FIN) !== 0
         const hasAck = (seg.flags & TCP_ACK) !== 0
         let finWait2Change: StateChange = null
+        // the sender's FIN comes before this segment in its stream, so it has arrived first
+        if (S.finSent && !R.finReceived && R.rcvKnown && R.rcvNxt === S.finSeq && le(add(S.finSeq, 1), seg.seq)) this.deliverFin(c, t, S, R, re, now, null)
         if (hasAck && R.issKnown && !syn) {
             if (R.state === "SYN-RECEIVED" && le(add(R.iss, 1), seg.ack)) this.change(c, re, "ESTABLISHED", now, "receive", t.after)
         }
@@ -456,7 +495,7 @@ export class TcpStateTracker {
         if (prev && last && last.endpoint === e && last.from === "FIN-WAIT-2" && last.to === "TIME-WAIT" && prev.after[prev.after.length - 1] === last) {
             last.to = "CLOSED"
             last.cause = "timer"
-            last.timeMs = Math.min(ep.finWait2Since + this.timeWaitMs, last.timeMs)
+            last.timeMs = Math.min(ep.finWait2Since + this.twOf(ep), last.timeMs)
             ep.state = "CLOSED"
             return
         }
@@ -488,7 +527,15 @@ export class TcpStateTracker {
             R.timeWaitSince = now
             return
         }
-        this.change(c, re, to, now, cause, list)
+        R.finChange = this.change(c, re, to, now, cause, list)
+        R.finChangeList = list
+    }
+
+    private undo(c: TrackedConnection, ch: StateChange, list: StateChange[]): void {
+        const i = c.changes.indexOf(ch)
+        if (i >= 0) c.changes.splice(i, 1)
+        const j = list ? list.indexOf(ch) : -1
+        if (j >= 0) list.splice(j, 1)
     }
 
     /** Adds [start, end) of the peer's stream to what R has seen, advancing rcvNxt over filled gaps. */

@@ -167,9 +167,9 @@ export interface TraceResult {
 }
 
 /** Reads a capture and runs the state tracker over its segments. */
-export function analyze(buf: Buffer, timeWaitMs?: number): TraceResult {
+export function analyze(buf: Buffer, timeWaitMs?: number, timeWaitFor?: (ip: number, port: number) => number): TraceResult {
     const read = segmentsOf(readCapture(buf))
-    const tracker = new TcpStateTracker({ timeWaitMs })
+    const tracker = new TcpStateTracker({ timeWaitMs, timeWaitFor })
     const tracked: TraceResult["tracked"] = []
     for (const seg of read.segments) {
         const t = tracker.add(seg)
@@ -289,7 +289,14 @@ export function traceCommand(a: TraceCommandArgs): string {
             throw new CaptureError("cannot read " + statesPath + ": " + (e as NodeJS.ErrnoException).code)
         }
     }
-    const r = analyze(buf, a.timeWaitMs ?? (states && states.timeWaitMs ? states.timeWaitMs : undefined))
+    // the stack's 2 MSL (from its events) for its own endpoints; --msl or 60 s for the others
+    let timeWaitFor: (ip: number, port: number) => number
+    if (states && states.timeWaitMs) {
+        const mine = new Set(states.events.map((e) => e.local))
+        const other = a.timeWaitMs ?? 60000
+        timeWaitFor = (ip, port) => (mine.has(ipToString(ip) + "." + port) ? states.timeWaitMs : other)
+    }
+    const r = analyze(buf, a.timeWaitMs, timeWaitFor)
     if (a.conn !== undefined && !r.tracker.connections.some((c) => c.id === a.conn))
         throw new CaptureError("there is no connection " + a.conn + " (the capture has " + r.tracker.connections.length + ")")
     const dis = states ? compareStates(r.tracker.connections, states.events, r.endMs + 1) : []
