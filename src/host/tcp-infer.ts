@@ -134,6 +134,8 @@ class Endpoint {
     /** Last window field sent, or -1. */
     lastWindow = -1
     lastWasSyn = false
+    /** It advertised a zero window and the peer has sent no new data since. */
+    zeroWindow = false
     /** Window scale this endpoint offered in its SYN (-1: none). */
     wscale = -1
     /** The peer offered window scaling too, so this endpoint's windows are scaled (RFC 7323 §2.2). */
@@ -321,6 +323,9 @@ export class TcpStateTracker {
         if (S.lastWindow >= 0 && seg.window !== S.lastWindow && !rst && !S.lastWasSyn) t.notes.windowChange = true
         if (!rst) S.lastWindow = seg.window
         S.lastWasSyn = syn
+        // a zero window holds the peer's data back until new data flows again (probes cross window updates)
+        if (seg.window === 0 && !rst && !syn) S.zeroWindow = true
+        if (seg.length > 0 && S.sndKnown && lt(add(S.sndMax, -1), seg.seq) && !(R.lastWindow === 0)) R.zeroWindow = false
         if (syn && seg.wscale >= 0) S.wscale = seg.wscale
         if (syn && (seg.flags & TCP_ACK) !== 0) {
             // the SYN,ACK settles whether both sides scale
@@ -330,7 +335,7 @@ export class TcpStateTracker {
         }
         const spaceLen = seg.length + (syn ? 1 : 0) + (fin ? 1 : 0)
         if (S.sndKnown && !rst && !syn && !fin && seg.length <= 1) {
-            if (R.lastWindow === 0 && (seg.length === 1 || seg.seq === add(S.sndMax, -1))) t.notes.zeroWindowProbe = true
+            if (R.zeroWindow && (seg.length === 1 || seg.seq === add(S.sndMax, -1))) t.notes.zeroWindowProbe = true
             else if (hasAck && seg.seq === add(S.sndMax, -1)) t.notes.keepAlive = true
         }
         if (S.sndKnown && !rst && spaceLen > 0 && lt(seg.seq, S.sndMax) && !t.notes.keepAlive) {
