@@ -28,8 +28,16 @@ export interface Figure {
 
 const MSL = 1000
 
-function modelsOf(buf: Buffer, pick: (id: number) => boolean, timeWaitMs = 2 * MSL): LadderModel[] {
+/** A capture and when the run that made it ended (TIME-WAITs that ran out by then are drawn). */
+interface Run {
+    pcap: Buffer
+    endMs: number
+}
+
+function modelsOf(run: Buffer | Run, pick: (id: number) => boolean, timeWaitMs = 2 * MSL): LadderModel[] {
+    const buf = Buffer.isBuffer(run) ? run : run.pcap
     const r = analyze(buf, timeWaitMs)
+    if (!Buffer.isBuffer(run)) r.tracker.finish(run.endMs)
     return r.tracker.connections.filter((c) => pick(c.id)).map((c) => ladderModel(r, c))
 }
 
@@ -46,7 +54,7 @@ async function readToEnd(s: TcpSocket): Promise<string> {
 }
 
 /** A client and a server in the simulator, 5 ms apart each way, the client's link captured. */
-async function simulate(seed: number, imp: Partial<Impairments>, script: (p: Pair) => Promise<void>): Promise<Buffer> {
+async function simulate(seed: number, imp: Partial<Impairments>, script: (p: Pair) => Promise<void>): Promise<Run> {
     const p = pair(seed, { delayMs: 5, ...imp }, { tcpMslMs: MSL })
     const cap = new PcapWriter()
     p.sim.capture("client", cap)
@@ -63,7 +71,7 @@ async function simulate(seed: number, imp: Partial<Impairments>, script: (p: Pai
     // LADDER_DOCS_PCAPS=DIR keeps the captures, for a look with ds-tcpip trace
     const keep = process.env["LADDER_DOCS_PCAPS"]
     if (keep) cap.writeFile(join(keep, "sim-" + seed + ".pcap"))
-    return cap.toBuffer()
+    return { pcap: cap.toBuffer(), endMs: p.sim.now }
 }
 
 async function http(p: Pair, requests: string[][]): Promise<void> {
@@ -86,7 +94,7 @@ const GET11_CLOSE = "GET /bytes/100 HTTP/1.1\r\nHost: device\r\nConnection: clos
 export async function figures(fixtures = "test/capture/fixtures"): Promise<Figure[]> {
     const out: Figure[] = []
     const dsKernel = readFileSync(join(fixtures, "ds-kernel.pcap"))
-    out.push({ name: "http-get-kernel", caption: "curl (Linux) fetches / from ds-tcpip on a TAP: the handshake, the request and response, the client's close, TIME-WAIT", models: modelsOf(dsKernel, (id) => id === 1, 500) })
+    out.push({ name: "http-get-kernel", caption: "curl (Linux) fetches / from ds-tcpip on a TAP: the handshake, the request and response, the client's close, TIME-WAIT", models: modelsOf(dsKernel, (id) => id === 1, 60000) })
     out.push({ name: "half-close-kernel", caption: "Linux to Linux: the client shuts down its sending side; the server still sends three pieces, then closes", models: modelsOf(readFileSync(join(fixtures, "kernel.pcap")), () => true, 60000) })
     out.push({
         name: "refused-and-reset-kernel",

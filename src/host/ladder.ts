@@ -101,6 +101,7 @@ export function ladderModel(r: Pick<TraceResult, "tracked">, c: TrackedConnectio
         return isn[side]
     }
     const lastWin: [number, number] = [-1, -1]
+    let handshakeDone = false
     const items: (LadderSegment | LadderState)[] = []
     // each side's events keep their order on its line: a reply that leaves the instant the
     // request arrived is drawn after it (estimated delays can make it look a hair earlier)
@@ -118,8 +119,11 @@ export function ladderModel(r: Pick<TraceResult, "tracked">, c: TrackedConnectio
         const mine = base(x.t.dir, s)
         const theirs = isn[x.t.dir === 0 ? 1 : 0]
         let label = flagNames(s.flags)
-        const synOrFirst = (s.flags & TCP_SYN) !== 0
-        if (s.length > 0 || s.flags & (TCP_SYN | TCP_FIN | TCP_RST)) label += " seq=" + (synOrFirst ? s.seq : (s.seq - mine) >>> 0)
+        // absolute numbers through the handshake (SYN seq=x, SYN,ACK seq=y ack=x+1, ACK seq=x+1 ack=y+1), relative after
+        const third = c.opened && !handshakeDone && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK && isn[0] === isn[0] && isn[1] === isn[1]
+        if (third) handshakeDone = true
+        const synOrFirst = (s.flags & TCP_SYN) !== 0 || third
+        if (s.length > 0 || s.flags & (TCP_SYN | TCP_FIN | TCP_RST) || third) label += " seq=" + (synOrFirst ? s.seq : (s.seq - mine) >>> 0)
         if (s.flags & TCP_ACK) label += " ack=" + (synOrFirst || theirs !== theirs ? s.ack : (s.ack - theirs) >>> 0)
         if (s.length > 0) label += " len=" + s.length
         if (s.window !== lastWin[x.t.dir] && !(s.flags & TCP_RST)) label += " win=" + s.window
@@ -190,6 +194,7 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
         if (v.kind === "seg") knots.push({ t: v.t0 }, { t: v.t1 })
         else if (v.kind === "state") knots.push({ t: v.t })
         else if (!expanded[String(v.index)]) knots.push({ t: v.t0, band: v }, { t: v.t1, band: v })
+        else knots.push({ t: v.t0 - 2e-6 }) // room for an open band's label above its first arrow
     }
     knots.sort((a, b) => a.t - b.t)
     const ts: number[] = []
@@ -247,7 +252,7 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
         const x = v.side === 0 ? L : R
         const text = v.to + (v.timer ? " (after 2MSL)" : "")
         out.push(
-            `<g class="state"><circle cx="${x}" cy="${yAt(v.t)}" r="3.5" class="state-dot"/><text class="state-label" data-side="${v.side}" x="${v.side === 0 ? L - 10 : R + 10}" y="${sy + 4}" text-anchor="${v.side === 0 ? "end" : "start"}"><title>${esc(v.from + " -> " + v.to)}</title>${esc(text)}</text></g>`,
+            `<g class="state"><title>${esc(v.from + " -> " + v.to)}</title><circle cx="${x}" cy="${yAt(v.t)}" r="3.5" class="state-dot"/><text class="state-label" data-side="${v.side}" x="${v.side === 0 ? L - 10 : R + 10}" y="${sy + 4}" text-anchor="${v.side === 0 ? "end" : "start"}">${esc(text)}</text></g>`,
         )
     }
     let lastLabelY: [number, number] = [-1e9, -1e9]
@@ -260,7 +265,7 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
             const left = data.length - right
             const acks = v.segs.length - data.length
             const what = data.length + " data segments (" + bytes.toLocaleString("en-US") + " bytes" + (right && left ? ", both ways" : right ? " →" : " ←") + ")" + (acks ? ", " + acks + " ACKs" : "") + ", " + fmtMs(v.t1 - v.t0)
-            const y0 = yAt(v.t0)
+            const y0 = open ? yAt(v.t0 - 2e-6) : yAt(v.t0)
             const y1 = open ? yAt(v.t1) : y0 + BAND_H
             out.push(
                 `<g class="band${open ? " open" : ""}" data-band="${v.index}" id="${P}band${v.index}" tabindex="0" role="button"><rect x="${L + 4}" y="${y0 - 6}" width="${R - L - 8}" height="${Math.max(12, y1 - y0 + 12)}" rx="6"/><text class="band-label" x="${W / 2}" y="${open ? y0 + 6 : y0 + BAND_H / 2 + 2}" text-anchor="middle">${esc((open ? "▾ " : "▸ ") + what)}</text></g>`,
@@ -309,7 +314,7 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
     const yy = ly0 + 30 + legend.length * 18
     lg += `<circle cx="45" cy="${yy}" r="3.5" class="state-dot"/><text class="legend-text" x="80" y="${yy + 4}">state change (RFC 9293 names), written beside the endpoint's line</text>`
     lg += `<rect x="24" y="${yy + 12}" width="42" height="14" rx="4" class="legend-band"/><text class="legend-text" x="80" y="${yy + 23}">data segments folded into a band (click to open)</text>`
-    lg += `<text class="legend-text" x="20" y="${yy + 46}">${esc("seq/ack: absolute on SYNs, then relative to each side's ISN; win when it changes" + (m.delaysGuessed ? "; no handshake in the capture, so delays are not drawn to scale" : ""))}</text></g>`
+    lg += `<text class="legend-text" x="20" y="${yy + 46}">${esc("seq/ack: absolute through the handshake, then relative to each side's ISN; win when it changes" + (m.delaysGuessed ? "; no handshake in the capture, so delays are not drawn to scale" : ""))}</text></g>`
     out.push(lg)
     const height = yy + 60
     const style = `.life{stroke:#444;stroke-width:2}.title{font:600 14px sans-serif}.endpoint{font:600 13px monospace}.state-label{font:600 12px sans-serif;fill:#0a5d2a}.state-label.initial{fill:#555}.state-dot{fill:#0a5d2a}.seg-label{font:11px monospace;fill:#111;paint-order:stroke;stroke:#fff;stroke-width:3px}.arrow .shaft{stroke:#1f4e9c;stroke-width:1.4}.m-retransmission .shaft{stroke:#d97706;stroke-dasharray:6 3}.m-lost .shaft,.cross{stroke:#c0162a;stroke-width:1.6}.m-zero-window-probe .shaft{stroke:#7c3aed;stroke-dasharray:2 3}.m-keep-alive .shaft{stroke:#6b7280;stroke-dasharray:2 3}.m-reset .shaft{stroke:#c0162a;stroke-width:2.5}.band rect{fill:#e8eef9;stroke:#1f4e9c;stroke-dasharray:4 2;cursor:pointer}.band.open rect{fill:none}.band-label{font:12px sans-serif;fill:#1f4e9c;cursor:pointer}.break text{font:italic 11px sans-serif;fill:#777}.legend-title{font:600 12px sans-serif}.legend-text{font:11px sans-serif}.legend-band{fill:#e8eef9;stroke:#1f4e9c;stroke-dasharray:4 2}`
