@@ -23,53 +23,11 @@ import { startDevice, runIn, DEVICE_IP } from "../test/interop/harness.js"
 import { PcapWriter } from "../src/host/sim/pcap.js"
 import { recordStateEvents, formatStateEvent, stateEventsHeader, StateEvent } from "../src/host/state-events.js"
 import { traceCommand } from "../src/host/trace-file.js"
+import { SERVER, CLIENT } from "../test/capture/kernel-peers.js"
 
 const dir = process.argv[2] || "test/capture/fixtures"
 mkdirSync(dir, { recursive: true })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-// a server and clients in python3, so the kernel's TCP does the talking
-const SERVER = `
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4)
-mode = sys.argv[3]
-for _ in range(int(sys.argv[4])):
-    c, _a = s.accept()
-    data = c.recv(100)
-    if mode == "halfclose":
-        c.sendall(b"got " + data)
-        while c.recv(100): pass          # the client shut down its side: read to its FIN
-        for i in range(3): c.sendall(b"after your FIN %d\\n" % i)
-        c.close()
-    else:
-        c.sendall(b"re: " + data)
-        while c.recv(100): pass
-        c.close()
-`
-const CLIENT = `
-import socket, sys, struct, time
-mode = sys.argv[3]
-c = socket.socket(); c.bind((sys.argv[4], 0))
-try:
-    c.connect((sys.argv[1], int(sys.argv[2])))
-except ConnectionRefusedError:
-    print("refused"); sys.exit(0)
-c.sendall(b"hello")
-print(c.recv(100))
-if mode == "halfclose":
-    c.shutdown(socket.SHUT_WR)
-    while True:
-        d = c.recv(100)
-        if not d: break
-    c.close()
-elif mode == "reset":
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-else:
-    c.close()
-time.sleep(0.2)
-`
 
 function sh(ns: Netns, args: string[]): void {
     const r = ns.exec(args, false)

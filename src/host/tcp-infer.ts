@@ -226,6 +226,7 @@ export class TcpStateTracker {
     readonly timeWaitMs: number
     private readonly timeWaitFor: (ip: number, port: number) => number
     private byKey = new Map<string, TrackedConnection>()
+    private timeWaiting = new Map<Endpoint, { c: TrackedConnection; e: 0 | 1 }>()
     private lastTime = -Infinity
 
     constructor(o: TrackerOptions = {}) {
@@ -280,14 +281,13 @@ export class TcpStateTracker {
     }
 
     private expireTimeWait(now: number): void {
-        for (const c of this.connections) {
-            for (const e of [0, 1] as const) {
-                const ep = c.ends[e]
-                const tw = this.twOf(ep)
-                if (ep.state === "TIME-WAIT" && now >= ep.timeWaitSince + tw) {
-                    const ch = this.change(c, e, "CLOSED", ep.timeWaitSince + tw, "timer", null)
-                    c.timerAfter.push({ afterSegment: c.segments.length - 1, change: ch })
-                }
+        if (!this.timeWaiting.size) return
+        for (const [ep, w] of [...this.timeWaiting]) {
+            const tw = this.twOf(ep)
+            if (ep.state !== "TIME-WAIT") this.timeWaiting.delete(ep)
+            else if (now >= ep.timeWaitSince + tw) {
+                const ch = this.change(w.c, w.e, "CLOSED", ep.timeWaitSince + tw, "timer", null)
+                w.c.timerAfter.push({ afterSegment: w.c.segments.length - 1, change: ch })
             }
         }
     }
@@ -296,6 +296,9 @@ export class TcpStateTracker {
         const ep = c.ends[e]
         const ch: StateChange = { endpoint: e, from: ep.state, to, timeMs, cause }
         ep.state = to
+        // only the endpoints in TIME-WAIT are looked at for its end (a capture may hold many connections)
+        if (to === "TIME-WAIT") this.timeWaiting.set(ep, { c, e })
+        else this.timeWaiting.delete(ep)
         if (to === "TIME-WAIT") ep.timeWaitSince = timeMs
         if (to === "FIN-WAIT-2") ep.finWait2Since = timeMs
         c.changes.push(ch)
@@ -502,6 +505,7 @@ export class TcpStateTracker {
             last.cause = "timer"
             last.timeMs = Math.min(ep.finWait2Since + this.twOf(ep), last.timeMs)
             ep.state = "CLOSED"
+            this.timeWaiting.delete(ep)
             return
         }
         const ch = this.change(c, e, "CLOSED", now, "timer", null)
@@ -530,6 +534,7 @@ export class TcpStateTracker {
             finWait2Change.to = "TIME-WAIT"
             R.state = "TIME-WAIT"
             R.timeWaitSince = now
+            this.timeWaiting.set(R, { c, e: re })
             return
         }
         R.finChange = this.change(c, re, to, now, cause, list)

@@ -299,7 +299,10 @@ export function traceCommand(a: TraceCommandArgs): string {
     const r = analyze(buf, a.timeWaitMs, timeWaitFor)
     if (a.conn !== undefined && !r.tracker.connections.some((c) => c.id === a.conn))
         throw new CaptureError("there is no connection " + a.conn + " (the capture has " + r.tracker.connections.length + ")")
-    const dis = states ? compareStates(r.tracker.connections, states.events, r.endMs + 1) : []
+    // the stack's changes after the capture ends are left out; a real-time runner stamps a change a
+    // little after the frame that caused it (the clock is read again), so allow some slack (< 2 MSL)
+    const slack = Math.min(1000, (states && states.timeWaitMs ? states.timeWaitMs : 60000) / 2)
+    const dis = states ? compareStates(r.tracker.connections, states.events, r.endMs + slack) : []
     if (a.json) return JSON.stringify(traceJson(r, a, dis), null, 1) + "\n"
     const lines = traceLines(r, a, dis)
     for (const w of r.read.capture.warnings) lines.push("warning: " + w)
