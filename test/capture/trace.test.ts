@@ -301,3 +301,45 @@ test("the tracker's shapes: simultaneous close, a capture starting mid-connectio
     )
     assert.ok(m.some((l) => l.includes("Flags [R], seq 500000") && l.endsWith("(reset ignored by the receiver)")))
 })
+
+test("random segments: the tracker never throws, and each endpoint's changes chain (every from is the last to)", () => {
+    let x = 12345
+    const rnd = (n: number) => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0
+        return x % n
+    }
+    const FLAGS = [TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST, TCP_RST | TCP_ACK, TCP_ACK, TCP_ACK]
+    let changes = 0
+    for (let round = 0; round < 20; round++) {
+        const frames: Buffer[] = []
+        const base = [1000, 5000]
+        for (let i = 0; i < 200; i++) {
+            const port = 40000 + rnd(3)
+            const fromClient = rnd(2) === 0
+            const side = fromClient ? 0 : 1
+            const flags = FLAGS[rnd(FLAGS.length)]
+            const seq = (base[side] + rnd(4) * 100 - (rnd(5) === 0 ? 300 : 0)) >>> 0
+            const ack = (base[1 - side] + rnd(4) * 100) >>> 0
+            const data = rnd(3) === 0 ? 100 : 0
+            if (rnd(4) === 0) base[side] += 100
+            const a = { src: "198.18.0.1", sport: port, dst: "198.18.0.2", dport: 80 }
+            const b = { src: "198.18.0.2", sport: 80, dst: "198.18.0.1", dport: port }
+            frames.push(tcpFrame({ ...(fromClient ? a : b), flags, seq, ack, data, win: rnd(4) === 0 ? 0 : 1000 }))
+        }
+        const r = analyze(pcapOf(frames, 7))
+        for (const c of r.tracker.connections) {
+            for (const ep of [0, 1] as const) {
+                let state = c.initial[ep]
+                for (const ch of c.changes.filter((h) => h.endpoint === ep)) {
+                    // LISTEN is implicit: a passive endpoint is CLOSED until it answers a SYN
+                    assert.ok(ch.from === state || (ch.from === "LISTEN" && state === "CLOSED"), `connection ${c.id} endpoint ${ep}: ${state} then ${ch.from} -> ${ch.to}`)
+                    state = ch.to
+                    changes++
+                }
+                assert.equal(state, c.state(ep))
+            }
+        }
+        traceLines(r)
+    }
+    assert.ok(changes > 200, changes + " changes checked")
+})
