@@ -227,7 +227,6 @@ export class TcpStateTracker {
     private readonly timeWaitFor: (ip: number, port: number) => number
     private byKey = new Map<string, TrackedConnection>()
     private timeWaiting = new Map<Endpoint, { c: TrackedConnection; e: 0 | 1 }>()
-    private lastTime = -Infinity
 
     constructor(o: TrackerOptions = {}) {
         this.timeWaitMs = o.timeWaitMs ?? 60000
@@ -236,10 +235,7 @@ export class TcpStateTracker {
 
     /** Processes the next segment of the capture (in capture order). */
     add(seg: Segment): TrackedSegment {
-        if (seg.timeMs === seg.timeMs) {
-            this.expireTimeWait(seg.timeMs)
-            this.lastTime = Math.max(this.lastTime, seg.timeMs)
-        }
+        if (seg.timeMs === seg.timeMs) this.expireTimeWait(seg.timeMs)
         const k = key(seg.src, seg.srcPort, seg.dst, seg.dstPort)
         let c = this.byKey.get(k)
         if (c && this.startsNewIncarnation(c, seg)) {
@@ -328,7 +324,7 @@ export class TcpStateTracker {
         S.lastWasSyn = syn
         // a zero window holds the peer's data back until new data flows again (probes cross window updates)
         if (seg.window === 0 && !rst && !syn) S.zeroWindow = true
-        if (seg.length > 0 && S.sndKnown && lt(add(S.sndMax, -1), seg.seq) && !(R.lastWindow === 0)) R.zeroWindow = false
+        if (seg.length > 0 && S.sndKnown && lt(add(S.sndMax, -1), seg.seq) && R.lastWindow !== 0) R.zeroWindow = false
         if (syn && seg.wscale >= 0) S.wscale = seg.wscale
         if (syn && (seg.flags & TCP_ACK) !== 0) {
             // the SYN,ACK settles whether both sides scale

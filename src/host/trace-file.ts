@@ -306,6 +306,8 @@ export function traceCommand(a: TraceCommandArgs): string {
     if (a.json) return JSON.stringify(traceJson(r, a, dis), null, 1) + "\n"
     const lines = traceLines(r, a, dis)
     for (const w of r.read.capture.warnings) lines.push("warning: " + w)
+    const skipped = r.read.otherPackets + r.read.badPackets
+    if (skipped) lines.push("(" + skipped + " packet(s) left out: " + r.read.otherPackets + " not IPv4 TCP, " + r.read.badPackets + " malformed)")
     if (states) {
         const n = r.tracker.connections.filter((c) => a.conn === undefined || c.id === a.conn).length
         lines.push(dis.length ? "state events (" + statesPath + "): " + dis.length + " disagreement(s) with the inference" : "state events (" + statesPath + "): the inference agrees with the stack on " + n + " connection(s)")
