@@ -28,7 +28,7 @@ tr.conn{cursor:pointer}tr.conn:hover,tr.sel{background:#e8eef9}
 <script>
 var __name = function (f) { return f; };
 var renderLadder = ${renderLadder.toString()};
-var chosen = 0, shown = "";
+var chosen = 0, shown = "", model = null, open = {};
 function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;"); }
 function poll() {
   fetch("state.json" + (chosen ? "?conn=" + chosen : "")).then(function (r) { return r.json(); }).then(function (s) {
@@ -39,13 +39,19 @@ function poll() {
     var key = JSON.stringify(s.model);
     if (s.model && key !== shown) {
       shown = key;
-      document.getElementById("ladder").innerHTML = renderLadder(s.model, {}, "live").svg;
+      model = s.model;
+      draw();
     }
   }).catch(function () {}).then(function () { setTimeout(poll, 500); });
 }
+function draw() { document.getElementById("ladder").innerHTML = renderLadder(model, open, "live").svg; }
 document.getElementById("rows").addEventListener("click", function (e) {
   var tr = e.target.closest("tr");
-  if (tr) { chosen = Number(tr.getAttribute("data-id")); shown = ""; }
+  if (tr) { chosen = Number(tr.getAttribute("data-id")); shown = ""; open = {}; }
+});
+document.getElementById("ladder").addEventListener("click", function (e) {
+  var b = e.target.closest("[data-band]");
+  if (b && model) { var i = b.getAttribute("data-band"); open[i] = !open[i]; draw(); }
 });
 poll();
 </script></body></html>
