@@ -78,8 +78,9 @@ export function ladderModel(r: Pick<TraceResult, "tracked">, c: TrackedConnectio
     // round trips from the capture point to each side, from the handshake
     let toRight = -1
     let toLeft = -1
-    // the SYN,ACK answers the last SYN before it (earlier ones were lost)
-    const synAck = segs.find((x) => (x.seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK))
+    // the answer (SYN,ACK, or the RST of a refusal) answers the last SYN before it (earlier ones were lost)
+    const first = segs.find((x) => (x.seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN)
+    const synAck = first ? segs.find((x) => x.t.dir !== first.t.dir && x.seg.timeMs >= first.seg.timeMs) : null
     let syn: (typeof segs)[number] = null
     for (const x of segs) if ((x.seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && (!synAck || x.seg.timeMs <= synAck.seg.timeMs)) syn = x
     if (syn && synAck) {
@@ -96,12 +97,14 @@ export function ladderModel(r: Pick<TraceResult, "tracked">, c: TrackedConnectio
     const pxPerMs = rtt > 0 ? Math.min(4000, Math.max(0.02, 90 / rtt)) : 1
 
     const isn: [number, number] = [NaN, NaN]
+    // relative numbers count from each side's SYN; a capture that starts mid-connection counts from
+    // the first segment seen (as tcpdump does)
     const base = (side: 0 | 1, s: CapturedSegment) => {
-        if (isn[side] !== isn[side]) isn[side] = s.flags & TCP_SYN ? s.seq : (s.seq - 1) >>> 0
+        if (isn[side] !== isn[side] && (s.flags & TCP_SYN || !c.opened)) isn[side] = s.flags & TCP_SYN ? s.seq : (s.seq - 1) >>> 0
         return isn[side]
     }
     const lastWin: [number, number] = [-1, -1]
-    let handshakeDone = false
+    let handshakeDone = !c.opened
     const items: (LadderSegment | LadderState)[] = []
     // each side's events keep their order on its line: a reply that leaves the instant the
     // request arrived is drawn after it (estimated delays can make it look a hair earlier)
@@ -122,8 +125,8 @@ export function ladderModel(r: Pick<TraceResult, "tracked">, c: TrackedConnectio
         // absolute numbers through the handshake (SYN seq=x, SYN,ACK seq=y ack=x+1, ACK seq=x+1 ack=y+1), relative after
         const third = c.opened && !handshakeDone && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK && isn[0] === isn[0] && isn[1] === isn[1]
         if (third) handshakeDone = true
-        const synOrFirst = (s.flags & TCP_SYN) !== 0 || third
-        if (s.length > 0 || s.flags & (TCP_SYN | TCP_FIN | TCP_RST) || third) label += " seq=" + (synOrFirst ? s.seq : (s.seq - mine) >>> 0)
+        const synOrFirst = (s.flags & TCP_SYN) !== 0 || third || !handshakeDone
+        if (s.length > 0 || s.flags & (TCP_SYN | TCP_FIN | TCP_RST) || third) label += " seq=" + (synOrFirst || mine !== mine ? s.seq : (s.seq - mine) >>> 0)
         if (s.flags & TCP_ACK) label += " ack=" + (synOrFirst || theirs !== theirs ? s.ack : (s.ack - theirs) >>> 0)
         if (s.length > 0) label += " len=" + s.length
         if (s.window !== lastWin[x.t.dir] && !(s.flags & TCP_RST)) label += " win=" + s.window
@@ -217,7 +220,9 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
         ts.push(k.t)
         ys.push(y)
     }
-    const yAt = (t: number) => {
+    // coordinates to a tenth of a pixel: smaller files, and the same on every machine
+    const yAt = (t: number) => Math.round(yAtExact(t) * 10) / 10
+    const yAtExact = (t: number) => {
         if (!ts.length) return TOP
         if (t <= ts[0]) return ys[0] - (ts[0] - t) * m.pxPerMs
         if (t >= ts[ts.length - 1]) return ys[ys.length - 1] + Math.min(MAX_GAP, (t - ts[ts.length - 1]) * m.pxPerMs)
@@ -231,7 +236,7 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
         const span = ts[hi] - ts[lo]
         return span > 0 ? ys[lo] + ((t - ts[lo]) / span) * (ys[hi] - ys[lo]) : ys[lo]
     }
-    const bottom = y + 60
+    const bottom = Math.round(y + 60)
     const out: string[] = []
     const P = idPrefix
     out.push(`<g class="lines"><line x1="${L}" y1="${TOP - 22}" x2="${L}" y2="${bottom}" class="life"/><line x1="${R}" y1="${TOP - 22}" x2="${R}" y2="${bottom}" class="life"/></g>`)

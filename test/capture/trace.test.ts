@@ -343,3 +343,74 @@ test("random segments: the tracker never throws, and each endpoint's changes cha
     }
     assert.ok(changes > 200, changes + " changes checked")
 })
+
+test("link types: raw IP, Linux cooked v1 and v2 (tcpdump -i any), BSD loopback, 802.1Q read the same", () => {
+    const ip = SEED.map((f) => f.subarray(14))
+    const wrap = (linktype: number, head: (i: number) => Buffer) => {
+        const w = Buffer.alloc(24)
+        w.writeUInt32LE(0xa1b2c3d4, 0)
+        w.writeUInt16LE(2, 4)
+        w.writeUInt16LE(4, 6)
+        w.writeUInt32LE(65535, 16)
+        w.writeUInt32LE(linktype, 20)
+        const recs = ip.map((p, i) => {
+            const d = Buffer.concat([head(i), p])
+            const r = Buffer.alloc(16)
+            r.writeUInt32LE(1700000000 + i, 0)
+            r.writeUInt32LE(d.length, 8)
+            r.writeUInt32LE(d.length, 12)
+            return Buffer.concat([r, d])
+        })
+        return Buffer.concat([w, ...recs])
+    }
+    const sll = () => {
+        const h = Buffer.alloc(16)
+        h.writeUInt16BE(4, 0) // sent by us
+        h.writeUInt16BE(1, 2)
+        h.writeUInt16BE(6, 4)
+        h.writeUInt16BE(0x0800, 14)
+        return h
+    }
+    const sll2 = () => {
+        const h = Buffer.alloc(20)
+        h.writeUInt16BE(0x0800, 0)
+        h.writeUInt32BE(1, 4)
+        h.writeUInt16BE(1, 8)
+        h[11] = 6
+        return h
+    }
+    const vlan = (i: number) => Buffer.concat([SEED[i].subarray(0, 12), Buffer.from([0x81, 0x00, 0x00, 0x2a, 0x08, 0x00])])
+    const want = traceOf(pcapOf(SEED))
+    for (const [name, file] of [
+        ["raw", wrap(101, () => Buffer.alloc(0))],
+        ["sll", wrap(113, sll)],
+        ["sll2", wrap(276, sll2)],
+        ["null", wrap(0, () => Buffer.from([2, 0, 0, 0]))],
+        ["vlan", wrap(1, vlan)],
+    ] as [string, Buffer][]) {
+        assert.deepEqual(traceOf(file), want, name)
+    }
+})
+
+test("ladder: the command writes SVG or HTML of one connection, and refuses what it cannot do in one line", async () => {
+    const dir = tmp()
+    const errs: string[] = []
+    const write = process.stderr.write
+    try {
+        const out: string[] = []
+        assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcapng"), "--conn", "2", "-o", join(dir, "c.svg")], (s) => out.push(s)), 0)
+        const svg = readFileSync(join(dir, "c.svg"), "utf8")
+        assert.match(svg, /^<\?xml/)
+        assert.match(svg, /connection 2: 198\.18\.1\.1\.\d+ &gt; 198\.18\.1\.2\.8082/)
+        assert.match(svg, /RST,ACK seq=0 ack=378476784  \[reset\]/)
+        assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap"), "-o", join(dir, "c.html")], () => {}), 0)
+        assert.match(readFileSync(join(dir, "c.html"), "utf8"), /^<!doctype html>[^]*<script>[^]*renderLadder/)
+        process.stderr.write = ((s: string) => (errs.push(s), true)) as typeof process.stderr.write
+        assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap"), "-o", join(dir, "c.png")], () => {}), 1)
+        assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap")], () => {}), 1)
+    } finally {
+        process.stderr.write = write
+        rmSync(dir, { recursive: true })
+    }
+    assert.deepEqual(errs, ["ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n", "ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n"])
+})
