@@ -5,10 +5,10 @@
 // model. The device carries none of this: it is fed from the host's frame
 // taps and the stack's state-change events.
 //
-// Bounded: at most `maxSegments` segments are kept per connection for its
-// diagram (the tracker still follows the rest), and a finished connection is
-// written and forgotten; at most `maxConnections` are followed at once (the
-// oldest finished ones go first, then the oldest).
+// Bounded: at most `maxSegments` segments (1000; their headers, not their
+// data) are kept per connection for its diagram, and at most
+// `maxConnections` (64) are followed at once: the oldest finished ones make
+// room first, then the oldest. The tracker forgets them too.
 
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -57,17 +57,19 @@ export class LiveLadder {
 
     constructor(o: LiveLadderOptions = {}) {
         this.dir = o.dir ?? ""
-        this.tracker = new TcpStateTracker({ timeWaitMs: o.timeWaitMs })
-        this.maxSegments = o.maxSegments ?? 2000
-        this.maxConnections = o.maxConnections ?? 256
+        this.tracker = new TcpStateTracker({ timeWaitMs: o.timeWaitMs, keepSegments: 64 })
+        this.maxSegments = o.maxSegments ?? 1000
+        this.maxConnections = o.maxConnections ?? 64
         if (this.dir) mkdirSync(this.dir, { recursive: true })
     }
 
     /** One Ethernet frame, as a pcap sink sees it (time in ms). Never throws on bad frames. */
     write(timeMs: number, frame: Buffer, length = frame.length): void {
         const data = frame.subarray(0, Math.min(length, frame.length))
-        const read = segmentsOf({ format: "pcap", warnings: [], packets: [{ timeMs, linktype: LINKTYPE_ETHERNET, data: Buffer.from(data), origLength: length, index: this.index++ }] })
+        const read = segmentsOf({ format: "pcap", warnings: [], packets: [{ timeMs, linktype: LINKTYPE_ETHERNET, data, origLength: length, index: this.index++ }] })
         for (const seg of read.segments) {
+            // keep a copy of the headers only (the diagram's tooltip prints the options), not the data
+            seg.data = Buffer.from(data.subarray(0, seg.tcpOffset + seg.headerLength))
             const t = this.tracker.add(seg)
             let f = this.followed.find((x) => x.conn === t.conn)
             if (!f) {
@@ -114,6 +116,7 @@ export class LiveLadder {
         while (this.followed.length > this.maxConnections) {
             let i = this.followed.findIndex((f) => f.written)
             if (i < 0) i = 0
+            this.tracker.forget(this.followed[i].conn)
             this.followed.splice(i, 1)
         }
     }

@@ -205,6 +205,11 @@ export interface TrackerOptions {
     timeWaitMs?: number
     /** 2 MSL of one endpoint, when endpoints differ (ds-tcpip's from its state events, the kernel's 60 s). */
     timeWaitFor?: (ip: number, port: number) => number
+    /**
+     * Segments kept per connection (default all, for a file). Following live traffic, a few
+     * recent ones are enough: they serve to find the first copy of a retransmission.
+     */
+    keepSegments?: number
 }
 
 function key(a: number, ap: number, b: number, bp: number): string {
@@ -225,12 +230,15 @@ export class TcpStateTracker {
     readonly connections: TrackedConnection[] = []
     readonly timeWaitMs: number
     private readonly timeWaitFor: (ip: number, port: number) => number
+    private readonly keepSegments: number
     private byKey = new Map<string, TrackedConnection>()
+    private lastId = 0
     private timeWaiting = new Map<Endpoint, { c: TrackedConnection; e: 0 | 1 }>()
 
     constructor(o: TrackerOptions = {}) {
         this.timeWaitMs = o.timeWaitMs ?? 60000
         this.timeWaitFor = o.timeWaitFor ?? null
+        this.keepSegments = o.keepSegments ?? Infinity
     }
 
     /** Processes the next segment of the capture (in capture order). */
@@ -246,15 +254,25 @@ export class TcpStateTracker {
             c = null
         }
         if (!c) {
-            c = new TrackedConnection(this.connections.length + 1, seg)
+            c = new TrackedConnection(++this.lastId, seg)
             this.connections.push(c)
             this.byKey.set(k, c)
         }
         const dir: 0 | 1 = c.ends[0].ip === seg.src && c.ends[0].port === seg.srcPort ? 0 : 1
         const t: TrackedSegment = { seg, conn: c, dir, notes: {}, before: [], after: [] }
         c.segments.push(t)
+        if (c.segments.length > this.keepSegments) c.segments.shift()
         this.process(c, t)
         return t
+    }
+
+    /** Stops following a connection (live use: it has been drawn). */
+    forget(c: TrackedConnection): void {
+        const i = this.connections.indexOf(c)
+        if (i >= 0) this.connections.splice(i, 1)
+        const k = key(c.ends[0].ip, c.ends[0].port, c.ends[1].ip, c.ends[1].port)
+        if (this.byKey.get(k) === c) this.byKey.delete(k)
+        for (const ep of c.ends) this.timeWaiting.delete(ep)
     }
 
     /** Reports the TIME-WAITs that have ended by `timeMs` (the end of the capture, or now when live). */
