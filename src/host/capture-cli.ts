@@ -66,7 +66,11 @@ export async function runCaptureCommand(argv: string[], out: (s: string) => void
         if (!o || !/\.(html|svg)$/.test(o)) throw new CaptureError("ladder needs -o OUT.html or -o OUT.svg")
         const { ladderCommand } = await import("./ladder.js")
         const text = ladderCommand({ file: p.file, conn, timeWaitMs, html: o.endsWith(".html") })
-        writeFileSync(o, text)
+        try {
+            writeFileSync(o, text)
+        } catch (e) {
+            throw new CaptureError("cannot write " + o + ": " + (e as NodeJS.ErrnoException).code)
+        }
         out("wrote " + o + "\n")
         return 0
     } catch (e) {

@@ -27,6 +27,8 @@ export interface CaptureExtrasOptions {
 
 export class CaptureExtras {
     readonly ladder: LiveLadder | null
+    /** Why the states file stopped, if it did. */
+    error = ""
     private fd = -1
 
     constructor(private readonly o: CaptureExtrasOptions) {
@@ -53,7 +55,16 @@ export class CaptureExtras {
     attach(stack: Stack, clock: () => number): void {
         if (this.fd < 0 && !this.ladder) return
         recordStateEvents(stack, () => this.o.epochMs + clock(), (e) => {
-            if (this.fd >= 0) writeSync(this.fd, formatStateEvent(e))
+            if (this.fd >= 0) {
+                try {
+                    writeSync(this.fd, formatStateEvent(e))
+                } catch (err) {
+                    // a write error stops the file, never the runner
+                    this.error = (err as Error).message
+                    closeSync(this.fd)
+                    this.fd = -1
+                }
+            }
             if (this.ladder) this.ladder.stateEvent(e)
         })
     }

@@ -49,6 +49,9 @@ export interface LiveRow {
 export class LiveLadder {
     readonly dir: string
     readonly written: string[] = []
+    /** Diagrams that could not be written, and why the last one failed. */
+    failed = 0
+    lastError = ""
     private readonly tracker: TcpStateTracker
     private readonly followed: Followed[] = []
     private readonly maxSegments: number
@@ -106,8 +109,14 @@ export class LiveLadder {
         if (this.dir) {
             const name = "conn-" + String(f.conn.id).padStart(4, "0") + "-" + f.conn.endpointName(0) + "-" + f.conn.endpointName(1) + ".html"
             const path = join(this.dir, name)
-            writeFileSync(path, ladderHtml([this.model(f)], "ds-tcpip: " + f.conn.label))
-            this.written.push(path)
+            // a full disk or a removed directory must not stop the runner that feeds us: count it
+            try {
+                writeFileSync(path, ladderHtml([this.model(f)], "ds-tcpip: " + f.conn.label))
+                this.written.push(path)
+            } catch (e) {
+                this.failed++
+                this.lastError = (e as Error).message
+            }
         }
     }
 

@@ -98,7 +98,8 @@ function stop() {
         pacer.stop()
         server.close()
         extras.close()
-        if (ladderDir) console.log(`ladder diagrams: ${extras.ladder.written.length} in ${ladderDir}`)
+        if (ladderDir) console.log(`ladder diagrams: ${extras.ladder.written.length} in ${ladderDir}${extras.ladder.failed ? ` (${extras.ladder.failed} not written: ${extras.ladder.lastError})` : ""}`)
+        if (extras.error) console.log(`${pcapFile}.states stopped: ${extras.error}`)
         if (pcapFile) {
             writeFileSync(pcapFile, pcap.toBuffer())
             console.log(`capture of the device's link: ${pcapFile} (${pcap.count} frames)`)

@@ -408,9 +408,11 @@ test("ladder: the command writes SVG or HTML of one connection, and refuses what
         process.stderr.write = ((s: string) => (errs.push(s), true)) as typeof process.stderr.write
         assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap"), "-o", join(dir, "c.png")], () => {}), 1)
         assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap")], () => {}), 1)
+        assert.equal(await runCaptureCommand(["ladder", join(FIX, "kernel.pcap"), "-o", join(dir, "no", "such", "x.svg")], () => {}), 1)
     } finally {
         process.stderr.write = write
         rmSync(dir, { recursive: true })
     }
-    assert.deepEqual(errs, ["ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n", "ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n"])
+    assert.deepEqual(errs.slice(0, 2), ["ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n", "ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n"])
+    assert.match(errs[2], /^ds-tcpip ladder: cannot write .*x\.svg: ENOENT\n$/)
 })
