@@ -92,3 +92,33 @@ test("a LiveLadder stays bounded: segments per connection and connections follow
     assert.match(m.title, /first 10 segments; 20 more not drawn/)
     assert.equal(live.modelOf(1), null)
 })
+
+test("a diagram that cannot be written is counted, and the frames keep coming", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ds-ladder-"))
+    const live = new LiveLadder({ dir })
+    rmSync(dir, { recursive: true })
+    const f = (flags: number, src: number, seq: number, ack: number) => {
+        const b = Buffer.alloc(54)
+        b.writeUInt16BE(0x0800, 12)
+        b[14] = 0x45
+        b.writeUInt16BE(40, 16)
+        b[23] = 6
+        b.writeUInt32BE(src ? 0xc6120002 : 0xc6120001, 26)
+        b.writeUInt32BE(src ? 0xc6120001 : 0xc6120002, 30)
+        b.writeUInt16BE(src ? 80 : 41000, 34)
+        b.writeUInt16BE(src ? 41000 : 80, 36)
+        b.writeUInt32BE(seq, 38)
+        b.writeUInt32BE(ack, 42)
+        b[46] = 5 << 4
+        b[47] = flags
+        b.writeUInt16BE(1000, 48)
+        return b
+    }
+    // a refused connection: SYN, RST,ACK; both ends CLOSED, so its diagram is due
+    live.write(0, f(0x02, 0, 100, 0))
+    live.write(1, f(0x14, 1, 0, 101))
+    assert.equal(live.failed, 1)
+    assert.match(live.lastError, /ENOENT/)
+    assert.equal(live.written.length, 0)
+    assert.equal(live.table()[0].inferred.join(" "), "CLOSED CLOSED")
+})
