@@ -26,7 +26,7 @@ import { CaptureExtras } from "./capture-extras.js"
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
                  [--pcap FILE] [--ladder DIR] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
-  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
   ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]`
 
