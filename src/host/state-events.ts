@@ -92,7 +92,8 @@ export interface Step {
 /**
  * A list of changes in the terms both sides share: a connection starts from
  * LISTEN or CLOSED alike (the stack has no LISTEN connection, its listener is
- * apart), and FIN-WAIT-1 -> TIME-WAIT (one segment acknowledged our FIN and
+ * apart), a connection made from a SYN cookie went through SYN-RECEIVED on
+ * the wire, and FIN-WAIT-1 -> TIME-WAIT (one segment acknowledged our FIN and
  * carried theirs, RFC 9293 §3.10.7.4) is the two steps through FIN-WAIT-2
  * that a stack processing the ACK before the FIN makes at one instant.
  */
@@ -102,6 +103,10 @@ export function normalizeSteps(steps: Step[]): Step[] {
         const from = s.from === "LISTEN" ? "CLOSED" : s.from
         if (from === "FIN-WAIT-1" && s.to === "TIME-WAIT") {
             out.push({ from, to: "FIN-WAIT-2", timeMs: s.timeMs }, { from: "FIN-WAIT-2", to: "TIME-WAIT", timeMs: s.timeMs })
+        } else if (from === "CLOSED" && s.to === "ESTABLISHED" && out.length === 0) {
+            // a SYN cookie: the stack answered the SYN without keeping a SYN-RECEIVED connection (the
+            // cookie held it), so it goes from nothing to ESTABLISHED; on the wire it was SYN-RECEIVED
+            out.push({ from, to: "SYN-RECEIVED", timeMs: s.timeMs }, { from: "SYN-RECEIVED", to: "ESTABLISHED", timeMs: s.timeMs })
         } else out.push({ from, to: s.to, timeMs: s.timeMs })
     }
     return out

@@ -18,6 +18,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../src/wire/tcp.js"
 import { readCapture, CaptureError } from "../../src/host/capture.js"
 import { traceCommand, analyze, traceLines } from "../../src/host/trace-file.js"
 import { runCaptureCommand } from "../../src/host/capture-cli.js"
+import { compareStates } from "../../src/host/state-events.js"
 
 const FIX = "test/capture/fixtures"
 const haveTcpdump = spawnSync("sh", ["-c", "command -v tcpdump"]).status === 0
@@ -415,4 +416,16 @@ test("ladder: the command writes SVG or HTML of one connection, and refuses what
     }
     assert.deepEqual(errs.slice(0, 2), ["ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n", "ds-tcpip ladder: ladder needs -o OUT.html or -o OUT.svg\n"])
     assert.match(errs[2], /^ds-tcpip ladder: cannot write .*x\.svg: ENOENT\n$/)
+})
+
+test("compareStates: the same steps in the stack's terms agree (a SYN cookie, FIN-WAIT-2 skipped), others do not", () => {
+    const r = analyze(pcapOf(SEED))
+    const server = "192.168.1.123.7788"
+    const client = "192.168.1.116.3337"
+    const ev = (from: string, to: string) => ({ timeMs: 0, local: server, remote: client, from, to })
+    assert.deepEqual(compareStates(r.tracker.connections, [ev("CLOSED", "SYN-RECEIVED"), ev("SYN-RECEIVED", "ESTABLISHED")]), [])
+    assert.deepEqual(compareStates(r.tracker.connections, [ev("CLOSED", "ESTABLISHED")]), [], "a connection made from a SYN cookie")
+    const d = compareStates(r.tracker.connections, [ev("CLOSED", "SYN-RECEIVED"), ev("SYN-RECEIVED", "CLOSED")])
+    assert.equal(d.length, 1)
+    assert.deepEqual([d[0].real, d[0].inferred, d[0].step], ["SYN-RECEIVED -> CLOSED", "SYN-RECEIVED -> ESTABLISHED", 1])
 })
