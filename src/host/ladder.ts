@@ -319,9 +319,10 @@ export function renderLadder(m: LadderModel, expanded: Record<string, boolean>, 
     const yy = ly0 + 30 + legend.length * 18
     lg += `<circle cx="45" cy="${yy}" r="3.5" class="state-dot"/><text class="legend-text" x="80" y="${yy + 4}">state change (RFC 9293 names), written beside the endpoint's line</text>`
     lg += `<rect x="24" y="${yy + 12}" width="42" height="14" rx="4" class="legend-band"/><text class="legend-text" x="80" y="${yy + 23}">data segments folded into a band (click to open)</text>`
-    lg += `<text class="legend-text" x="20" y="${yy + 46}">${esc("seq/ack: absolute through the handshake, then relative to each side's ISN; win when it changes" + (m.delaysGuessed ? "; no handshake in the capture, so delays are not drawn to scale" : ""))}</text></g>`
-    out.push(lg)
-    const height = yy + 60
+    lg += `<text class="legend-text" x="20" y="${yy + 46}">${esc("seq/ack: absolute through the handshake, then relative to each side's ISN; win when it changes")}</text>`
+    if (m.delaysGuessed) lg += `<text class="legend-text" x="20" y="${yy + 62}">${esc("no handshake in the capture: delays are not drawn to scale")}</text>`
+    out.push(lg + "</g>")
+    const height = yy + (m.delaysGuessed ? 76 : 60)
     const style = `.life{stroke:#444;stroke-width:2}.title{font:600 14px sans-serif}.endpoint{font:600 13px monospace}.state-label{font:600 12px sans-serif;fill:#0a5d2a}.state-label.initial{fill:#555}.state-dot{fill:#0a5d2a}.seg-label{font:11px monospace;fill:#111;paint-order:stroke;stroke:#fff;stroke-width:3px}.arrow .shaft{stroke:#1f4e9c;stroke-width:1.4}.m-retransmission .shaft{stroke:#d97706;stroke-dasharray:6 3}.m-lost .shaft,.cross{stroke:#c0162a;stroke-width:1.6}.m-zero-window-probe .shaft{stroke:#7c3aed;stroke-dasharray:2 3}.m-keep-alive .shaft{stroke:#6b7280;stroke-dasharray:2 3}.m-reset .shaft{stroke:#c0162a;stroke-width:2.5}.band rect{fill:#e8eef9;stroke:#1f4e9c;stroke-dasharray:4 2;cursor:pointer}.band.open rect{fill:none}.band-label{font:11px sans-serif;fill:#1f4e9c;cursor:pointer}.break text{font:italic 11px sans-serif;fill:#777}.legend-title{font:600 12px sans-serif}.legend-text{font:11px sans-serif}.legend-band{fill:#e8eef9;stroke:#1f4e9c;stroke-dasharray:4 2}`
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}"><style>${style}</style><defs><marker id="${P}head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#1f4e9c"/></marker></defs><rect width="100%" height="100%" fill="#fff"/>${out.join("")}</svg>`
     return { svg, width: W, height }
