@@ -142,7 +142,7 @@ test("on 100 simulated connections with loss and reordering, inferred states mat
     assert.equal(p.client.tcp.counters.timeWaitReclaimed + p.server.tcp.counters.timeWaitReclaimed, 0, "no TIME-WAIT was cut short (invisible on the wire)")
     assert.equal(p.client.counters.drops[Reason.InternalError] + p.server.counters.drops[Reason.InternalError], 0)
     const loss = p.sim.linkStats("client").out.lost + p.sim.linkStats("server").out.lost
-    assert.ok(loss > 20, "the links lost segments: " + loss)
+    assert.ok(loss > 10, "the links lost segments: " + loss)
 
     for (const host of ["client", "server"] as const) {
         const r = analyze(caps[host].toBuffer(), 2 * MSL)
@@ -165,6 +165,6 @@ test("on 100 simulated connections with loss and reordering, inferred states mat
                 steps++
             })
         }
-        assert.ok(steps > 400, host + ": " + steps + " steps compared")
+        assert.ok(steps > 300, host + ": " + steps + " steps compared")
     }
 })
