@@ -1,11 +1,14 @@
 // The ds-tcpip command (bin: scripts/ds-tcpip.mjs runs this file through tsx).
 //
 //   ds-tcpip serve --tap IF --ip 198.18.0.2/24 [--gateway A] [--mac M] [--netns NS]
-//                  [--pcap FILE] [--trace] [--quiet]
+//                  [--pcap FILE] [--ladder DIR] [--trace] [--quiet]
 //                  [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
 //       The demo device (src/app/demo.ts: HTTP on port 80) plus a TCP echo on
 //       port 7, on an existing TAP interface. Impairments apply between the TAP
-//       and the stack in both directions; percentages are 0..100.
+//       and the stack in both directions; percentages are 0..100. --pcap FILE
+//       also writes the stack's state changes to FILE.states (ds-tcpip trace
+//       compares them with what it infers); --ladder DIR writes a ladder
+//       diagram of every connection.
 //       --dhcp takes the address from DHCP instead of --ip; --hostname NAME
 //       answers NAME.local over mDNS with _http._tcp (src/host/cli-services.ts).
 //   ds-tcpip get URL --tap IF (--dhcp | --ip A/P ...): see cli-services.ts
@@ -21,13 +24,16 @@ import { Impairments } from "./sim/impair.js"
 import { parseIp, ipToString } from "../wire/bytes.js"
 import { startDemo } from "../app/demo.js"
 import { startEcho } from "../app/echo.js"
+import { CaptureExtras } from "./capture-extras.js"
 import { getCommand, startServices, validHostname } from "./cli-services.js"
 
 const USAGE = `usage:
   ds-tcpip serve --tap IF (--ip ADDR/PREFIX | --dhcp) [--hostname NAME] [--gateway ADDR] [--mac MAC] [--netns NS]
-                 [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+                 [--pcap FILE] [--ladder DIR] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip get URL --tap IF (--dhcp | --ip ADDR/PREFIX [--gateway ADDR] [--dns ADDR]) [--netns NS] [--timeout S] [--verbose]
-  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
+  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
+  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]`
 
 class UsageError extends Error {}
 
@@ -161,6 +167,8 @@ async function serve(a: Args): Promise<void> {
     const stamp = (now: number) => (now / 1000).toFixed(6)
     const pcapPath = a.opts.get("pcap")
     const pcap = pcapPath ? new PcapFile(pcapPath, performance.timeOrigin + t0) : undefined
+    // the stack's state changes beside the capture (for ds-tcpip trace), diagrams with --ladder DIR
+    const extras = new CaptureExtras({ statesPath: pcapPath && pcapPath + ".states", ladderDir: a.opts.get("ladder"), epochMs: performance.timeOrigin + t0, timeWaitMs: 60000 })
     let runner: RealTimeRunner
     try {
         runner = new RealTimeRunner({
@@ -171,7 +179,7 @@ async function serve(a: Args): Promise<void> {
             limits: { tcpConnections: 32, tcpSendBuffer: 16384, tcpRecvBuffer: 16384, tcpBacklog: 16 },
             seed: a.opts.has("seed") ? Number(a.opts.get("seed")) : undefined,
             impairments,
-            pcap,
+            pcap: extras.sink(pcap),
             trace: a.flags.has("trace") ? (line) => console.log(line) : undefined,
             log: quiet ? undefined : (line, now) => console.log(`${stamp(now)} ${line}`),
             clock,
@@ -183,6 +191,7 @@ async function serve(a: Args): Promise<void> {
     runner.host.onError = (e) => {
         if (!quiet) console.log("app error: " + ((e as Error).message || e))
     }
+    extras.attach(runner.stack, clock)
     runner.start()
     startDemo(runner.net, runner.stack)
     startEcho(runner.net, 7)
@@ -198,6 +207,7 @@ async function serve(a: Args): Promise<void> {
         stopping = true
         runner.stop()
         if (pcap) pcap.close()
+        extras.close()
         await tap.close()
         console.log(`${why}: ${JSON.stringify(runner.stack.status().counters)}`)
         process.exit(0)
@@ -283,6 +293,12 @@ Ctrl-C stops the device and removes the namespace.`)
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
     if (argv[0] === "get") process.exit(await getCommand(argv.slice(1)))
+    if (argv[0] === "trace" || argv[0] === "ladder") {
+        // reading captures: its own module and options (src/host/capture-cli.ts)
+        const { runCaptureCommand } = await import("./capture-cli.js")
+        process.exitCode = await runCaptureCommand(argv)
+        return
+    }
     let a: Args
     try {
         a = parseArgs(argv)

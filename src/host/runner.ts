@@ -158,6 +158,7 @@ export class RealTimeSocketHost implements SocketHost {
         const now = this.clock()
         const timed = this.timed
         let next = -1
+        let due: RtWaiter[] = null
         // back to front: a swap-removal moves an already visited waiter into i
         for (let i = timed.length - 1; i >= 0; i--) {
             const w = timed[i]
@@ -166,8 +167,13 @@ export class RealTimeSocketHost implements SocketHost {
                 const list = w.signal.waiters
                 const at = list.indexOf(w)
                 if (at >= 0) list.splice(at, 1) // so a signal nobody raises does not collect waiters
-                w.resolve(false)
+                ;(due ??= []).push(w)
             } else if (next < 0 || w.deadline < next) next = w.deadline
+        }
+        // a late sweep (a busy machine) finds several due: they time out in deadline order
+        if (due) {
+            due.sort((a, b) => a.deadline - b.deadline)
+            for (const w of due) w.resolve(false)
         }
         if (next >= 0) this.armSweep(next, now)
     }
