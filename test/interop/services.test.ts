@@ -23,7 +23,7 @@ import { DhcpClient, startDhcp } from "../../src/services/dhcp.js"
 import { MdnsResponder, startMdns } from "../../src/services/mdns.js"
 import { DnsResolver } from "../../src/services/dns.js"
 import { ipToString } from "../../src/wire/bytes.js"
-import { PcapWriter } from "../../src/host/sim/pcap.js"
+import { PcapWriter, readPcap } from "../../src/host/sim/pcap.js"
 import { interopSkipReason, Netns } from "./netns.js"
 import { runIn, sha256, waitFor } from "./harness.js"
 import { spawn, ChildProcess } from "node:child_process"
@@ -163,6 +163,25 @@ describe("interop: DHCP from dnsmasq, mDNS to dig, DNS through dnsmasq", { skip:
         const r = await runIn(ns, ["python3", "-c", script], { timeoutMs: 15_000 })
         const ip = ipToString(runner.stack.ip)
         assert.equal(r.stdout.toString().trim(), `${ip} 5353 ${0x4d44} ${ip}`, r.stderr)
+    })
+
+    it(`dig -p 5353 @224.0.0.251 ${NAME}.local: the device answers dig's port with dig's ID (the capture), and the kernel refuses it`, async () => {
+        const ip = runner.stack.ip
+        const before = readPcap(pcap.toBuffer()).length
+        const r = await runIn(ns, ["dig", "-p", "5353", "@224.0.0.251", NAME + ".local", "+time=1", "+tries=1"], { timeoutMs: 10_000 })
+        const frames = readPcap(pcap.toBuffer()).slice(before).map((p) => p.frame)
+        const udp = (f: Buffer) => f.readUInt16BE(12) === 0x0800 && f[23] === 17
+        const query = frames.find((f) => udp(f) && f.readUInt32BE(30) === 0xe00000fb && f.readUInt16BE(36) === 5353)
+        assert.ok(query, "dig's query reached the device: " + r.stdout.toString())
+        const digPort = query.readUInt16BE(34)
+        const id = query.readUInt16BE(42)
+        const reply = frames.find((f) => udp(f) && f.readUInt32BE(26) === ip && f.readUInt16BE(34) === 5353 && f.readUInt16BE(36) === digPort)
+        assert.ok(reply, "a unicast reply to dig's port")
+        assert.equal(reply.readUInt16BE(42), id, "with the query's ID")
+        assert.equal(reply.readUInt32BE(reply.length - 4) >>> 0, ip, "the last record is our A record")
+        // dig 9.18 has connected its socket to 224.0.0.251: the kernel answers our reply with port unreachable
+        const refused = frames.some((f) => f.readUInt16BE(12) === 0x0800 && f[23] === 1 && f[34] === 3 && f[35] === 3)
+        assert.ok(refused || r.stdout.toString().includes(ipToString(ip)), "refused by the kernel (or accepted by a dig that does not connect)")
     })
 
     it(`dig -p 5353 @DEVICE ${NAME}.local returns the leased address`, async () => {
