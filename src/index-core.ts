@@ -26,3 +26,11 @@ export { acceptWebSocket, WebSocket } from "./http/websocket.js"
 export type { WebSocketOptions, WebSocketMessage } from "./http/websocket.js"
 export { request, ClientResponse, HttpClientError } from "./http/client.js"
 export type { RequestOptions } from "./http/client.js"
+
+// services on the LAN: DHCP client, mDNS responder with DNS-SD, DNS resolver
+export { startDhcp, DhcpClient, DhcpState } from "./services/dhcp.js"
+export type { DhcpOptions } from "./services/dhcp.js"
+export { startMdns, MdnsResponder, MdnsState } from "./services/mdns.js"
+export type { MdnsOptions } from "./services/mdns.js"
+export { DnsResolver, DnsError } from "./services/dns.js"
+export type { ResolverOptions } from "./services/dns.js"

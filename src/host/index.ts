@@ -25,3 +25,6 @@ export { formatFrame, TraceContext } from "./trace.js"
 export { RealTimeRunner, RealTimeSocketHost, parseCidr, randomMac } from "./runner.js"
 export type { RunnerOptions } from "./runner.js"
 export { TapDevice, TapError } from "./tap.js"
+// test servers for a device's services
+export { TestDhcpServer } from "./dhcp-server.js"
+export { TestDnsServer } from "./dns-server.js"
