@@ -97,24 +97,25 @@ export function parseDhcp(buf: Buffer, off: number, len: number, out: DhcpMessag
         if (at >= end) return Reason.BadDhcp
         const n = buf[at++]
         if (at + n > end) return Reason.BadDhcp
-        // fixed-size options must have their size (RFC 2132); others are skipped
+        // the options we read must have their size (RFC 2132); others are skipped
+        const v = n >= 4 ? getU32(buf, at) : 0
+        let size = 4
         if (code === 53) {
-            if (n !== 1) return Reason.BadDhcp
+            size = 1
             out.type = buf[at]
-        } else if (code === 1 || code === 50 || code === 51 || code === 54 || code === 58 || code === 59) {
-            if (n !== 4) return Reason.BadDhcp
-            const v = getU32(buf, at)
-            if (code === 1) out.subnetMask = v
-            else if (code === 50) out.requestedIp = v
-            else if (code === 51) out.leaseTime = v
-            else if (code === 54) out.serverId = v
-            else if (code === 58) out.t1 = v
-            else out.t2 = v
-        } else if (code === 3 || code === 6) {
-            if (n < 4 || n % 4 !== 0) return Reason.BadDhcp
-            if (code === 3) out.router = getU32(buf, at)
-            else for (let i = 0; i < n && out.dnsCount < MAX_DNS; i += 4) out.dns[out.dnsCount++] = getU32(buf, at + i)
-        }
+        } else if (code === 1) out.subnetMask = v
+        else if (code === 50) out.requestedIp = v
+        else if (code === 51) out.leaseTime = v
+        else if (code === 54) out.serverId = v
+        else if (code === 58) out.t1 = v
+        else if (code === 59) out.t2 = v
+        else if (code === 3 || code === 6) {
+            // lists of addresses: a multiple of 4
+            size = n < 4 || n % 4 !== 0 ? -1 : n
+            if (code === 3) out.router = v
+            else if (size === n) for (let i = 0; i < n && out.dnsCount < MAX_DNS; i += 4) out.dns[out.dnsCount++] = getU32(buf, at + i)
+        } else size = n
+        if (n !== size) return Reason.BadDhcp
         at += n
     }
     if (out.type < DhcpType.Discover || out.type > DhcpType.Inform) return Reason.BadDhcp
