@@ -40,6 +40,14 @@ test("dnsmasq's OFFER and ACK: every field we use", () => {
         assert.equal(parseDhcp(bad, 0, bad.length, m), Reason.BadDhcp)
         const cut = Buffer.from(b.subarray(0, 245))
         assert.equal(parseDhcp(cut, 0, cut.length, m), Reason.BadDhcp, "option 54 cut in the middle")
+        // option 51 (lease) claiming 3 bytes, and option 6 (DNS) claiming 5: wrong sizes
+        const odd = Buffer.from(b)
+        const lease = odd.indexOf(Buffer.from("3304000000", "hex"), 240)
+        odd[lease + 1] = 3
+        assert.equal(parseDhcp(odd, 0, odd.length, m), Reason.BadDhcp, "a lease of 3 bytes")
+        const dns = Buffer.from(b)
+        dns[dns.indexOf(Buffer.from("0604c6120001", "hex"), 240) + 1] = 5
+        assert.equal(parseDhcp(dns, 0, dns.length, m), Reason.BadDhcp, "5 bytes of DNS servers")
     }
 })
 
