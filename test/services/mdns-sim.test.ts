@@ -116,6 +116,20 @@ test("two devices that want the same name end with different ones; each answers 
     }
 })
 
+test("a running device defends its name: a later device that probes for it takes NAME-2", () => {
+    const { sim, devices } = rig(["sensor"])
+    sim.run(5000)
+    assert.equal(devices[0].mdns.state, MdnsState.Running)
+    const late = addStackHost(sim, "late", { ip: "198.18.0.40", mac: "02:00:00:00:02:40", seed: 40 })
+    late.endpoint.start(sim.now)
+    const m = startMdns(late.endpoint, { name: "sensor" }, sim.now)
+    sim.runFor(5000)
+    assert.equal(devices[0].mdns.name, "sensor")
+    assert.equal(devices[0].mdns.conflicts, 0)
+    assert.equal(m.name, "sensor-2")
+    assert.equal(m.state, MdnsState.Running)
+})
+
 test("a third host's multicast queries: A, DNS-SD browse (PTR), service enumeration, SRV+TXT; goodbye on shutdown", () => {
     const { sim, devices, asker, heard } = rig(["kitchen"])
     const { stack, mdns } = devices[0]
