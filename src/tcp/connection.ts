@@ -99,6 +99,8 @@ export class TcpConnection {
     /** Zero-window probes sent since the peer last sent anything. */
     probesUnanswered = 0
 
+    /** When we last answered an invalid pure ACK (they are rate-limited). */
+    invalidAckAt = 0
     /** Send an ACK at the next output. */
     ackNow = false
     /** Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK every second one). */

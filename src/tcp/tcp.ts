@@ -48,6 +48,8 @@ const COOKIE_MSS: number[] = [536, 1200, 1400, 1460]
 const QUICK_ACKS = 16
 /** A SYN-cookie time slot: 64 s; a cookie stays valid for this slot and the one before. */
 const COOKIE_SLOT_MS = 64000
+/** At most one answer per this interval to a connection's invalid pure ACKs (RFC 5961 §10; Linux's tcp_invalid_ratelimit). */
+const INVALID_ACK_INTERVAL_MS = 500
 
 /** What the engine needs from the IP layer below it. */
 export interface TcpHost {
@@ -192,6 +194,7 @@ export class Tcp {
         c.sndUna = c.iss
         c.sndNxt = c.iss
         c.sndMax = c.iss
+        c.pushUpTo = c.iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
         c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
@@ -413,6 +416,7 @@ export class Tcp {
         c.sndUna = iss
         c.sndNxt = iss
         c.sndMax = iss
+        c.pushUpTo = iss
         c.sndMss = this.mssFor(seg.mss)
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.counters.passiveOpens++
@@ -500,7 +504,7 @@ export class Tcp {
             if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
             if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            c.ackNow = true
+            this.answerInvalid(c, segLen, now)
             // an old duplicate or a segment beyond our window (answered with an ACK)
             return this.host.drop(Reason.OutOfWindow)
         }
@@ -563,12 +567,8 @@ export class Tcp {
             if (c.finQueued) this.setState(c, TcpState.FinWait1)
         } else {
             // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-            if (seqGt(ack, c.sndMax)) {
-                c.ackNow = true
-                return this.host.drop(Reason.BadFlags)
-            }
-            if (seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
-                c.ackNow = true
+            if (seqGt(ack, c.sndMax) || seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+                this.answerInvalid(c, segLen, now)
                 return this.host.drop(Reason.BadFlags)
             }
             this.processAck(c, ack, len, fin, now)
@@ -630,6 +630,7 @@ export class Tcp {
         const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
         c.sndUna = ack
         if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
+        if (seqLt(c.pushUpTo, ack)) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
         let dataAcked = acked - (synWasUnacked ? 1 : 0)
         if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
         if (dataAcked > 0) c.sendRing.discard(dataAcked)
@@ -931,6 +932,21 @@ export class Tcp {
         return h
     }
 
+    /**
+     * An unacceptable segment gets an ACK (RFC 9293 §3.10.7.4), but a pure
+     * ACK only one per INVALID_ACK_INTERVAL_MS (RFC 5961 §10, Linux's
+     * tcp_oow_rate_limited): two stacks that disagree on sequence numbers
+     * would otherwise answer each other's ACKs without end. Segments with data
+     * still get theirs: they are not part of such a loop.
+     */
+    private answerInvalid(c: TcpConnection, segLen: number, now: number): void {
+        if (segLen === 0) {
+            if (now - c.invalidAckAt < INVALID_ACK_INTERVAL_MS) return
+            c.invalidAckAt = now
+        }
+        c.ackNow = true
+    }
+
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
     private challengeAck(c: TcpConnection, now: number): void {
         const rate = this.limits.tcpChallengeAcksPerSecond
@@ -1200,6 +1216,7 @@ export class Tcp {
         c.stopTimers()
         c.persistBackoff = 0
         c.probesUnanswered = 0
+        c.invalidAckAt = -INVALID_ACK_INTERVAL_MS
         c.ackNow = false
         c.unackedSegments = 0
         c.quickAcks = 0
@@ -1207,7 +1224,6 @@ export class Tcp {
         c.lastActivity = now
         c.nagle = true
         c.corked = false
-        c.pushUpTo = 0
         c.keepAlive = false
         c.keepIdleMs = this.limits.tcpKeepIdleMs
         c.keepIntervalMs = this.limits.tcpKeepIntervalMs
@@ -1336,6 +1352,7 @@ export class Tcp {
         c.sndUna = seg.ack
         c.sndNxt = seg.ack
         c.sndMax = seg.ack
+        c.pushUpTo = seg.ack
         c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
