@@ -1,9 +1,13 @@
 // A request body: Content-Length or chunked (RFC 9112 §6-§7), read through
 // the connection's buffer, bounded by maxBodyBytes (413) and by a timeout
 // between reads (408). A handler that does not read the body leaves it to the
-// server, which skips it before the next pipelined request.
+// server, which skips it before the next pipelined request. Chunk framing is
+// strict (lines end in CRLF, no bare CR or LF, the chunk-ext grammar), and
+// the control lines already in the buffer are judged as soon as the data
+// before them has been read, so a framing error is found, where it can be,
+// before the handler's response begins.
 import { ConnReader } from "./conn.js"
-import { parseHex } from "./parser.js"
+import { parseChunkLine } from "./parser.js"
 
 const enum Mode {
     None = 0,
@@ -20,6 +24,7 @@ const enum Chunk {
 }
 
 const LF = 10
+const CR = 13
 
 export class HttpError extends Error {
     readonly status: number
@@ -73,33 +78,39 @@ export class BodyReader {
             if (this.chunk === Chunk.Data) {
                 const n = await this.readData(dst, off, len)
                 if (this.left === 0) this.chunk = Chunk.DataEnd
-                if (n > 0) return n
+                if (n > 0) {
+                    // judge the control lines that are already here
+                    while (this.chunk !== Chunk.Data && !this.done() && (await this.control(false))) {}
+                    return n
+                }
                 continue
             }
-            const line = await this.line()
-            const c = this.conn
-            if (this.chunk === Chunk.Size) {
-                // chunk-size [ chunk-ext ] CRLF: stop at ';', blanks or CR
-                let e = c.start
-                while (e < line && c.buf[e] !== 59 && c.buf[e] !== 13 && c.buf[e] !== 32 && c.buf[e] !== 9) e++
-                const size = parseHex(c.buf, c.start, e)
-                c.skip(line + 1 - c.start)
-                if (size < 0) throw new HttpError(400, "bad chunk size")
-                if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
-                this.left = size
-                this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
-            } else if (this.chunk === Chunk.DataEnd) {
-                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
-                c.skip(line + 1 - c.start)
+            await this.control(true)
+        }
+    }
+
+    /** Takes one control line (chunk size, the CRLF after data, a trailer); false when !wait and none is complete. */
+    private async control(wait: boolean): Promise<boolean> {
+        const line = await this.line(wait)
+        if (line < 0) return false
+        const c = this.conn
+        // the line without its CRLF is buf[c.start, line - 1)
+        const empty = line === c.start + 1
+        if (this.chunk === Chunk.Size) {
+            const size = parseChunkLine(c.buf, c.start, line - 1)
+            c.skip(line + 1 - c.start)
+            if (size < 0) throw new HttpError(400, "bad chunk size line")
+            if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
+            this.left = size
+            this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
+        } else {
+            c.skip(line + 1 - c.start)
+            if (this.chunk === Chunk.DataEnd) {
                 if (!empty) throw new HttpError(400, "chunk data longer than its size")
                 this.chunk = Chunk.Size
-            } else {
-                // trailer fields are read and ignored until the blank line
-                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
-                c.skip(line + 1 - c.start)
-                if (empty) this.chunk = Chunk.Done
-            }
+            } else if (empty) this.chunk = Chunk.Done // trailer fields are read and ignored until the blank line
         }
+        return true
     }
 
     /** Reads and drops the rest of the body (bounded by maxBodyBytes). */
@@ -133,12 +144,21 @@ export class BodyReader {
         return n
     }
 
-    /** The index of the LF that ends the next line in the buffer (filling as needed). */
-    private async line(): Promise<number> {
+    /**
+     * The index of the LF that ends the next line in the buffer, filling as
+     * needed (-1 when !wait and the line is not complete). Lines end in CRLF:
+     * a bare CR or LF is an error, as in the head (see parseHead).
+     */
+    private async line(wait: boolean): Promise<number> {
         const c = this.conn
         let scanned = c.start
         for (;;) {
-            for (; scanned < c.end; scanned++) if (c.buf[scanned] === LF) return scanned
+            for (; scanned < c.end; scanned++) {
+                const b = c.buf[scanned]
+                if ((scanned > c.start && c.buf[scanned - 1] === CR) !== (b === LF)) throw new HttpError(400, "bare CR or LF in chunk framing")
+                if (b === LF) return scanned
+            }
+            if (!wait) return -1
             if (c.start === 0 && c.end === c.buf.length) throw new HttpError(400, "chunk line too long")
             const before = c.start
             const got = await c.fill(this.timeoutMs)

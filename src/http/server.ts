@@ -10,7 +10,7 @@
 import { Net, SocketError, TcpServer, TcpSocket } from "../socket/socket.js"
 import { ConnReader } from "./conn.js"
 import { BodyReader, HttpError } from "./body.js"
-import { RequestHead, findHeadEnd, parseHead } from "./parser.js"
+import { RequestHead, parseHead } from "./parser.js"
 import { ServerResponse } from "./response.js"
 
 export interface HttpServerOptions {
@@ -115,6 +115,8 @@ export class HttpStats {
     handlerErrors = 0
     /** Requests whose connection failed under them (the client reset or vanished). */
     aborted = 0
+    /** Request bodies with broken framing (a bad chunk line, cut short): 400 or cut, and the connection closed. */
+    badBodies = 0
 }
 
 interface Route {
@@ -254,18 +256,14 @@ export class HttpServer {
     private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
         const o = this.options
         const host = this.net.host
-        let scanned = conn.start
         let deadline = conn.available() > 0 ? host.now() + o.headerTimeoutMs : 0
+        head.reset()
         for (;;) {
-            const end = findHeadEnd(conn.buf, conn.start, conn.end, scanned)
-            if (end >= 0) {
-                const status = parseHead(conn.buf, conn.start, end, o.maxHeaders, head)
-                conn.skip(end - conn.start)
-                return status
-            }
+            // each line is judged as it completes: a bad one is answered at once
+            const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
+            if (status === 0) conn.skip(head.parsed)
+            if (status >= 0) return status
             if (conn.start === 0 && conn.end === conn.buf.length) return 431
-            const startBefore = conn.start
-            scanned = conn.end
             let timeout: number
             if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
             else {
@@ -276,7 +274,6 @@ export class HttpServer {
                 }
             }
             const got = await conn.fill(timeout)
-            scanned -= startBefore - conn.start
             if (got === 0) {
                 // the peer closed (mid-head or between requests): nobody to answer
                 if (conn.eof) return -1
@@ -312,6 +309,7 @@ export class HttpServer {
             }
             const status = e instanceof HttpError ? (e as HttpError).status : 500
             if (status === 500) this.stats.handlerErrors++
+            if (status === 400) this.stats.badBodies++
             if (status === 408) this.stats.timeouts++
             if (res.headersSent) {
                 // too late for a status: cut the connection so the client sees a broken response
@@ -332,6 +330,7 @@ export class HttpServer {
             try {
                 await body.skipRest()
             } catch (e) {
+                this.stats.badBodies++
                 return false
             }
         }
