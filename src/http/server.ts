@@ -22,6 +22,12 @@ export interface HttpServerOptions {
     maxBodyBytes?: number
     /** Time for a whole request head to arrive, from its first byte (408): a slow client cannot hold a connection. */
     headerTimeoutMs?: number
+    /**
+     * The same when the TCP pool is full and a new client waits: a head still
+     * coming after this long (the first one included), or a connection idle
+     * between requests at once, loses its slot to the newcomer (a reset).
+     */
+    busyHeaderTimeoutMs?: number
     /** Longest wait for the next piece of a body (408). */
     bodyTimeoutMs?: number
     /** How long an idle keep-alive connection stays open. */
@@ -143,6 +149,7 @@ export class HttpServer {
             maxHeaders: o.maxHeaders || 32,
             maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
             headerTimeoutMs: o.headerTimeoutMs || 10000,
+            busyHeaderTimeoutMs: o.busyHeaderTimeoutMs || 1000,
             bodyTimeoutMs: o.bodyTimeoutMs || 10000,
             keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
             maxConnections: o.maxConnections || 1000000,
@@ -261,9 +268,15 @@ export class HttpServer {
         for (;;) {
             // each line is judged as it completes: a bad one is answered at once
             const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
-            if (status === 0) conn.skip(head.parsed)
+            if (status === 0) {
+                conn.skip(head.parsed)
+                conn.sock.setReclaimable(-1)
+            }
             if (status >= 0) return status
             if (conn.start === 0 && conn.end === conn.buf.length) return 431
+            // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
+            const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
+            conn.sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
             let timeout: number
             if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
             else {

@@ -125,6 +125,12 @@ export class TcpConnection {
     keepProbes = 0
     /** Abort after this long without activity (0: never). */
     idleTimeoutMs = 0
+    /**
+     * From this time on (OFF: never) the user lets the connection be reset to
+     * make room for a new one when the pool is full (Tcp.allocate): a server
+     * sets it while it waits for a request.
+     */
+    reclaimAt = OFF
 
     /** The socket layer's wake-up: called when the connection becomes readable, writable or closed. */
     onEvent: (conn: TcpConnection) => void = null

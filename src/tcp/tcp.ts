@@ -94,6 +94,8 @@ export class TcpCounters {
     zeroWindowProbes = 0
     timeWaitReclaimed = 0
     halfOpenEvicted = 0
+    /** Connections reset to make room for a new one (see TcpConnection.reclaimAt). */
+    idleReclaimed = 0
     connectionsRefusedNoSlot = 0
 }
 
@@ -1181,10 +1183,20 @@ export class Tcp {
             for (const c of this.pool) {
                 if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
             }
+            // then the one its user offered the longest ago, with nothing unread or unacknowledged
+            // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
+            if (!oldest) {
+                for (const c of this.pool) {
+                    if (c.reclaimAt !== OFF && c.reclaimAt <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || c.reclaimAt < oldest.reclaimAt)) oldest = c
+                }
+            }
         }
         if (!oldest) return null
         if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
-        else this.counters.halfOpenEvicted++
+        else if (oldest.userOwned) {
+            this.counters.idleReclaimed++
+            this.abort(oldest, now) // its user sees ECONNABORTED, then EBADF: the handle's generation is gone
+        } else this.counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
@@ -1230,6 +1242,7 @@ export class Tcp {
         c.keepCount = this.limits.tcpKeepCount
         c.keepProbes = 0
         c.idleTimeoutMs = 0
+        c.reclaimAt = OFF
         c.onEvent = null
         c.rtt.srtt = 0
         c.rtt.rttvar = 0
