@@ -4,8 +4,9 @@
 // server, which skips it before the next pipelined request. Chunk framing is
 // strict (lines end in CRLF, no bare CR or LF, the chunk-ext grammar), and
 // the control lines already in the buffer are judged as soon as the data
-// before them has been read, so a framing error is found, where it can be,
-// before the handler's response begins.
+// before them has been read (read() takes every chunk already buffered), so
+// a framing error is found, where it can be, before the handler's response
+// begins.
 import { ConnReader } from "./conn.js"
 import { parseChunkLine } from "./parser.js"
 
@@ -72,20 +73,17 @@ export class BodyReader {
         }
         if (this.mode === Mode.Length) return await this.readData(dst, off, len)
         if (this.mode !== Mode.Chunked) return 0
-        // chunked: bounded number of control lines per call (each consumes bytes)
+        // chunked: as many chunks as are already here fill dst, so the framing
+        // of what has arrived is judged before the caller answers; a bounded
+        // number of control lines per call (each consumes bytes)
+        let total = 0
         for (;;) {
-            if (this.chunk === Chunk.Done) return 0
+            if (this.chunk === Chunk.Done) return total
             if (this.chunk === Chunk.Data) {
-                const n = await this.readData(dst, off, len)
+                if (total === len || (total > 0 && this.conn.available() === 0)) return total
+                total += await this.readData(dst, off + total, len - total)
                 if (this.left === 0) this.chunk = Chunk.DataEnd
-                if (n > 0) {
-                    // judge the control lines that are already here
-                    while (this.chunk !== Chunk.Data && !this.done() && (await this.control(false))) {}
-                    return n
-                }
-                continue
-            }
-            await this.control(true)
+            } else if (!(await this.control(total === 0))) return total
         }
     }
 
