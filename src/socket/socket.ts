@@ -313,7 +313,7 @@ export class TcpSocket {
      * server offers a connection while it waits for a request.
      */
     setReclaimable(at: number): void {
-        if (this.valid()) this.conn.reclaimAt = at
+        if (this.valid()) this.net.stack.tcp.reclaimAt[this.conn.id] = at
     }
 
     /** Resets the connection after ms without data either way (0: never). */

@@ -99,8 +99,6 @@ export class TcpConnection {
     /** Zero-window probes sent since the peer last sent anything. */
     probesUnanswered = 0
 
-    /** When we last answered an invalid pure ACK (they are rate-limited). */
-    invalidAckAt = 0
     /** Send an ACK at the next output. */
     ackNow = false
     /** Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK every second one). */
@@ -125,12 +123,6 @@ export class TcpConnection {
     keepProbes = 0
     /** Abort after this long without activity (0: never). */
     idleTimeoutMs = 0
-    /**
-     * From this time on (OFF: never) the user lets the connection be reset to
-     * make room for a new one when the pool is full (Tcp.allocate): a server
-     * sets it while it waits for a request.
-     */
-    reclaimAt = OFF
 
     /** The socket layer's wake-up: called when the connection becomes readable, writable or closed. */
     onEvent: (conn: TcpConnection) => void = null

@@ -108,6 +108,14 @@ export class Tcp {
      * default; tests replace it to reproduce a trace with known numbers.
      */
     isn: (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) => number
+    /**
+     * By connection id: from this time on (OFF: never) the user lets the
+     * connection be reset to make room for a new one when the pool is full
+     * (see allocate); a server sets it while it waits for a request. Kept
+     * here, not in TcpConnection: each field there costs every connection
+     * more heap (a connection's fields grow as a map).
+     */
+    readonly reclaimAt: number[] = []
     /** Called whenever a connection slot is freed (sockets waiting for one wake up). */
     onSlotFreed: () => void = null
     /** Called on every state change, for traces: "SYN-SENT -> ESTABLISHED". */
@@ -124,6 +132,8 @@ export class Tcp {
     private queueOrder = 0
     private challengeTokens: number
     private challengeAt = 0
+    /** By connection id: when we last answered an invalid pure ACK (answerInvalid). */
+    private readonly invalidAckAt: number[] = []
     /** Time the last SYN cookie was sent; cookies are only checked while recent. */
     private cookieSentAt = -1
 
@@ -138,7 +148,11 @@ export class Tcp {
         this.ourMss = limits.mtu - IPV4_HEADER - TCP_HEADER
         this.nextPort = 49152 + (random.nextU32() % 16384)
         this.challengeTokens = limits.tcpChallengeAcksPerSecond
-        for (let i = 0; i < limits.tcpConnections; i++) this.pool.push(new TcpConnection(i, limits))
+        for (let i = 0; i < limits.tcpConnections; i++) {
+            this.pool.push(new TcpConnection(i, limits))
+            this.reclaimAt.push(OFF)
+            this.invalidAckAt.push(0)
+        }
         for (let i = 0; i < limits.tcpListeners; i++) this.listeners.push(new TcpListener(i))
     }
 
@@ -943,8 +957,8 @@ export class Tcp {
      */
     private answerInvalid(c: TcpConnection, segLen: number, now: number): void {
         if (segLen === 0) {
-            if (now - c.invalidAckAt < INVALID_ACK_INTERVAL_MS) return
-            c.invalidAckAt = now
+            if (now - this.invalidAckAt[c.id] < INVALID_ACK_INTERVAL_MS) return
+            this.invalidAckAt[c.id] = now
         }
         c.ackNow = true
     }
@@ -1187,7 +1201,8 @@ export class Tcp {
             // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
             if (!oldest) {
                 for (const c of this.pool) {
-                    if (c.reclaimAt !== OFF && c.reclaimAt <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || c.reclaimAt < oldest.reclaimAt)) oldest = c
+                    const at = this.reclaimAt[c.id]
+                    if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
                 }
             }
         }
@@ -1228,7 +1243,7 @@ export class Tcp {
         c.stopTimers()
         c.persistBackoff = 0
         c.probesUnanswered = 0
-        c.invalidAckAt = -INVALID_ACK_INTERVAL_MS
+        this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
         c.ackNow = false
         c.unackedSegments = 0
         c.quickAcks = 0
@@ -1242,7 +1257,7 @@ export class Tcp {
         c.keepCount = this.limits.tcpKeepCount
         c.keepProbes = 0
         c.idleTimeoutMs = 0
-        c.reclaimAt = OFF
+        this.reclaimAt[c.id] = OFF
         c.onEvent = null
         c.rtt.srtt = 0
         c.rtt.rttvar = 0

@@ -388,7 +388,7 @@ test("chaos: many clients, loss, reordering, duplication, resets, pipelining, ch
         `links ${JSON.stringify(p.sim.linkStats("client"))}`
     t.diagnostic(summary)
     console.log("chaos: " + summary)
-    const stuck = p.server.tcp.pool.filter((c) => c.inUse).map((c) => ({ state: TCP_STATE_NAMES[c.state], user: c.userOwned, listener: c.listener, queued: c.queued, send: c.sendRing.length, recv: c.recvRing.length, fin: c.finReceived, lastHeard: c.lastHeard, rtx: c.rtxAt, keep: c.keepAt, persist: c.persistAt, una: c.sndUna, nxt: c.sndNxt, wnd: c.sndWnd, reclaimAt: c.reclaimAt, port: c.remotePort }))
+    const stuck = p.server.tcp.pool.filter((c) => c.inUse).map((c) => ({ state: TCP_STATE_NAMES[c.state], user: c.userOwned, listener: c.listener, queued: c.queued, send: c.sendRing.length, recv: c.recvRing.length, fin: c.finReceived, lastHeard: c.lastHeard, rtx: c.rtxAt, keep: c.keepAt, persist: c.persistAt, una: c.sndUna, nxt: c.sndNxt, wnd: c.sndWnd, reclaimAt: p.server.tcp.reclaimAt[c.id], port: c.remotePort }))
     assert.equal(p.server.tcp.inUseCount(), 0, "server connections stuck: " + JSON.stringify(stuck) + " now " + p.sim.now + " http active " + server.stats.active)
     assert.equal(p.client.tcp.inUseCount(), 0, "client connections stuck: " + JSON.stringify(p.client.tcp.countByState()))
     assert.equal(server.stats.active, 0, "the HTTP server still serves")
