@@ -94,7 +94,7 @@ export class TcpCounters {
     zeroWindowProbes = 0
     timeWaitReclaimed = 0
     halfOpenEvicted = 0
-    /** Connections reset to make room for a new one (see TcpConnection.reclaimAt). */
+    /** Connections reset to make room for a new one (see Tcp.reclaimAt). */
     idleReclaimed = 0
     connectionsRefusedNoSlot = 0
 }
