@@ -1,6 +1,8 @@
 // Runs in the DeviceScript VM (test/vm/soak.test.ts): the device's stack and
 // HTTP server (2 connections, as the firmware) and a client stack in one
 // program over a MemoryLink, with the firmware's network loop and fibers.
+//   0. The head parser on the device: "parser 200 400 400" (every tchar in a
+//      field name; a byte above 127 in one; a bare LF).
 //   1. The exhaustion policy (issue 13): 3 connections that send nothing,
 //      then 2 that drip a header byte a second, hold the server's pool; a new
 //      client's wait for its answer is printed ("idle wait N ms", "drip wait
@@ -87,6 +89,24 @@ async function getOnce(): Promise<boolean> {
     return true
 }
 
+/** The status code a raw request gets, or "none". */
+async function statusOf(raw: string): Promise<string> {
+    try {
+        const s = await net.connect(deviceIp, 80, 5000)
+        await s.write(Buffer.from(raw))
+        let n = 0
+        for (;;) {
+            const k = await s.read(response, n, response.length - n, 5000)
+            if (k === 0) break
+            n += k
+        }
+        s.close()
+        return n >= 12 ? response.slice(9, 12).toString() : "none"
+    } catch (e) {
+        return "none"
+    }
+}
+
 /** A legitimate client: tries until it has its answer (10 s at most); returns the ms it waited, or -1. */
 async function legitimateWait(): Promise<number> {
     const t0 = ds.millis()
@@ -131,6 +151,11 @@ async function stopAttackers(): Promise<void> {
 
 async function main(): Promise<void> {
     await ds.sleep(1)
+    // the parser on the device: every tchar in a field name; a byte above 127 in one; a bare LF
+    const a = await statusOf("GET /hello HTTP/1.1\r\nHost: d\r\nX-az!#$%&'*+-.^_`|~09AZ: 1\r\nConnection: close\r\n\r\n")
+    const b = await statusOf("GET /hello HTTP/1.1\r\nHost: d\r\nX\u00e9: 1\r\nConnection: close\r\n\r\n")
+    const c = await statusOf("GET /hello HTTP/1.1\r\nHost: d\nConnection: close\r\n\r\n")
+    console.log("parser " + a + " " + b + " " + c)
     startAttackers(3, false)
     await ds.sleep(3000)
     console.log("idle wait " + (await legitimateWait()) + " ms")

@@ -65,7 +65,7 @@ test("sequential HTTP connections through the firmware in the VM: heap flat; idl
     console.log(
         `http-soak-vm: ${CONNECTIONS} connections; heap low-water per ${window} connections ${lows.join(", ")} B; slope ${perConnection.toFixed(4)} B/connection; ` +
             `${vm.nowMs()} virtual ms, ${Math.round(performance.now() - wall0)} ms wall; worst turn ${vm.maxStepsPerTurn} opcodes, ${vm.opcodes} in all; ` +
-            vm.output.filter((l) => / wait |pool /.test(l)).join("; "),
+            vm.output.filter((l) => / wait |pool |parser /.test(l)).join("; "),
     )
     assert.equal(lows.length, 10)
     // flat: well under a byte per connection (a leak of one small object each would be 20 or more)
@@ -76,4 +76,5 @@ test("sequential HTTP connections through the firmware in the VM: heap flat; idl
         assert.ok(ms >= 0 && ms < 2000, `${what}: ${line}`)
     }
     assert.ok(vm.output.includes("pool device 0 client 0 http active 0"), out)
+    assert.ok(vm.output.includes("parser 200 400 400"), out)
 })
