@@ -83,32 +83,26 @@ export class BodyReader {
                 if (total === len || (total > 0 && this.conn.available() === 0)) return total
                 total += await this.readData(dst, off + total, len - total)
                 if (this.left === 0) this.chunk = Chunk.DataEnd
-            } else if (!(await this.control(total === 0))) return total
-        }
-    }
-
-    /** Takes one control line (chunk size, the CRLF after data, a trailer); false when !wait and none is complete. */
-    private async control(wait: boolean): Promise<boolean> {
-        const line = await this.line(wait)
-        if (line < 0) return false
-        const c = this.conn
-        // the line without its CRLF is buf[c.start, line - 1)
-        const empty = line === c.start + 1
-        if (this.chunk === Chunk.Size) {
-            const size = parseChunkLine(c.buf, c.start, line - 1)
+                continue
+            }
+            // a control line: the chunk size, the CRLF after data, or a trailer
+            const line = await this.line(total === 0)
+            if (line < 0) return total
+            const c = this.conn
+            // the line without its CRLF is buf[c.start, line - 1)
+            const empty = line === c.start + 1
+            const size = this.chunk === Chunk.Size ? parseChunkLine(c.buf, c.start, line - 1) : 0
             c.skip(line + 1 - c.start)
-            if (size < 0) throw new HttpError(400, "bad chunk size line")
-            if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
-            this.left = size
-            this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
-        } else {
-            c.skip(line + 1 - c.start)
-            if (this.chunk === Chunk.DataEnd) {
+            if (this.chunk === Chunk.Size) {
+                if (size < 0) throw new HttpError(400, "bad chunk size line")
+                if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
+                this.left = size
+                this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
+            } else if (this.chunk === Chunk.DataEnd) {
                 if (!empty) throw new HttpError(400, "chunk data longer than its size")
                 this.chunk = Chunk.Size
             } else if (empty) this.chunk = Chunk.Done // trailer fields are read and ignored until the blank line
         }
-        return true
     }
 
     /** Reads and drops the rest of the body (bounded by maxBodyBytes). */

@@ -157,7 +157,19 @@ function headLine(buf: Buffer, i: number, end: number, maxHeaders: number, out: 
         out.keepAlive = out.version === 11
         return -1
     }
-    if (i === end) return headEnd(out)
+    if (i === end) {
+        // the blank line: what can only be judged on the whole head.
+        // RFC 9112 §3.2: a 1.1 request has exactly one Host
+        if (out.version === 11 && out.hosts !== 1) return 400
+        for (const token of out.connection.split(",")) {
+            const t = token.trim()
+            if (t === "close") out.keepAlive = false
+            else if (t === "keep-alive" && out.version === 10) out.keepAlive = true
+        }
+        // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing: close after it
+        if (out.teSeen && out.version === 10) out.keepAlive = false
+        return 0
+    }
     const n0 = i
     while (i < end && isTokenChar(buf[i])) i++
     if (i === n0 || i >= end || buf[i] !== COLON) return 400 // includes "name :" (§5.1)
@@ -202,20 +214,6 @@ function headLine(buf: Buffer, i: number, end: number, maxHeaders: number, out: 
     // RFC 9112 §6.3: Transfer-Encoding with Content-Length is an attack or a bug
     if (out.teSeen && out.contentLength >= 0) return 400
     return -1
-}
-
-/** The blank line: what can only be judged on the whole head. */
-function headEnd(out: RequestHead): number {
-    // RFC 9112 §3.2: a 1.1 request has exactly one Host
-    if (out.version === 11 && out.hosts !== 1) return 400
-    for (const token of out.connection.split(",")) {
-        const t = token.trim()
-        if (t === "close") out.keepAlive = false
-        else if (t === "keep-alive" && out.version === 10) out.keepAlive = true
-    }
-    // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing: close after it
-    if (out.teSeen && out.version === 10) out.keepAlive = false
-    return 0
 }
 
 /** A non-negative decimal without sign or spaces, or -1 (also beyond 2^53). */
