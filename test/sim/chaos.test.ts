@@ -3,8 +3,8 @@
 // reorders and duplicates frames. Clients run keep-alive sessions of GETs and
 // POSTs (Content-Length and chunked, some pipelined), Server-Sent Events and
 // WebSocket sessions, and some abort mid-request or mid-response (resets).
-// The server's pool is smaller than the crowd, so the exhaustion policy
-// reclaims connections too.
+// The server's pool (6) is smaller than the crowd (12, some idling before
+// their requests), so the exhaustion policy takes connections back too.
 //
 // After every simulator event both stacks' invariants are checked. Every
 // response that arrives complete must be byte-exact. At the end, with the
@@ -161,6 +161,7 @@ class Tally {
     complete = 0
     failed = 0
     aborted = 0
+    idle = 0
     sse = 0
     ws = 0
     bytes = 0
@@ -298,12 +299,12 @@ async function webSocket(s: TcpSocket, rng: Xoshiro128, t: Tally): Promise<void>
     t.ws++
 }
 
-/** The two stacks: the server with a pool of 8, the clients' stack big enough for the crowd. */
+/** The two stacks: the server with a pool of 6, the clients' stack big enough for the crowd. */
 function chaosPair(seed: number): Pair {
     const sim = new Simulator({ seed })
     const limits = { tcpSendBuffer: 4096, tcpRecvBuffer: 4096, tcpMslMs: 1000 }
     const c = addStackHost(sim, "client", { ip: CLIENT_IP, mac: "02:00:00:00:00:01", limits: { ...limits, tcpConnections: 2 * CLIENTS }, seed: seed * 2 + 1 })
-    const s = addStackHost(sim, "server", { ip: SERVER_IP, mac: "02:00:00:00:00:02", limits: { ...limits, tcpConnections: 8 }, seed: seed * 2 + 2 })
+    const s = addStackHost(sim, "server", { ip: SERVER_IP, mac: "02:00:00:00:00:02", limits: { ...limits, tcpConnections: 6 }, seed: seed * 2 + 2 })
     sim.setImpairments("client", { loss: 0.02, duplicate: 0.02, reorder: 0.03, delayMs: 1, jitterMs: 1, seed: seed * 31 + 7 })
     const host = new SimSocketHost(sim)
     c.endpoint.start(0)
@@ -323,10 +324,15 @@ async function client(p: Pair, seed: number, until: number, t: Tally, index: num
         doing[index] = "kind " + r + " since " + host.now()
         try {
             s = await p.clientNet.connect(parseIp(SERVER_IP), 80, 10000)
-            if (r < 45) await session(s, rng, t)
-            else if (r < 55) await events(s, t)
-            else if (r < 65) await webSocket(s, rng, t)
-            else if (r < 80) {
+            if (r < 40) await session(s, rng, t)
+            else if (r < 50) await events(s, t)
+            else if (r < 60) await webSocket(s, rng, t)
+            else if (r < 70) {
+                // idle for a while first: under pressure the server may take the slot back (a reset)
+                await host.wait(host.newSignal(), 500 + (rng.nextU32() % 4000))
+                t.idle++
+                await session(s, rng, t)
+            } else if (r < 82) {
                 // abort mid-request: part of a head or of a body, then a reset
                 const x = randomExchange(rng, false).request
                 await s.write(x, 0, 1 + (rng.nextU32() % (x.length - 1)))
@@ -382,7 +388,7 @@ test("chaos: many clients, loss, reordering, duplication, resets, pipelining, ch
     await runChecked(p.sim, inv, () => p.server.tcp.inUseCount() === 0 && p.client.tcp.inUseCount() === 0 && server.stats.active === 0, 120_000)
     const summary =
         `seed ${seed}: ${inv.events} events checked, ${tally.complete} complete responses (${tally.bytes} bytes, all byte-exact), ` +
-        `${tally.sse} SSE and ${tally.ws} WebSocket sessions, ${tally.aborted} aborted on purpose, ${tally.failed} failed under them; ` +
+        `${tally.sse} SSE and ${tally.ws} WebSocket sessions, ${tally.idle} idle first, ${tally.aborted} aborted on purpose, ${tally.failed} failed under them; ` +
         `server: ${JSON.stringify({ requests: server.stats.requests, badBodies: server.stats.badBodies, aborted: server.stats.aborted, timeouts: server.stats.timeouts })}, ` +
         `tcp ${JSON.stringify({ idleReclaimed: p.server.tcp.counters.idleReclaimed, cookies: p.server.tcp.counters.synCookiesSent, retransmits: p.server.tcp.counters.retransmits })}; ` +
         `links ${JSON.stringify(p.sim.linkStats("client"))}`
@@ -395,6 +401,8 @@ test("chaos: many clients, loss, reordering, duplication, resets, pipelining, ch
     assert.deepEqual((p.serverNet.host as SimSocketHost).errors, [], "a server task threw")
     assert.equal(server.stats.handlerErrors, 0)
     // the mix happened, and failures stay the exception
-    assert.ok(tally.complete > 200 && tally.sse > 10 && tally.ws > 10 && tally.aborted > 20, summary)
+    assert.ok(tally.complete > 200 && tally.sse > 10 && tally.ws > 10 && tally.aborted > 20 && tally.idle > 20, summary)
     assert.ok(tally.failed < (tally.complete + tally.sse + tally.ws) / 4, summary)
+    // the crowd is bigger than the server's pool: the exhaustion policy took slots back
+    assert.ok(p.server.tcp.counters.idleReclaimed > 0, summary)
 })
