@@ -48,6 +48,8 @@ const COOKIE_MSS: number[] = [536, 1200, 1400, 1460]
 const QUICK_ACKS = 16
 /** A SYN-cookie time slot: 64 s; a cookie stays valid for this slot and the one before. */
 const COOKIE_SLOT_MS = 64000
+/** At most one answer per this interval to a connection's invalid pure ACKs (RFC 5961 §10; Linux's tcp_invalid_ratelimit). */
+const INVALID_ACK_INTERVAL_MS = 500
 
 /** What the engine needs from the IP layer below it. */
 export interface TcpHost {
@@ -94,6 +96,8 @@ export class TcpCounters {
     zeroWindowProbes = 0
     timeWaitReclaimed = 0
     halfOpenEvicted = 0
+    /** Connections reset to make room for a new one (see Tcp.reclaimAt). */
+    idleReclaimed = 0
     connectionsRefusedNoSlot = 0
 }
 
@@ -107,6 +111,14 @@ export class Tcp {
      * default; tests replace it to reproduce a trace with known numbers.
      */
     isn: (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) => number
+    /**
+     * By connection id: from this time on (OFF: never) the user lets the
+     * connection be reset to make room for a new one when the pool is full
+     * (see allocate); a server sets it while it waits for a request. Kept
+     * here, not in TcpConnection: each field there costs every connection
+     * more heap (a connection's fields grow as a map).
+     */
+    readonly reclaimAt: number[] = []
     /** Called whenever a connection slot is freed (sockets waiting for one wake up). */
     onSlotFreed: () => void = null
     /** Called on every state change, for traces: "SYN-SENT -> ESTABLISHED". */
@@ -123,6 +135,8 @@ export class Tcp {
     private queueOrder = 0
     private challengeTokens: number
     private challengeAt = 0
+    /** By connection id: when we last answered an invalid pure ACK (answerInvalid). */
+    private readonly invalidAckAt: number[] = []
     /** Time the last SYN cookie was sent; cookies are only checked while recent. */
     private cookieSentAt = -1
 
@@ -137,7 +151,11 @@ export class Tcp {
         this.ourMss = limits.mtu - IPV4_HEADER - TCP_HEADER
         this.nextPort = 49152 + (random.nextU32() % 16384)
         this.challengeTokens = limits.tcpChallengeAcksPerSecond
-        for (let i = 0; i < limits.tcpConnections; i++) this.pool.push(new TcpConnection(i, limits))
+        for (let i = 0; i < limits.tcpConnections; i++) {
+            this.pool.push(new TcpConnection(i, limits))
+            this.reclaimAt.push(OFF)
+            this.invalidAckAt.push(0)
+        }
         for (let i = 0; i < limits.tcpListeners; i++) this.listeners.push(new TcpListener(i))
     }
 
@@ -195,6 +213,7 @@ export class Tcp {
         c.sndUna = c.iss
         c.sndNxt = c.iss
         c.sndMax = c.iss
+        c.pushUpTo = c.iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
         c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
@@ -416,6 +435,7 @@ export class Tcp {
         c.sndUna = iss
         c.sndNxt = iss
         c.sndMax = iss
+        c.pushUpTo = iss
         c.sndMss = this.mssFor(seg.mss)
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.counters.passiveOpens++
@@ -503,7 +523,7 @@ export class Tcp {
             if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
             if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            c.ackNow = true
+            this.answerInvalid(c, segLen, now)
             // an old duplicate or a segment beyond our window (answered with an ACK)
             return this.host.drop(Reason.OutOfWindow)
         }
@@ -566,12 +586,8 @@ export class Tcp {
             if (c.finQueued) this.setState(c, TcpState.FinWait1)
         } else {
             // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-            if (seqGt(ack, c.sndMax)) {
-                c.ackNow = true
-                return this.host.drop(Reason.BadFlags)
-            }
-            if (seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
-                c.ackNow = true
+            if (seqGt(ack, c.sndMax) || seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+                this.answerInvalid(c, segLen, now)
                 return this.host.drop(Reason.BadFlags)
             }
             this.processAck(c, ack, len, fin, now)
@@ -633,6 +649,7 @@ export class Tcp {
         const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
         c.sndUna = ack
         if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
+        if (seqLt(c.pushUpTo, ack)) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
         let dataAcked = acked - (synWasUnacked ? 1 : 0)
         if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
         if (dataAcked > 0) c.sendRing.discard(dataAcked)
@@ -948,6 +965,21 @@ export class Tcp {
         return seqGt(c.sndMax, edge) && seqGeq(edge, c.sndNxt) ? edge : c.sndMax
     }
 
+    /**
+     * An unacceptable segment gets an ACK (RFC 9293 §3.10.7.4), but a pure
+     * ACK only one per INVALID_ACK_INTERVAL_MS (RFC 5961 §10, Linux's
+     * tcp_oow_rate_limited): two stacks that disagree on sequence numbers
+     * would otherwise answer each other's ACKs without end. Segments with data
+     * still get theirs: they are not part of such a loop.
+     */
+    private answerInvalid(c: TcpConnection, segLen: number, now: number): void {
+        if (segLen === 0) {
+            if (now - this.invalidAckAt[c.id] < INVALID_ACK_INTERVAL_MS) return
+            this.invalidAckAt[c.id] = now
+        }
+        c.ackNow = true
+    }
+
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
     private challengeAck(c: TcpConnection, now: number): void {
         const rate = this.limits.tcpChallengeAcksPerSecond
@@ -1182,10 +1214,21 @@ export class Tcp {
             for (const c of this.pool) {
                 if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
             }
+            // then the one its user offered the longest ago, with nothing unread or unacknowledged
+            // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
+            if (!oldest) {
+                for (const c of this.pool) {
+                    const at = this.reclaimAt[c.id]
+                    if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
+                }
+            }
         }
         if (!oldest) return null
         if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
-        else this.counters.halfOpenEvicted++
+        else if (oldest.userOwned) {
+            this.counters.idleReclaimed++
+            this.abort(oldest, now) // its user sees ECONNABORTED, then EBADF: the handle's generation is gone
+        } else this.counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
@@ -1217,6 +1260,7 @@ export class Tcp {
         c.stopTimers()
         c.persistBackoff = 0
         c.probesUnanswered = 0
+        this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
         c.ackNow = false
         c.unackedSegments = 0
         c.quickAcks = 0
@@ -1224,13 +1268,13 @@ export class Tcp {
         c.lastActivity = now
         c.nagle = true
         c.corked = false
-        c.pushUpTo = 0
         c.keepAlive = false
         c.keepIdleMs = this.limits.tcpKeepIdleMs
         c.keepIntervalMs = this.limits.tcpKeepIntervalMs
         c.keepCount = this.limits.tcpKeepCount
         c.keepProbes = 0
         c.idleTimeoutMs = 0
+        this.reclaimAt[c.id] = OFF
         c.onEvent = null
         c.rtt.srtt = 0
         c.rtt.rttvar = 0
@@ -1353,6 +1397,7 @@ export class Tcp {
         c.sndUna = seg.ack
         c.sndNxt = seg.ack
         c.sndMax = seg.ack
+        c.pushUpTo = seg.ack
         c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
