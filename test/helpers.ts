@@ -54,6 +54,7 @@ export function stackB(limits?: Partial<Limits>, seed = 1): { stack: Stack; driv
         log: (l) => logs.push(l),
         limits,
     })
+    stack.tcp.enableSynCookies()
     return { stack, driver, logs }
 }
 

@@ -413,6 +413,7 @@ export class RealTimeRunner {
             log: o.log ? (line: string) => o.log(line, clock()) : undefined,
             limits: o.limits,
         })
+        this.stack.tcp.enableSynCookies()
         this.host = new RealTimeSocketHost(clock, () => self.requestSchedule())
         this.net = new Net(this.stack, this.host)
     }

@@ -125,6 +125,17 @@ export class Tcp {
     private challengeAt = 0
     /** Time the last SYN cookie was sent; cookies are only checked while recent. */
     private cookieSentAt = -1
+    /** sendCookie and acceptCookie once enableSynCookies() was called; null otherwise. */
+    private cookieOut: (src: number, dst: number, now: number) => void = null
+    private cookieIn: (l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, now: number) => boolean = null
+    /**
+     * armKeepAlive and keepAliveTimeout, installed by the first armKeepAlive
+     * (a socket's setKeepAlive or setIdleTimeout): until then no connection
+     * can have a keep-alive or idle timer, and an image that never asks for
+     * one carries none of that code (about 0.5 KB).
+     */
+    private keepArm: (c: TcpConnection, now: number) => void = null
+    private keepTimer: (c: TcpConnection, now: number) => void = null
 
     constructor(limits: Limits, host: TcpHost, random: RandomSource) {
         this.limits = limits
@@ -142,6 +153,20 @@ export class Tcp {
     }
 
     // ==== user calls ========================================================
+
+    /**
+     * SYN cookies (pluggable): a SYN that finds the listener's backlog or the
+     * pool full is answered with a SYN,ACK that keeps no state, and an ACK
+     * carrying a valid cookie becomes a connection (displacing the oldest
+     * half-open one). Without them such a SYN is dropped (the peer retries).
+     * An image that never calls this carries none of it: about 1.4 KB of
+     * bytecode (sendCookie, acceptCookie, cookieHash, evictHalfOpen,
+     * HalfSipHash.hash3). The demo and the host runners turn them on.
+     */
+    enableSynCookies(): void {
+        this.cookieOut = this.sendCookie
+        this.cookieIn = this.acceptCookie
+    }
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
     listen(port: number, backlog: number): TcpListener {
@@ -344,7 +369,7 @@ export class Tcp {
             if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
             if (gone(c)) continue
             if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
-            if (c.keepAt !== OFF && now >= c.keepAt) this.keepAliveTimeout(c, now)
+            if (c.keepAt !== OFF && now >= c.keepAt) this.keepTimer(c, now)
             if (gone(c)) continue
             if (c.ackAt !== OFF && now >= c.ackAt) {
                 c.ackAt = OFF
@@ -393,15 +418,17 @@ export class Tcp {
         const f = seg.flags
         if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
         if (f & TCP_ACK) {
-            if ((f & TCP_SYN) === 0 && this.acceptCookie(l, frame, dataOff, dataLen, src, dst, now)) return
+            if ((f & TCP_SYN) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
             // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
             this.host.drop(Reason.NoSocket)
             return this.resetFor(src, dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        if (this.backlogUsed(l) >= l.backlog) return this.sendCookie(src, dst, now)
-        const c = this.allocate(now, false)
-        if (!c) return this.sendCookie(src, dst, now)
+        const c = this.backlogUsed(l) < l.backlog ? this.allocate(now, false) : null
+        if (!c) {
+            if (this.cookieOut) return this.cookieOut(src, dst, now)
+            return this.host.drop(Reason.SocketQueueFull)
+        }
         c.listener = l.index
         c.localIp = dst
         c.localPort = seg.dstPort
@@ -1092,6 +1119,8 @@ export class Tcp {
 
     /** Sets keepAt from the keep-alive and idle settings. */
     armKeepAlive(c: TcpConnection, now: number): void {
+        this.keepArm = this.armKeepAlive
+        this.keepTimer = this.keepAliveTimeout
         let t = OFF
         if (c.keepAlive) {
             t = c.keepProbes > 0 ? now + c.keepIntervalMs : c.lastHeard + c.keepIdleMs
@@ -1124,7 +1153,7 @@ export class Tcp {
             const l = this.listeners[c.listener]
             if (l.onEvent) l.onEvent(l)
         }
-        this.armKeepAlive(c, now)
+        if (this.keepArm) this.keepArm(c, now)
         this.notify(c)
     }
 
