@@ -38,6 +38,7 @@ const tester = new Stack({
     limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1024, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
 })
 device.tcp.enableSynCookies()
+device.tcp.enableOutOfOrder()
 link.attach(devicePort, device)
 link.attach(testerPort, tester)
 const host = deviceSocketHost(kick, log)

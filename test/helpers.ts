@@ -55,6 +55,7 @@ export function stackB(limits?: Partial<Limits>, seed = 1): { stack: Stack; driv
         limits,
     })
     stack.tcp.enableSynCookies()
+    stack.tcp.enableOutOfOrder()
     return { stack, driver, logs }
 }
 

@@ -414,6 +414,7 @@ export class RealTimeRunner {
             limits: o.limits,
         })
         this.stack.tcp.enableSynCookies()
+        this.stack.tcp.enableOutOfOrder()
         this.host = new RealTimeSocketHost(clock, () => self.requestSchedule())
         this.net = new Net(this.stack, this.host)
     }

@@ -34,6 +34,7 @@ import {
     tcpHeaderLength,
 } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
+import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
 import { HalfSipHash, initialSequenceNumber } from "./isn.js"
 
@@ -166,6 +167,20 @@ export class Tcp {
     enableSynCookies(): void {
         this.cookieOut = this.sendCookie
         this.cookieIn = this.acceptCookie
+    }
+
+    /**
+     * Out-of-order reassembly (pluggable): data beyond a gap is kept in the
+     * receive ring (up to tcpOutOfOrderRanges ranges per connection) and
+     * delivered once the gap fills. Without it such data is dropped and
+     * answered with a duplicate ACK, and the sender retransmits from the gap:
+     * with the default 2 KB receive ring at most one segment fits beyond a
+     * gap anyway. An image that never calls this carries no Assembler (about
+     * 0.9 KB of bytecode, and its ranges on the heap). The demo and the host
+     * runners turn it on.
+     */
+    enableOutOfOrder(): void {
+        for (const c of this.pool) if (!c.ooo) c.ooo = new Assembler(this.limits.tcpOutOfOrderRanges)
     }
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
@@ -725,10 +740,11 @@ export class Tcp {
         const ahead = seqDiff(seq, c.rcvNxt)
         if (ahead === 0) {
             const n = c.recvRing.writeAt(0, frame, off, len)
-            const total = c.ooo.advance(n)
+            const ooo = c.ooo
+            const total = ooo ? ooo.advance(n) : n
             c.recvRing.commit(total)
             c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || !c.ooo.isEmpty()) {
+            if (total > n || (ooo && !ooo.isEmpty())) {
                 // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
                 // ACKing every segment for a while so the sender's recovery and
                 // slow start are not paced by our delayed-ACK timer (Linux's quickack)
@@ -752,8 +768,10 @@ export class Tcp {
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
-        const n = c.recvRing.writeAt(ahead, frame, off, len)
-        if (n > 0) c.ooo.add(ahead, n)
+        if (c.ooo) {
+            const n = c.recvRing.writeAt(ahead, frame, off, len)
+            if (n > 0) c.ooo.add(ahead, n)
+        }
         c.ackNow = true
         c.quickAcks = QUICK_ACKS
     }
@@ -1214,7 +1232,7 @@ export class Tcp {
         c.state = TcpState.Closed
         c.sendRing.clear()
         c.recvRing.clear()
-        c.ooo.clear()
+        if (c.ooo) c.ooo.clear()
         c.finPending = false
         c.finQueued = false
         c.finSent = false

@@ -38,6 +38,7 @@ export function addStackHost(sim: Simulator, name: string, o: StackHostOptions):
                 limits: o.limits,
             })
             stack.tcp.enableSynCookies()
+            stack.tcp.enableOutOfOrder()
             return stack
         },
         { impairments: o.impairments },
