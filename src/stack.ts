@@ -142,7 +142,6 @@ export class Stack {
             localIp: () => self.ip,
             ipSend: (dst: number, protocol: number, l4Length: number, now: number) => self.ipOutput(dst, protocol, l4Length, now),
             drop: (reason: Reason) => self.counters.drop(reason),
-            log: (line: string) => self.say(line),
         }
         this.tcp = new Tcp(limits, host, this.random)
         this.tcp.onStateChange = (c: TcpConnection, from: TcpState, to: TcpState) => {

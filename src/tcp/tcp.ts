@@ -61,7 +61,6 @@ export interface TcpHost {
     ipSend: (dst: number, protocol: number, l4Length: number, now: number) => boolean
     /** Counts a dropped segment. */
     drop: (reason: Reason) => void
-    log: (line: string) => void
 }
 
 /** @devsWhenUsed */
