@@ -307,7 +307,7 @@ export class Stack {
         const r = parseIpv4(frame, off, len, h)
         if (r !== Reason.Ok) return this.counters.drop(r)
         const dst = h.dst
-        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !this.joined(dst)) {
+        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !(isMulticast(dst) && this.multicastGroups.indexOf(dst) >= 0)) {
             return this.counters.drop(Reason.NotForUs)
         }
         // RFC 1122 §3.2.1.3: a source address must be a host's
@@ -419,7 +419,8 @@ export class Stack {
             return this.emitAndSend(frameLen)
         }
         let nextHop = dstIp
-        if (!this.onLink(dstIp)) {
+        if (((dstIp ^ this.ip) & this.netmask) !== 0) {
+            // not on our link: through the gateway
             if (this.gateway === 0) {
                 this.counters.drop(Reason.NoRoute)
                 return false
@@ -550,7 +551,15 @@ export class Stack {
             const t = frame[ipOff + ip.headerLength]
             if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return
         }
-        if (!this.takeIcmpToken(now)) return
+        // a token bucket: icmpErrorsPerSecond, refilled continuously
+        const rate = this.limits.icmpErrorsPerSecond
+        const elapsed = now - this.icmpTokensAt
+        if (elapsed > 0) {
+            this.icmpTokens = Math.min(rate, this.icmpTokens + (elapsed * rate) / 1000)
+            this.icmpTokensAt = now
+        }
+        if (this.icmpTokens < 1) return
+        this.icmpTokens -= 1
         let quoted = ip.totalLength
         if (quoted > ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8) quoted = ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8
         copyBytes(this.tx, L4_OFF + 8, frame, ipOff, quoted)
@@ -563,23 +572,7 @@ export class Stack {
         if (this.ipOutput(ip.src, IP_PROTO_ICMP, 8 + quoted, now)) this.counters.icmpErrorsSent++
     }
 
-    private takeIcmpToken(now: number): boolean {
-        const rate = this.limits.icmpErrorsPerSecond
-        const elapsed = now - this.icmpTokensAt
-        if (elapsed > 0) {
-            this.icmpTokens = Math.min(rate, this.icmpTokens + (elapsed * rate) / 1000)
-            this.icmpTokensAt = now
-        }
-        if (this.icmpTokens < 1) return false
-        this.icmpTokens -= 1
-        return true
-    }
-
     // ---- addressing -------------------------------------------------------
-
-    private onLink(ip: number): boolean {
-        return ((ip ^ this.ip) & this.netmask) === 0
-    }
 
     private subnetBroadcast(): number {
         return (this.ip | ~this.netmask) >>> 0
@@ -587,10 +580,6 @@ export class Stack {
 
     private isBroadcastOrMulticast(ip: number): boolean {
         return ip === BROADCAST || ip === this.subnetBroadcast() || isMulticast(ip)
-    }
-
-    private joined(ip: number): boolean {
-        return isMulticast(ip) && this.multicastGroups.indexOf(ip) >= 0
     }
 
     private acceptsMulticastMac(mac: Buffer): boolean {
