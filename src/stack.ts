@@ -104,12 +104,15 @@ export class Stack {
     private readonly rxArp = new ArpPacket()
     private readonly rxIp = new Ipv4Header()
     private readonly rxIcmp = new IcmpHeader()
-    private readonly rxUdp = new UdpHeader()
+    /** Made by enableUdp(), with udpIn: an image without UDP users has no UdpHeader. */
+    private rxUdp: UdpHeader
     private readonly txEth = new EthernetHeader()
     private readonly txArp = new ArpPacket()
     private readonly txIp = new Ipv4Header()
     private readonly txIcmp = new IcmpHeader()
-    private readonly txUdp = new UdpHeader()
+    private txUdp: UdpHeader
+    /** udpInput once enableUdp() ran; unset (no initializer: no code) before. */
+    private udpIn: (frame: Buffer, off: number, len: number, now: number) => void
 
     constructor(config: StackConfig) {
         const limits = resolveLimits(config.limits)
@@ -209,8 +212,25 @@ export class Stack {
         return this.ipOutput(dst >>> 0, IP_PROTO_ICMP, 8 + payloadLength, now)
     }
 
+    /**
+     * The UDP socket API (pluggable): udpBind and udpSend turn it on. Until
+     * then a datagram for us is answered with an ICMP port unreachable
+     * without its UDP header being checked, as no port could take it; once
+     * on, datagrams are validated (length, checksum: drops counted by
+     * reason) and delivered to bound ports. An image with no UDP user
+     * carries none of it: about 0.6 KB of bytecode (udpInput, udpSlot,
+     * parseUdp, UdpHeader). The host runners and test helpers turn it on.
+     */
+    enableUdp(): void {
+        if (this.udpIn) return
+        this.rxUdp = new UdpHeader()
+        this.txUdp = new UdpHeader()
+        this.udpIn = this.udpInput
+    }
+
     /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
     udpBind(port: number, handler: UdpHandler): boolean {
+        this.enableUdp()
         if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
         const slot = this.udpPorts.indexOf(0)
         if (slot < 0) return false
@@ -232,6 +252,7 @@ export class Stack {
             this.counters.drop(Reason.TxTooLong)
             return false
         }
+        this.enableUdp()
         copyBytes(this.tx, L4_OFF + UDP_HEADER_LEN, data, off, len)
         const h = this.txUdp
         h.srcPort = srcPort
@@ -320,7 +341,13 @@ export class Stack {
         const payloadOff = off + h.headerLength
         const payloadLen = h.totalLength - h.headerLength
         if (h.protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
-        else if (h.protocol === IP_PROTO_UDP) this.udpInput(frame, payloadOff, payloadLen, now)
+        else if (h.protocol === IP_PROTO_UDP) {
+            if (this.udpIn) this.udpIn(frame, payloadOff, payloadLen, now)
+            else {
+                this.sendIcmpError(frame, IP_OFF, ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, now)
+                this.counters.drop(Reason.NoSocket)
+            }
+        }
         else if (h.protocol === IP_PROTO_TCP) {
             // TCP is unicast only (RFC 1122 §4.2.3.10)
             if (dst !== this.ip) return this.counters.drop(Reason.NotForUs)

@@ -56,6 +56,7 @@ export function stackB(limits?: Partial<Limits>, seed = 1): { stack: Stack; driv
     })
     stack.tcp.enableSynCookies()
     stack.tcp.enableOutOfOrder()
+    stack.enableUdp()
     return { stack, driver, logs }
 }
 

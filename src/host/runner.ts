@@ -415,6 +415,7 @@ export class RealTimeRunner {
         })
         this.stack.tcp.enableSynCookies()
         this.stack.tcp.enableOutOfOrder()
+        this.stack.enableUdp()
         this.host = new RealTimeSocketHost(clock, () => self.requestSchedule())
         this.net = new Net(this.stack, this.host)
     }

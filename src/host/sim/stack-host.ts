@@ -39,6 +39,7 @@ export function addStackHost(sim: Simulator, name: string, o: StackHostOptions):
             })
             stack.tcp.enableSynCookies()
             stack.tcp.enableOutOfOrder()
+            stack.enableUdp()
             return stack
         },
         { impairments: o.impairments },
