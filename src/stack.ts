@@ -95,6 +95,8 @@ export class Stack {
     private readonly udpPorts: number[] = []
     private readonly udpHandlers: UdpHandler[] = []
     private readonly multicastGroups: number[] = []
+    /** acceptsMulticastMac once a group was joined; unset (no initializer: no code) before. */
+    private multicastMac: (mac: Buffer) => boolean
     private ipId: number
     private icmpTokens: number
     private icmpTokensAt = 0
@@ -264,6 +266,9 @@ export class Stack {
 
     /** Accepts datagrams sent to an IPv4 multicast group (e.g. 224.0.0.251 for mDNS). */
     joinMulticast(group: number): void {
+        // the first group installs the multicast MAC filter: an image that
+        // joins none carries no code for it
+        this.multicastMac = this.acceptsMulticastMac
         if (this.multicastGroups.indexOf(group >>> 0) < 0) this.multicastGroups.push(group >>> 0)
     }
 
@@ -294,7 +299,7 @@ export class Stack {
         const eth = this.rxEth
         const r = parseEthernet(frame, 0, len, eth)
         if (r !== Reason.Ok) return this.counters.drop(r)
-        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !this.acceptsMulticastMac(eth.dst)) {
+        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !(this.multicastMac && this.multicastMac(eth.dst))) {
             return this.counters.drop(Reason.NotForUs)
         }
         if (eth.etherType === ETHERTYPE_ARP) this.arpInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
