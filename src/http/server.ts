@@ -125,15 +125,6 @@ export interface HttpStats {
  */
 const HTTP_STATS_ZERO = '{"connections":0,"active":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0}'
 
-/**
- * The options' defaults: 2 KB heads of at most 32 fields, 16 MiB bodies,
- * 10 s for a head or a piece of body, 5 s idle between requests, no limit on
- * connections but the TCP pool's, 1000 requests per connection. Data, not
- * code: a string literal costs no code bytes on the device.
- */
-const OPTION_DEFAULTS =
-    '{"maxHeaderBytes":2048,"maxHeaders":32,"maxBodyBytes":16777216,"headerTimeoutMs":10000,"bodyTimeoutMs":10000,"keepAliveTimeoutMs":5000,"maxConnections":1000000,"maxRequestsPerConnection":1000}'
-
 interface Route {
     method: string
     parts: string[]
@@ -153,11 +144,17 @@ export class HttpServer {
     constructor(net: Net, handler?: Handler, options?: HttpServerOptions) {
         this.net = net
         this.fallback = handler || null
-        // the defaults, where an option is missing or 0
-        const given: any = options || {}
-        const o: any = JSON.parse(OPTION_DEFAULTS)
-        for (const k of Object.keys(o)) if (given[k]) o[k] = given[k]
-        this.options = o
+        const o = options || {}
+        this.options = {
+            maxHeaderBytes: o.maxHeaderBytes || 2048,
+            maxHeaders: o.maxHeaders || 32,
+            maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
+            headerTimeoutMs: o.headerTimeoutMs || 10000,
+            bodyTimeoutMs: o.bodyTimeoutMs || 10000,
+            keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
+            maxConnections: o.maxConnections || 1000000,
+            maxRequestsPerConnection: o.maxRequestsPerConnection || 1000,
+        }
     }
 
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
