@@ -37,6 +37,8 @@ const tester = new Stack({
     // a receive window below the device's MSS: the sender's small-window rules run on the device too
     limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1024, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
 })
+device.tcp.enableSynCookies()
+device.tcp.enableOutOfOrder()
 link.attach(devicePort, device)
 link.attach(testerPort, tester)
 const host = deviceSocketHost(kick, log)

@@ -29,11 +29,12 @@ import {
     TCP_PSH,
     TCP_RST,
     TCP_SYN,
-    emitTcp,
+    emitTcpMss,
     parseTcp,
     tcpHeaderLength,
 } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
+import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
 import { HalfSipHash, initialSequenceNumber } from "./isn.js"
 
@@ -62,7 +63,6 @@ export interface TcpHost {
     ipSend: (dst: number, protocol: number, l4Length: number, now: number) => boolean
     /** Counts a dropped segment. */
     drop: (reason: Reason) => void
-    log: (line: string) => void
 }
 
 /** @devsWhenUsed */
@@ -78,34 +78,41 @@ export class TcpListener {
     }
 }
 
-/** @devsWhenUsed */
-export class TcpCounters {
-    activeOpens = 0
-    passiveOpens = 0
-    segmentsIn = 0
-    segmentsOut = 0
-    retransmits = 0
-    fastRetransmits = 0
-    timeouts = 0
-    resetsSent = 0
-    resetsReceived = 0
-    challengeAcks = 0
-    synCookiesSent = 0
-    synCookiesAccepted = 0
-    keepAliveProbes = 0
-    zeroWindowProbes = 0
-    timeWaitReclaimed = 0
-    halfOpenEvicted = 0
+/** The engine's counters (/status reports them). */
+export interface TcpCounters {
+    activeOpens: number
+    passiveOpens: number
+    segmentsIn: number
+    segmentsOut: number
+    retransmits: number
+    fastRetransmits: number
+    timeouts: number
+    resetsSent: number
+    resetsReceived: number
+    challengeAcks: number
+    synCookiesSent: number
+    synCookiesAccepted: number
+    keepAliveProbes: number
+    zeroWindowProbes: number
+    timeWaitReclaimed: number
+    halfOpenEvicted: number
     /** Connections reset to make room for a new one (see Tcp.reclaimAt). */
-    idleReclaimed = 0
-    connectionsRefusedNoSlot = 0
+    idleReclaimed: number
+    connectionsRefusedNoSlot: number
 }
+
+/**
+ * TcpCounters with every count 0, parsed where a TcpCounters is made. Data, not
+ * code: the VM's native JSON.parse reads a string literal, which costs no
+ * code bytes (a class would be a constructor storing each field).
+ */
+const TCP_COUNTERS_ZERO = '{"activeOpens":0,"passiveOpens":0,"segmentsIn":0,"segmentsOut":0,"retransmits":0,"fastRetransmits":0,"timeouts":0,"resetsSent":0,"resetsReceived":0,"challengeAcks":0,"synCookiesSent":0,"synCookiesAccepted":0,"keepAliveProbes":0,"zeroWindowProbes":0,"timeWaitReclaimed":0,"halfOpenEvicted":0,"idleReclaimed":0,"connectionsRefusedNoSlot":0}'
 
 /** @devsWhenUsed */
 export class Tcp {
     readonly pool: TcpConnection[] = []
     readonly listeners: TcpListener[] = []
-    readonly counters = new TcpCounters()
+    readonly counters: TcpCounters = JSON.parse(TCP_COUNTERS_ZERO)
     /**
      * Chooses initial sequence numbers. RFC 6528 (keyed hash + 4 µs clock) by
      * default; tests replace it to reproduce a trace with known numbers.
@@ -139,6 +146,17 @@ export class Tcp {
     private readonly invalidAckAt: number[] = []
     /** Time the last SYN cookie was sent; cookies are only checked while recent. */
     private cookieSentAt = -1
+    /** sendCookie and acceptCookie once enableSynCookies() was called; unset (no initializer: no code) otherwise. */
+    private cookieOut: (src: number, dst: number, now: number) => void
+    private cookieIn: (l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, now: number) => boolean
+    /**
+     * armKeepAlive and keepAliveTimeout, installed by the first armKeepAlive
+     * (a socket's setKeepAlive or setIdleTimeout): until then no connection
+     * can have a keep-alive or idle timer, and an image that never asks for
+     * one carries none of that code (about 0.5 KB).
+     */
+    private keepArm: (c: TcpConnection, now: number) => void
+    private keepTimer: (c: TcpConnection, now: number) => void
 
     constructor(limits: Limits, host: TcpHost, random: RandomSource) {
         this.limits = limits
@@ -160,6 +178,34 @@ export class Tcp {
     }
 
     // ==== user calls ========================================================
+
+    /**
+     * SYN cookies (pluggable): a SYN that finds the listener's backlog or the
+     * pool full is answered with a SYN,ACK that keeps no state, and an ACK
+     * carrying a valid cookie becomes a connection (displacing the oldest
+     * half-open one). Without them such a SYN is dropped (the peer retries).
+     * An image that never calls this carries none of it: about 1.4 KB of
+     * bytecode (sendCookie, acceptCookie, cookieHash, evictHalfOpen,
+     * HalfSipHash.hash3). The demo and the host runners turn them on.
+     */
+    enableSynCookies(): void {
+        this.cookieOut = this.sendCookie
+        this.cookieIn = this.acceptCookie
+    }
+
+    /**
+     * Out-of-order reassembly (pluggable): data beyond a gap is kept in the
+     * receive ring (up to tcpOutOfOrderRanges ranges per connection) and
+     * delivered once the gap fills. Without it such data is dropped and
+     * answered with a duplicate ACK, and the sender retransmits from the gap:
+     * with the default 2 KB receive ring at most one segment fits beyond a
+     * gap anyway. An image that never calls this carries no Assembler (about
+     * 0.9 KB of bytecode, and its ranges on the heap). The demo and the host
+     * runners turn it on.
+     */
+    enableOutOfOrder(): void {
+        for (const c of this.pool) if (!c.ooo) c.ooo = new Assembler(this.limits.tcpOutOfOrderRanges)
+    }
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
     listen(port: number, backlog: number): TcpListener {
@@ -258,10 +304,18 @@ export class Tcp {
         const n = c.recvRing.read(buf, off, len)
         if (n > 0) {
             c.lastActivity = now
-            // RFC 1122 §4.2.3.3: tell the peer when the window opened by enough
-            if (this.windowUpdateDue(c)) {
-                c.ackNow = true
-                this.output(c, now)
+            // RFC 1122 §4.2.3.3: after a read, an update when the window opened
+            // by at least the SWS step, min(half the ring, one MSS). (Sending it
+            // only when the window had fallen below half, Linux's rule, cut ACKs
+            // so much that throughput under 5% loss fell to a third in the
+            // simulator: these updates also clock the sender.)
+            const s = c.state
+            if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
+                const current = seqDiff(c.rcvAdv, c.rcvNxt)
+                if (c.rcvWindow() - current >= Math.min(c.recvRing.capacity >> 1, c.sndMss)) {
+                    c.ackNow = true
+                    this.output(c, now)
+                }
             }
         }
         return n
@@ -363,7 +417,7 @@ export class Tcp {
             if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
             if (gone(c)) continue
             if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
-            if (c.keepAt !== OFF && now >= c.keepAt) this.keepAliveTimeout(c, now)
+            if (c.keepAt !== OFF && now >= c.keepAt) this.keepTimer(c, now)
             if (gone(c)) continue
             if (c.ackAt !== OFF && now >= c.ackAt) {
                 c.ackAt = OFF
@@ -412,15 +466,17 @@ export class Tcp {
         const f = seg.flags
         if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
         if (f & TCP_ACK) {
-            if ((f & TCP_SYN) === 0 && this.acceptCookie(l, frame, dataOff, dataLen, src, dst, now)) return
+            if ((f & TCP_SYN) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
             // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
             this.host.drop(Reason.NoSocket)
             return this.resetFor(src, dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        if (this.backlogUsed(l) >= l.backlog) return this.sendCookie(src, dst, now)
-        const c = this.allocate(now, false)
-        if (!c) return this.sendCookie(src, dst, now)
+        const c = this.backlogUsed(l) < l.backlog ? this.allocate(now, false) : null
+        if (!c) {
+            if (this.cookieOut) return this.cookieOut(src, dst, now)
+            return this.host.drop(Reason.SocketQueueFull)
+        }
         c.listener = l.index
         c.localIp = dst
         c.localPort = seg.dstPort
@@ -507,7 +563,12 @@ export class Tcp {
         }
 
         // first: sequence number acceptability (§3.10.7.4 table)
-        const wnd = this.advertisedWindow(c)
+        // what we may still accept beyond RCV.NXT: the window we advertised,
+        // never less (it never shrinks); before anything was advertised
+        // (SYN-RECEIVED from a cookie) the free space
+        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
+        const free = c.rcvWindow()
+        const wnd = adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
         let ok: boolean
         if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
         else if (wnd === 0) ok = false
@@ -715,10 +776,11 @@ export class Tcp {
         const ahead = seqDiff(seq, c.rcvNxt)
         if (ahead === 0) {
             const n = c.recvRing.writeAt(0, frame, off, len)
-            const total = c.ooo.advance(n)
+            const ooo = c.ooo
+            const total = ooo ? ooo.advance(n) : n
             c.recvRing.commit(total)
             c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || !c.ooo.isEmpty()) {
+            if (total > n || (ooo && !ooo.isEmpty())) {
                 // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
                 // ACKing every segment for a while so the sender's recovery and
                 // slow start are not paced by our delayed-ACK timer (Linux's quickack)
@@ -742,8 +804,10 @@ export class Tcp {
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
-        const n = c.recvRing.writeAt(ahead, frame, off, len)
-        if (n > 0) c.ooo.add(ahead, n)
+        if (c.ooo) {
+            const n = c.recvRing.writeAt(ahead, frame, off, len)
+            if (n > 0) c.ooo.add(ahead, n)
+        }
         c.ackNow = true
         c.quickAcks = QUICK_ACKS
     }
@@ -895,7 +959,7 @@ export class Tcp {
             const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
             c.sendRing.peek(skip, tx, at + hl, len)
         }
-        emitTcp(h, tx, at, c.localIp, c.remoteIp, len)
+        emitTcpMss(h, tx, at, c.localIp, c.remoteIp, len)
         if (flags & TCP_ACK) {
             c.rcvAdv = seqAdd(c.rcvNxt, wnd)
             c.ackNow = false
@@ -929,7 +993,7 @@ export class Tcp {
      */
     private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
         const h = this.header(srcPort, dstPort, seq, ack, flags, window)
-        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
+        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
         this.counters.segmentsOut++
         this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
     }
@@ -997,14 +1061,6 @@ export class Tcp {
 
     // ==== windows ===========================================================
 
-    /** What we may still accept beyond RCV.NXT: the window we advertised, never less (it never shrinks). */
-    private advertisedWindow(c: TcpConnection): number {
-        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
-        const free = c.rcvWindow()
-        // before anything was advertised (SYN-RECEIVED from a cookie) use the free space
-        return adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
-    }
-
     /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
     private windowToAdvertise(c: TcpConnection): number {
         const free = c.rcvWindow()
@@ -1014,19 +1070,6 @@ export class Tcp {
         if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
         const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
         return free - current >= step ? free : current
-    }
-
-    /**
-     * RFC 1122 §4.2.3.3: after a read, an update when the window opened by at
-     * least the SWS step. (Sending it only when the window had fallen below
-     * half, Linux's rule, cut ACKs so much that throughput under 5% loss fell
-     * to a third in the simulator: these updates also clock the sender.)
-     */
-    private windowUpdateDue(c: TcpConnection): boolean {
-        if (c.state !== TcpState.Established && c.state !== TcpState.FinWait1 && c.state !== TcpState.FinWait2) return false
-        const current = seqDiff(c.rcvAdv, c.rcvNxt)
-        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
-        return c.rcvWindow() - current >= step
     }
 
     private takeWindow(c: TcpConnection, window: number, seq: number, ack: number): void {
@@ -1138,6 +1181,8 @@ export class Tcp {
 
     /** Sets keepAt from the keep-alive and idle settings. */
     armKeepAlive(c: TcpConnection, now: number): void {
+        this.keepArm = this.armKeepAlive
+        this.keepTimer = this.keepAliveTimeout
         let t = OFF
         if (c.keepAlive) {
             t = c.keepProbes > 0 ? now + c.keepIntervalMs : c.lastHeard + c.keepIdleMs
@@ -1170,7 +1215,7 @@ export class Tcp {
             const l = this.listeners[c.listener]
             if (l.onEvent) l.onEvent(l)
         }
-        this.armKeepAlive(c, now)
+        if (this.keepArm) this.keepArm(c, now)
         this.notify(c)
     }
 
@@ -1242,7 +1287,7 @@ export class Tcp {
         c.state = TcpState.Closed
         c.sendRing.clear()
         c.recvRing.clear()
-        c.ooo.clear()
+        if (c.ooo) c.ooo.clear()
         c.finPending = false
         c.finQueued = false
         c.finSent = false
