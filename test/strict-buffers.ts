@@ -23,8 +23,8 @@ if (!proto.__strictBuffers) {
         if (len > 0 && (off < 0 || off + len > this.length)) outOfRange.push("fillAt(" + off + ", " + len + ") on " + this.length + " bytes")
         fillAt.call(this, off, len, v)
     }
-    proto.getAt = function (this: Buffer, off: number, format: "u8" | "u16"): number {
-        if (off < 0 || off + (format === "u16" ? 2 : 1) > this.length) outOfRange.push("getAt(" + off + ") on " + this.length + " bytes")
+    proto.getAt = function (this: Buffer, off: number, format: "u8" | "u16" | "u32"): number {
+        if (off < 0 || off + (format === "u32" ? 4 : format === "u16" ? 2 : 1) > this.length) outOfRange.push("getAt(" + off + ") on " + this.length + " bytes")
         return getAt.call(this, off, format)
     }
 }

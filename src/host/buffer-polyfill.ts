@@ -8,8 +8,8 @@ declare global {
         blitAt(dstOffset: number, src: Buffer, srcOffset: number, length: number): void
         /** DeviceScript: set `length` bytes from `offset` to `value`. */
         fillAt(offset: number, length: number, value: number): void
-        /** DeviceScript: little-endian read; the core uses "u16" only. */
-        getAt(offset: number, format: "u8" | "u16"): number
+        /** DeviceScript: little-endian read; the core uses "u8", "u16" and "u32". */
+        getAt(offset: number, format: "u8" | "u16" | "u32"): number
     }
 }
 
@@ -45,6 +45,7 @@ if (!proto.blitAt) {
     }
     proto.getAt = function (this: Buffer, offset: number, format: string): number {
         if (format === "u16") return this[offset] | (this[offset + 1] << 8)
+        if (format === "u32") return (this[offset] | (this[offset + 1] << 8) | (this[offset + 2] << 16)) + this[offset + 3] * 0x1000000
         if (format === "u8") return this[offset]
         throw new Error("getAt: format " + format + " is not polyfilled")
     }

@@ -20,6 +20,11 @@ const big = Buffer.alloc(1501)
 for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff
 console.log("odd1501 " + hex16(internetChecksum(big, 0, big.length)))
 console.log("offset3len11 " + hex16(internetChecksum(big, 3, 11)))
+// the 32-byte turns of the loop at an odd offset, and words of all ones (the sum passes 2^32)
+console.log("offset7len1460 " + hex16(internetChecksum(big, 7, 1460)))
+const ones = Buffer.alloc(1472)
+ones.fillAt(0, ones.length, 0xff)
+console.log("ones1472 " + hex16(finishChecksum(onesSum(ones, 0, ones.length, pseudoHeaderSum(0xffffffff, 0xffffffff, 17, 0xffff)))))
 
 // a UDP-style sum: pseudo-header, then two ranges (the first of even length)
 const acc = pseudoHeaderSum(parseIp("192.168.0.1"), parseIp("192.168.0.199"), 17, 8 + 13)

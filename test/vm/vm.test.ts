@@ -36,6 +36,8 @@ function nodeChecksums(): string[] {
         "odd5 " + hex16(internetChecksum(odd5, 0, odd5.length)),
         "odd1501 " + hex16(internetChecksum(big, 0, big.length)),
         "offset3len11 " + hex16(internetChecksum(big, 3, 11)),
+        "offset7len1460 " + hex16(internetChecksum(big, 7, 1460)),
+        "ones1472 " + hex16(finishChecksum(onesSum(Buffer.alloc(1472, 0xff), 0, 1472, pseudoHeaderSum(0xffffffff, 0xffffffff, 17, 0xffff)))),
         "udp " + hex16(finishChecksum(onesSum(big, 100, 13, onesSum(big, 0, 8, acc)))),
         "done",
     ]
