@@ -127,11 +127,12 @@ export class Enc28j60 implements NetDriver {
     private readonly tHdr = Buffer.alloc(7)
     private readonly rHdr = Buffer.alloc(7)
     // RBM of small and large frames (opcode, then the frame and its pad
-    // byte); the frame is moved to offset 0 for the stack
+    // byte); the frame is moved to offset 0 for the stack. A large read
+    // sends the first queue slot with RBM in its first byte: after the
+    // opcode the chip ignores what it is sent, and 1.5 KB of heap is saved.
     private readonly tSmall = Buffer.alloc(1 + SMALL)
     private readonly rSmall = Buffer.alloc(1 + SMALL)
-    private readonly tBig = Buffer.alloc(1 + MAX_FRAME + 1)
-    private readonly rBig = Buffer.alloc(1 + MAX_FRAME + 1)
+    private readonly rBig = Buffer.alloc(2 + MAX_FRAME)
     // WBM of a small frame: opcode, control byte, frame
     private readonly wSmall = Buffer.alloc(2 + SMALL)
 
@@ -142,7 +143,6 @@ export class Enc28j60 implements NetDriver {
         this.queue = new TxQueue(txQueueFrames || 2, 2, MAX_FRAME)
         for (const s of this.queue.slots) s[0] = WBM
         this.tSmall[0] = RBM
-        this.tBig[0] = RBM
         this.tHdr[0] = RBM
         this.wSmall[0] = WBM
     }
@@ -176,7 +176,7 @@ export class Enc28j60 implements NetDriver {
 
     private async read(reg: number): Promise<number> {
         await this.select(reg)
-        if (!(reg & 0x80)) return this.raw(RCR | (reg & 0x1f), 0)
+        if (!(reg & 0x80)) return await this.raw(RCR | (reg & 0x1f), 0)
         const t = this.t3
         t[0] = RCR | (reg & 0x1f)
         this.counters.spiTransfers++
@@ -354,8 +354,11 @@ export class Enc28j60 implements NetDriver {
         const size = len + (len & 1)
         const small = size <= SMALL
         const rx = small ? this.rSmall : this.rBig
+        const tx = small ? this.tSmall : this.queue.slots[0]
+        tx[0] = RBM
         c.spiTransfers++
-        await this.bus.xfer(small ? this.tSmall : this.tBig, rx)
+        await this.bus.xfer(tx, rx)
+        if (!small) tx[0] = WBM
         this.rdpt = -1
         this.next = next
         // errata #14: ERXRDPT = next - 1, odd, frees the frame's space

@@ -1,0 +1,158 @@
+// The firmware's bytecode in the DeviceScript VM driving the ENC28J60 model
+// on its SPI bus (ds.spiXfer reaches the model through src/host/vm/spi-hook.ts),
+// with a Node Stack on the other end of the model's wire, all on the VM's
+// virtual time: ARP, ping, HTTP GET and POST, link down and up.
+import "../setup.js"
+import { test } from "node:test"
+import assert from "node:assert/strict"
+import { createHash } from "node:crypto"
+import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
+import { DeviceVm } from "../../src/host/vm/vm.js"
+import { Enc28j60Model } from "../../src/host/models/enc28j60.js"
+import { Stack } from "../../src/stack.js"
+import { Net, SocketHost, Signal } from "../../src/socket/socket.js"
+import { request } from "../../src/http/client.js"
+import { Xoshiro128 } from "../../src/random.js"
+import { parseIp, parseMac } from "../../src/wire/bytes.js"
+
+let built: Promise<DeviceBuild> = null
+function build(): Promise<DeviceBuild> {
+    if (!built) built = buildDevice("test/device/eth-vm.ts")
+    return built
+}
+build().catch(() => {})
+
+interface Sig extends Signal {
+    waiters: (() => void)[]
+}
+
+/** The VM, the chip model, and a Node Stack on the model's wire, on one virtual clock. */
+class Rig {
+    vm: DeviceVm
+    model = new Enc28j60Model()
+    peer: Stack
+    net: Net
+    toPeer: Buffer[] = []
+    timers: { at: number; fn: () => void }[] = []
+    errors: unknown[] = []
+
+    static async create(): Promise<Rig> {
+        const r = new Rig()
+        r.vm = await DeviceVm.create({ spi: r.model })
+        r.vm.deploy((await build()).bytecode)
+        return r
+    }
+
+    constructor() {
+        this.model.onTransmit = (f) => this.toPeer.push(f)
+        const self = this
+        this.peer = new Stack({
+            driver: { mac: parseMac("02:00:00:00:00:01"), mtu: 1500, transmit: (f: Buffer, n: number) => void self.model.receive(Buffer.from(f.subarray(0, n))) },
+            ip: parseIp("198.18.0.1"),
+            netmask: parseIp("255.255.255.0"),
+            random: new Xoshiro128(99),
+        })
+        const host: SocketHost = {
+            now: () => self.vm.nowMs(),
+            newSignal: (): Signal => ({ waiters: [] }) as Sig,
+            wait: (signal: Signal, timeoutMs: number) =>
+                new Promise<boolean>((resolve) => {
+                    let settled = false
+                    const fin = (v: boolean) => {
+                        if (!settled) resolve(v)
+                        settled = true
+                    }
+                    ;(signal as Sig).waiters.push(() => fin(true))
+                    if (timeoutMs > 0) self.timers.push({ at: self.vm.nowMs() + timeoutMs, fn: () => fin(false) })
+                }),
+            raise: (signal: Signal) => {
+                const s = signal as Sig
+                const w = s.waiters
+                s.waiters = []
+                for (const f of w) f()
+            },
+            kick: () => {},
+            spawn: (task: () => Promise<void>) => void task().catch((e) => self.errors.push(e)),
+        }
+        this.net = new Net(this.peer, host)
+    }
+
+    /** Steps the VM and the peer (at most 2 virtual ms at a time) until done() or maxMs. */
+    async run(done: () => boolean, maxMs: number): Promise<boolean> {
+        const limit = this.vm.nowMs() + maxMs
+        const wall = performance.now()
+        while (!done()) {
+            if (this.vm.panic) throw new Error(`VM panic ${this.vm.panic.name}\n${this.vm.panic.report.join("\n")}\n${this.vm.output.join("\n")}`)
+            if (this.vm.spiErrors.length) throw this.vm.spiErrors[0]
+            if (this.vm.nowMs() >= limit || performance.now() - wall > 60_000) return false
+            const us = this.vm.step()
+            this.vm.advance(Math.min(Math.max(us / 1000, 0), 2))
+            const now = this.vm.nowMs()
+            while (this.toPeer.length) this.peer.receive(this.toPeer.shift(), now)
+            const d = this.peer.nextDeadline()
+            if (d >= 0 && d <= now) this.peer.poll(now)
+            const due = this.timers.filter((t) => t.at <= now)
+            this.timers = this.timers.filter((t) => t.at > now)
+            for (const t of due) t.fn()
+            await new Promise((r) => setImmediate(r))
+        }
+        return true
+    }
+
+    async get(path: string, body?: Buffer): Promise<Buffer> {
+        let result: Buffer = null
+        let failure: unknown = null
+        const p = (async () => {
+            const res = await request(this.net, { host: "198.18.0.2", path, method: body ? "POST" : "GET", body }, { maxBodyBytes: 200_000 })
+            assert.equal(res.status, 200, path)
+            result = await res.body()
+        })().catch((e) => (failure = e))
+        const ok = await this.run(() => result !== null || failure !== null, 30_000)
+        await p
+        if (failure) throw failure
+        assert.ok(ok, `${path}: no answer in 30 virtual s`)
+        return result
+    }
+}
+
+test("the firmware in the VM, on the ENC28J60 model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up", async () => {
+    const rig = await Rig.create()
+    assert.ok(await rig.run(() => rig.vm.output.includes("ready"), 5_000), rig.vm.output.join("\n"))
+    assert.match(rig.vm.output.join("\n"), /eth: ENC28J60 rev 6, link up/)
+    assert.deepEqual(rig.model.mac(), parseMac("02:00:00:00:00:02"))
+
+    // ping (the peer resolves the device by ARP first)
+    const replies: number[] = []
+    rig.peer.onEchoReply = (src, id, seq) => void replies.push(seq)
+    for (let seq = 1; seq <= 3; seq++) {
+        rig.peer.ping(parseIp("198.18.0.2"), 7, seq, 56, rig.vm.nowMs())
+        await rig.run(() => replies.length >= seq, 2_000)
+    }
+    assert.deepEqual(replies, [1, 2, 3])
+
+    const page = await rig.get("/")
+    assert.match(page.toString(), /ds-tcpip/i)
+    const bytes = await rig.get("/bytes/100000")
+    const expect = Buffer.alloc(100000)
+    for (let i = 0; i < expect.length; i++) expect[i] = i & 0xff
+    assert.equal(createHash("sha256").update(bytes).digest("hex"), createHash("sha256").update(expect).digest("hex"))
+    const post = Buffer.alloc(50 * 1024)
+    for (let i = 0; i < post.length; i++) post[i] = (i * 31 + 7) & 0xff
+    const echoed = await rig.get("/echo", post)
+    assert.ok(echoed.equals(post), "POST /echo of 50 KB comes back")
+
+    // link down for a second, then up: the driver sees both, the device serves again
+    rig.model.setLink(false)
+    await rig.run(() => false, 1_000)
+    rig.model.setLink(true)
+    const after = await rig.get("/status")
+    const status = JSON.parse(after.toString())
+    assert.ok(status.tcp, "status JSON")
+
+    console.log(
+        `eth-vm: worst fiber turn ${rig.vm.maxStepsPerTurn} opcodes; model: ${rig.model.stats.transfers} SPI transfers, ${rig.model.stats.rxFrames} frames in, ${rig.model.stats.txFrames} out, ${rig.model.stats.rxLost} lost on a full ring`,
+    )
+    assert.deepEqual(rig.model.errors, [])
+    assert.deepEqual(rig.errors, [])
+    assert.ok(rig.vm.maxStepsPerTurn < 65536, `worst turn ${rig.vm.maxStepsPerTurn}`)
+})
