@@ -18,18 +18,20 @@ import { EventStream } from "./http/sse.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
 
-const log = (line: string) => console.log(line)
+// exported so that measuring programs (bench/device/features/) can add one feature each
+export const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
 const link = new MemoryLink(2, 1514)
 link.onQueued = () => kick.emit(true)
 const port = link.port(parseMac("02:00:00:00:00:02"), 1500)
-const stack = new Stack({ driver: port, ip: parseIp("198.18.0.2"), netmask: parseIp("255.255.255.0"), random: new Xoshiro128(ds.millis()) })
+export const stack = new Stack({ driver: port, ip: parseIp("198.18.0.2"), netmask: parseIp("255.255.255.0"), random: new Xoshiro128(ds.millis()) })
 link.attach(port, stack)
-const host = deviceSocketHost(kick, log)
+export const host = deviceSocketHost(kick, log)
 runNetwork([stack], link, kick, 2, log)
 stack.start(ds.millis())
 
-const server = new HttpServer(new Net(stack, host))
+export const net = new Net(stack, host)
+export const server = new HttpServer(net)
 server.get("/", async (req: IncomingRequest, res: ServerResponse) => {
     await res.send(200, "hello from ds-tcpip\n")
 })

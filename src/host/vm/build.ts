@@ -87,7 +87,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..
 const DEVS = join(REPO_ROOT, "node_modules", ".bin", "devs")
 
 /** Wall-clock limit for one `devs build`. */
-const BUILD_TIMEOUT_MS = 60_000
+const BUILD_TIMEOUT_MS = 180_000
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
     return new Promise((done) => {

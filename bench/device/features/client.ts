@@ -1,0 +1,10 @@
+// The starter firmware plus one HTTP client request: its image minus the
+// starter's is what the HTTP client costs (npm run bench:device, README).
+import { log, net } from "../../../src/main-starter.js"
+import { request } from "../../../src/http/client.js"
+
+setTimeout(async () => {
+    const res = await request(net, "http://198.18.0.1/")
+    const body = await res.text()
+    log("got " + res.status + " " + body.length)
+}, 0)
