@@ -9,6 +9,7 @@
 //   ds-tcpip netns-demo [--ns NAME] [serve options]
 //       Makes a namespace with a TAP at 198.18.0.1/24, runs `serve` inside it
 //       at 198.18.0.2, prints commands to try and removes everything on Ctrl-C.
+import { serveDevice } from "./serve-device.js"
 import "./buffer-polyfill.js"
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -21,6 +22,7 @@ import { startEcho } from "../app/echo.js"
 
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
+  ds-tcpip serve --device [--chip enc28j60] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
                  [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
 
@@ -271,6 +273,8 @@ Ctrl-C stops the device and removes the namespace.`)
 
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
+    // the firmware in the VM (src/host/serve-device.ts)
+    if (argv[0] === "serve" && argv.indexOf("--device") > 0) return serveDevice(argv.slice(1))
     let a: Args
     try {
         a = parseArgs(argv)

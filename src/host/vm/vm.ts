@@ -644,6 +644,11 @@ export class DeviceVm {
         return us
     }
 
+    /** Turns GC stress (a full GC at every allocation) on or off. */
+    setGcStress(on: boolean) {
+        this.call(() => this.em.devsGcStress(on))
+    }
+
     /** Forgets maxStepsPerTurn (to measure one phase of a program). */
     resetMaxSteps() {
         if (!this.counters) return
