@@ -1,4 +1,5 @@
-// npm test: every test/**/*.test.ts under Node's built-in runner, through tsx.
+// npm test: every test/**/*.test.ts (and the examples/ a user copies) under
+// Node's built-in runner, through tsx.
 import { spawnSync } from "node:child_process"
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -12,7 +13,7 @@ function find(dir, out) {
     return out
 }
 const filter = process.argv.slice(2)
-let files = find("test", [])
+let files = find("test", find("examples", []))
 if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)))
 const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], {
     stdio: "inherit",
