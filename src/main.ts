@@ -10,13 +10,13 @@ import { Net } from "./socket/socket.js"
 import { startDemo } from "./app/demo.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
-import { deviceMac, openEthernet, runEthernet } from "./device/board-driver.js"
+import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
 
 const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
 const mac = deviceMac()
 // mDNS's group (01:00:5e:00:00:fb) passes the chip's filter for the responder
-const eth = await openEthernet(mac, [parseMac("01:00:5e:00:00:fb")], log)
+const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
 if (eth) {
     const stack = new Stack({
         driver: eth,

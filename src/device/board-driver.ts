@@ -9,7 +9,9 @@
 // bus frames each transfer by itself (the DeviceScript VM's SPI hook does).
 import * as ds from "@devicescript/core"
 import { Enc28j60 } from "../drivers/enc28j60.js"
-import { FrameSink, SpiBus } from "../drivers/spi.js"
+import { W5500 } from "../drivers/w5500.js"
+import { DriverCounters, FrameSink, SpiBus } from "../drivers/spi.js"
+import { NetDriver } from "../driver.js"
 
 /**
  * The runtime's GPIO object: the board's pins by label.
@@ -66,20 +68,52 @@ export function deviceMac(): Buffer {
     return mac
 }
 
-/**
- * Finds the board's Ethernet chip and initialises it; null when none
- * answers. `multicast`: group MACs the chip must pass (mDNS).
- */
-export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<Enc28j60> {
-    const bus = boardSpiBus(8000000)
-    const enc = new Enc28j60(bus, mac, 2)
+/** What the firmware needs of either chip's driver. */
+export interface EthDriver extends NetDriver {
+    counters: DriverCounters
+    link: boolean
+    onQueued: () => void
+    pending(): number
+    service(sink: FrameSink, now: number, maxFrames: number): Promise<number>
+}
+
+// ENC28J60: 20 MHz at most (DS39662E Table 16-6; errata #1: revisions
+// B1-B4 need 8 MHz or more); W5500: 33 MHz guaranteed (DS §5.5). 8 MHz suits
+// both and the wires of a breadboard.
+const SPI_HZ = 8000000
+
+/** The ENC28J60 on the board's SPI pins, initialised; null when it does not answer. */
+export async function openEnc28j60(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const enc = new Enc28j60(boardSpiBus(SPI_HZ), mac, 2)
     for (const m of multicast) enc.addMulticast(m)
     if (await enc.init()) {
         log("eth: ENC28J60 rev " + enc.revision + (enc.link ? ", link up" : ", link down"))
         return enc
     }
-    log("eth: no Ethernet chip answers on the board's SPI pins")
+    log("eth: no ENC28J60 answers on the board's SPI pins")
     return null
+}
+
+/** The W5500 on the board's SPI pins, initialised; null when it does not answer. */
+export async function openW5500(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const w = new W5500(boardSpiBus(SPI_HZ), mac, 2)
+    for (const m of multicast) w.addMulticast(m)
+    if (await w.init()) {
+        log("eth: W5500" + (w.link ? ", link up" : ", link down"))
+        return w
+    }
+    log("eth: no W5500 answers on the board's SPI pins")
+    return null
+}
+
+/**
+ * Finds the board's chip: the W5500 is asked first (its VERSIONR read is,
+ * to an ENC28J60, a harmless register read), then the ENC28J60. A firmware
+ * that knows its chip calls openEnc28j60 or openW5500 and carries one driver.
+ */
+export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const w = await openW5500(mac, multicast, log)
+    return w ? w : await openEnc28j60(mac, multicast, log)
 }
 
 /**
@@ -88,7 +122,7 @@ export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line:
  * frames arrived (their timers may now be due sooner), and when idle waits
  * for a queued frame or the poll interval.
  */
-export function runEthernet(drv: Enc28j60, sink: FrameSink, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
+export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
     const wake = ds.emitter<boolean>()
     drv.onQueued = () => wake.emit(true)
     const irq = boardPins.ETH_INT

@@ -22,7 +22,7 @@ import { startEcho } from "../app/echo.js"
 
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
-  ds-tcpip serve --device [--chip enc28j60] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
+  ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
                  [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
 

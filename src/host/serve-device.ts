@@ -1,13 +1,13 @@
-// `ds-tcpip serve --device [--chip enc28j60] --tap IF [--netns NS] [--ip 198.18.0.2/24]`:
+// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24]`:
 // the firmware itself (src/main.ts, built with devs) in the DeviceScript VM
 // on real time, its SPI bus wired to a model of the Ethernet chip, the
 // model's wire bridged to a TAP. The firmware's address is its own
 // (198.18.0.2/24 in src/main.ts): --ip, when given, must say the same.
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
-import { CHIPS, Chip, VmDevice } from "./device-runner.js"
+import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
 
-const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60] --tap IF [--netns NS] [--ip 198.18.0.2/24] [--entry FILE]"
+const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24] [--entry FILE]"
 const FIRMWARE_IP = "198.18.0.2/24"
 
 export async function serveDevice(argv: string[]): Promise<void> {
@@ -41,7 +41,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
     } catch (e) {
         fail(e instanceof TapError ? e.message : String(e))
     }
-    console.log(`building ${opts.get("entry") ?? "src/main.ts"} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
+    console.log(`building ${opts.get("entry") ?? entryFor(chip)} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
     const dev = await VmDevice.start({ entry: opts.get("entry"), chip, onLine: (l) => console.log("[device] " + l) })
     dev.attach(tap)
     dev.onStop = (e) => {

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { interopSkipReason, Netns } from "./netns.js"
 import { runIn, sha256, sleep } from "./harness.js"
 import { TapDevice } from "../../src/host/tap.js"
-import { VmDevice } from "../../src/host/device-runner.js"
+import { CHIPS, VmDevice, entryFor } from "../../src/host/device-runner.js"
 import { buildDevice } from "../../src/host/vm/build.js"
 
 const TOOLS = [
@@ -21,7 +21,8 @@ const TOOLS = [
 const URL = "http://198.18.0.2"
 
 const skip = interopSkipReason(TOOLS)
-describe("interop: the firmware in the VM on the ENC28J60 model, bridged to a TAP", { skip: skip ?? false, timeout: 240_000 }, () => {
+for (const chip of CHIPS)
+    describe(`interop: the firmware in the VM on the ${chip} model, bridged to a TAP`, { skip: skip ?? false, timeout: 240_000 }, () => {
     let ns: Netns
     let tap: TapDevice
     let dev: VmDevice
@@ -29,10 +30,10 @@ describe("interop: the firmware in the VM on the ENC28J60 model, bridged to a TA
 
     before(async () => {
         dir = mkdtempSync(join(tmpdir(), "ds-tcpip-device-"))
-        const { bytecode } = await buildDevice("src/main.ts")
-        ns = new Netns({ tag: "fw" })
+        const { bytecode } = await buildDevice(entryFor(chip))
+        ns = new Netns({ tag: "fw" + chip.slice(0, 1) })
         tap = await TapDevice.open(ns.taps[0], { netns: ns.name })
-        dev = await VmDevice.start({ bytecode })
+        dev = await VmDevice.start({ bytecode, chip })
         dev.attach(tap)
         await dev.waitForLine((l) => l.startsWith("ready"), 20_000)
     })
@@ -81,7 +82,7 @@ describe("interop: the firmware in the VM on the ENC28J60 model, bridged to a TA
         assert.equal(r.stdout.toString().trim(), "200", r.stderr)
         await sleep(200)
         const afterGc = dev.heapAfterGc()
-        console.log(`device heap after GC: ${before.used} B before, ${afterGc.used} B after 200 requests (of ${afterGc.size}); worst fiber turn ${dev.vm.maxStepsPerTurn} opcodes`)
+        console.log(`${chip}: device heap after GC: ${before.used} B before, ${afterGc.used} B after 200 requests (of ${afterGc.size}); worst fiber turn ${dev.vm.maxStepsPerTurn} opcodes`)
         assert.ok(afterGc.used - before.used <= 2048, `heap grew ${afterGc.used - before.used} B`)
     })
 

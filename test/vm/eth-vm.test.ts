@@ -8,19 +8,24 @@ import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
 import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
 import { DeviceVm } from "../../src/host/vm/vm.js"
-import { Enc28j60Model } from "../../src/host/models/enc28j60.js"
+import { CHIPS, Chip, ChipModel, entryFor, newModel } from "../../src/host/device-runner.js"
 import { Stack } from "../../src/stack.js"
 import { Net, SocketHost, Signal } from "../../src/socket/socket.js"
 import { request } from "../../src/http/client.js"
 import { Xoshiro128 } from "../../src/random.js"
 import { macToString, parseIp, parseMac } from "../../src/wire/bytes.js"
 
-let built: Promise<DeviceBuild> = null
-function build(): Promise<DeviceBuild> {
-    if (!built) built = buildDevice("src/main.ts")
-    return built
+const builds = new Map<Chip, Promise<DeviceBuild>>()
+function build(chip: Chip): Promise<DeviceBuild> {
+    let b = builds.get(chip)
+    if (!b) {
+        b = buildDevice(entryFor(chip))
+        b.catch(() => {})
+        builds.set(chip, b)
+    }
+    return b
 }
-build().catch(() => {})
+for (const c of CHIPS) build(c)
 
 interface Sig extends Signal {
     waiters: (() => void)[]
@@ -29,21 +34,22 @@ interface Sig extends Signal {
 /** The VM, the chip model, and a Node Stack on the model's wire, on one virtual clock. */
 class Rig {
     vm: DeviceVm
-    model = new Enc28j60Model()
+    model: ChipModel
     peer: Stack
     net: Net
     toPeer: Buffer[] = []
     timers: { at: number; fn: () => void }[] = []
     errors: unknown[] = []
 
-    static async create(): Promise<Rig> {
-        const r = new Rig()
+    static async create(chip: Chip): Promise<Rig> {
+        const r = new Rig(newModel(chip))
         r.vm = await DeviceVm.create({ spi: r.model })
-        r.vm.deploy((await build()).bytecode)
+        r.vm.deploy((await build(chip)).bytecode)
         return r
     }
 
-    constructor() {
+    constructor(model: ChipModel) {
+        this.model = model
         this.model.onTransmit = (f) => this.toPeer.push(f)
         const self = this
         this.peer = new Stack({
@@ -115,10 +121,11 @@ class Rig {
     }
 }
 
-test("the firmware in the VM, on the ENC28J60 model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up", async () => {
-    const rig = await Rig.create()
+for (const chip of CHIPS) {
+test(`the firmware in the VM, on the ${chip} model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up`, async () => {
+    const rig = await Rig.create(chip)
     assert.ok(await rig.run(() => rig.vm.output.some((l) => l.startsWith("ready")), 5_000), rig.vm.output.join("\n"))
-    assert.match(rig.vm.output.join("\n"), /eth: ENC28J60 rev 6, link up/)
+    assert.match(rig.vm.output.join("\n"), chip === "w5500" ? /eth: W5500, link up/ : /eth: ENC28J60 rev 6, link up/)
     // the chip got the MAC address the firmware announces
     const ready = rig.vm.output.find((l) => l.startsWith("ready: http://198.18.0.2/ (mac "))
     assert.ok(ready, rig.vm.output.join("\n"))
@@ -155,9 +162,18 @@ test("the firmware in the VM, on the ENC28J60 model: ARP, ping, GET /, /bytes/10
     assert.ok(status.driver.rxFrames > 100 && status.driver.txFrames > 100, JSON.stringify(status.driver))
 
     console.log(
-        `eth-vm: worst fiber turn ${rig.vm.maxStepsPerTurn} opcodes; model: ${rig.model.stats.transfers} SPI transfers, ${rig.model.stats.rxFrames} frames in, ${rig.model.stats.txFrames} out, ${rig.model.stats.rxLost} lost on a full ring`,
+        `eth-vm ${chip}: worst fiber turn ${rig.vm.maxStepsPerTurn} opcodes; model: ${rig.model.stats.transfers} SPI transfers, ${rig.model.stats.rxFrames} frames in, ${rig.model.stats.txFrames} out, ${rig.model.stats.rxLost} lost on a full ring`,
     )
+    // a full collection between steps leaves the live objects: well below the heap
+    const raw = rig.vm.heapStats().usedBytes
+    assert.equal(rig.vm.collectGarbage(), true)
+    const live = rig.vm.heapStats()
+    assert.ok(live.usedBytes <= raw && live.usedBytes > 10_000, `live ${live.usedBytes} of ${live.totalBytes} (before GC ${raw})`)
+    console.log(`eth-vm ${chip}: live heap after GC ${live.usedBytes} B of ${live.totalBytes}`)
+    await rig.run(() => rig.vm.output.length > 1000, 200) // the program goes on after a collection
+    assert.equal(rig.vm.panic, null)
     assert.deepEqual(rig.model.errors, [])
     assert.deepEqual(rig.errors, [])
     assert.ok(rig.vm.maxStepsPerTurn < 65536, `worst turn ${rig.vm.maxStepsPerTurn}`)
 })
+}

@@ -12,7 +12,8 @@
 //  1. exportInternals() adds exports (nothing else changes) for the two
 //     builtins and for the runtime functions a replacement needs:
 //     devs_bufferish_data (the bytes of a Buffer argument), devs_arg_int
-//     and devs_fiber_sleep (suspends the calling fiber, as ds.sleep does).
+//     and devs_fiber_sleep (suspends the calling fiber, as ds.sleep does);
+//     and devs_gc, for a full collection before a heap reading.
 //  2. installSpi() replaces the two table entries with small WASM functions
 //     that call JavaScript. spiXfer's replacement reads its two Buffer
 //     arguments from the interpreter's stack, runs the transfer against the
@@ -35,8 +36,10 @@ export interface VmSpiDevice {
     configure?(miso: number, mosi: number, sck: number, mode: number, hz: number): void
 }
 
-const NEEDED = ["fun2_DeviceScript_spiXfer", "fun5_DeviceScript_spiConfigure", "devs_bufferish_data", "devs_arg_int", "devs_fiber_sleep"]
+const NEEDED = ["fun2_DeviceScript_spiXfer", "fun5_DeviceScript_spiConfigure", "devs_bufferish_data", "devs_arg_int", "devs_fiber_sleep", "devs_gc"]
 const PREFIX = "ds_tcpip_"
+/** devs_gc(devs_gc_t *), exported for DeviceVm.collectGarbage(). */
+export const GC_EXPORT = PREFIX + "devs_gc"
 
 function readLeb(b: Uint8Array, pos: number): [number, number] {
     let v = 0

@@ -25,7 +25,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runInThisContext } from "node:vm"
 import { REPO_ROOT } from "./build.js"
-import { exportInternals, installSpi, VmSpiDevice } from "./spi-hook.js"
+import { exportInternals, GC_EXPORT, installSpi, VmSpiDevice } from "./spi-hook.js"
 
 /**
  * Panic codes seen from this VM (runtime/devicescript/devicescript.h). The
@@ -467,6 +467,7 @@ export class DeviceVm {
 
     private readonly em: EmModule
     private readonly counters: { minLeft: WasmGlobal; opcodes: WasmGlobal } | null
+    private readonly gcFn: ((gc: number) => void) | null
     private readonly echo: boolean
     private clockUs = 0
     private readonly epochMs = 1_000_000
@@ -476,6 +477,7 @@ export class DeviceVm {
 
     private constructor(em: EmModule, opts: VmOptions, exports: Record<string, unknown>, stepCounter: true | string) {
         this.em = em
+        this.gcFn = (exports?.[GC_EXPORT] as (gc: number) => void) ?? null
         const minLeft = exports?.[MIN_LEFT_EXPORT] as WasmGlobal
         const opcodes = exports?.[OPCODES_EXPORT] as WasmGlobal
         if (stepCounter === true && minLeft && opcodes) {
@@ -644,9 +646,17 @@ export class DeviceVm {
         return us
     }
 
-    /** Turns GC stress (a full GC at every allocation) on or off. */
-    setGcStress(on: boolean) {
-        this.call(() => this.em.devsGcStress(on))
+    /**
+     * Runs a full garbage collection now (the runtime's devs_gc on the
+     * program's heap, between steps) so heapStats() counts live objects only.
+     * False when the heap or the exported function is missing.
+     */
+    collectGarbage(): boolean {
+        if (!this.gcFn || !this.heapStats() || this.heapChunk < 0) return false
+        // devs_gc_create() allocates { devs_gc_t (6 words), chunk } together
+        const gc = this.heapChunk - 24
+        this.call(() => this.gcFn(gc))
+        return true
     }
 
     /** Forgets maxStepsPerTurn (to measure one phase of a program). */
