@@ -127,6 +127,10 @@ export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<bo
     drv.onQueued = () => wake.emit(true)
     const irq = boardPins.ETH_INT
     setTimeout(async () => {
+        // polls that found nothing in a row: after 16 (32 ms) the loop polls
+        // every 10 ms instead of 2 (an idle poll costs a few hundred opcodes
+        // and 1-3 SPI transfers); a frame to send wakes it at once
+        let quiet = 0
         for (;;) {
             let got = 0
             try {
@@ -135,8 +139,10 @@ export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<bo
             } catch (e) {
                 log("eth: " + e)
             }
-            if (got > 0) kick.emit(true)
-            else if (drv.pending() === 0) await ds.wait(wake, 2)
+            if (got > 0) {
+                quiet = 0
+                kick.emit(true)
+            } else if (drv.pending() === 0) await ds.wait(wake, quiet++ < 16 ? 2 : 10)
             else await ds.sleep(1)
         }
     }, 0)

@@ -7,13 +7,9 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
 import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
-import { DeviceVm } from "../../src/host/vm/vm.js"
-import { CHIPS, Chip, ChipModel, entryFor, newModel } from "../../src/host/device-runner.js"
-import { Stack } from "../../src/stack.js"
-import { Net, SocketHost, Signal } from "../../src/socket/socket.js"
-import { request } from "../../src/http/client.js"
-import { Xoshiro128 } from "../../src/random.js"
-import { macToString, parseIp, parseMac } from "../../src/wire/bytes.js"
+import { CHIPS, Chip, entryFor } from "../../src/host/device-runner.js"
+import { VmRig } from "../../src/host/vm-rig.js"
+import { macToString, parseIp } from "../../src/wire/bytes.js"
 
 const builds = new Map<Chip, Promise<DeviceBuild>>()
 function build(chip: Chip): Promise<DeviceBuild> {
@@ -27,103 +23,9 @@ function build(chip: Chip): Promise<DeviceBuild> {
 }
 for (const c of CHIPS) build(c)
 
-interface Sig extends Signal {
-    waiters: (() => void)[]
-}
-
-/** The VM, the chip model, and a Node Stack on the model's wire, on one virtual clock. */
-class Rig {
-    vm: DeviceVm
-    model: ChipModel
-    peer: Stack
-    net: Net
-    toPeer: Buffer[] = []
-    timers: { at: number; fn: () => void }[] = []
-    errors: unknown[] = []
-
-    static async create(chip: Chip): Promise<Rig> {
-        const r = new Rig(newModel(chip))
-        r.vm = await DeviceVm.create({ spi: r.model })
-        r.vm.deploy((await build(chip)).bytecode)
-        return r
-    }
-
-    constructor(model: ChipModel) {
-        this.model = model
-        this.model.onTransmit = (f) => this.toPeer.push(f)
-        const self = this
-        this.peer = new Stack({
-            driver: { mac: parseMac("02:00:00:00:00:01"), mtu: 1500, transmit: (f: Buffer, n: number) => void self.model.receive(Buffer.from(f.subarray(0, n))) },
-            ip: parseIp("198.18.0.1"),
-            netmask: parseIp("255.255.255.0"),
-            random: new Xoshiro128(99),
-        })
-        const host: SocketHost = {
-            now: () => self.vm.nowMs(),
-            newSignal: (): Signal => ({ waiters: [] }) as Sig,
-            wait: (signal: Signal, timeoutMs: number) =>
-                new Promise<boolean>((resolve) => {
-                    let settled = false
-                    const fin = (v: boolean) => {
-                        if (!settled) resolve(v)
-                        settled = true
-                    }
-                    ;(signal as Sig).waiters.push(() => fin(true))
-                    if (timeoutMs > 0) self.timers.push({ at: self.vm.nowMs() + timeoutMs, fn: () => fin(false) })
-                }),
-            raise: (signal: Signal) => {
-                const s = signal as Sig
-                const w = s.waiters
-                s.waiters = []
-                for (const f of w) f()
-            },
-            kick: () => {},
-            spawn: (task: () => Promise<void>) => void task().catch((e) => self.errors.push(e)),
-        }
-        this.net = new Net(this.peer, host)
-    }
-
-    /** Steps the VM and the peer (at most 2 virtual ms at a time) until done() or maxMs. */
-    async run(done: () => boolean, maxMs: number): Promise<boolean> {
-        const limit = this.vm.nowMs() + maxMs
-        const wall = performance.now()
-        while (!done()) {
-            if (this.vm.panic) throw new Error(`VM panic ${this.vm.panic.name}\n${this.vm.panic.report.join("\n")}\n${this.vm.output.join("\n")}`)
-            if (this.vm.spiErrors.length) throw this.vm.spiErrors[0]
-            if (this.vm.nowMs() >= limit || performance.now() - wall > 60_000) return false
-            const us = this.vm.step()
-            this.vm.advance(Math.min(Math.max(us / 1000, 0), 2))
-            const now = this.vm.nowMs()
-            while (this.toPeer.length) this.peer.receive(this.toPeer.shift(), now)
-            const d = this.peer.nextDeadline()
-            if (d >= 0 && d <= now) this.peer.poll(now)
-            const due = this.timers.filter((t) => t.at <= now)
-            this.timers = this.timers.filter((t) => t.at > now)
-            for (const t of due) t.fn()
-            await new Promise((r) => setImmediate(r))
-        }
-        return true
-    }
-
-    async get(path: string, body?: Buffer): Promise<Buffer> {
-        let result: Buffer = null
-        let failure: unknown = null
-        const p = (async () => {
-            const res = await request(this.net, { host: "198.18.0.2", path, method: body ? "POST" : "GET", body }, { maxBodyBytes: 200_000 })
-            assert.equal(res.status, 200, path)
-            result = await res.body()
-        })().catch((e) => (failure = e))
-        const ok = await this.run(() => result !== null || failure !== null, 30_000)
-        await p
-        if (failure) throw failure
-        assert.ok(ok, `${path}: no answer in 30 virtual s`)
-        return result
-    }
-}
-
 for (const chip of CHIPS) {
 test(`the firmware in the VM, on the ${chip} model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up`, async () => {
-    const rig = await Rig.create(chip)
+    const rig = await VmRig.create(chip, (await build(chip)).bytecode)
     assert.ok(await rig.run(() => rig.vm.output.some((l) => l.startsWith("ready")), 5_000), rig.vm.output.join("\n"))
     assert.match(rig.vm.output.join("\n"), chip === "w5500" ? /eth: W5500, link up/ : /eth: ENC28J60 rev 6, link up/)
     // the chip got the MAC address the firmware announces
