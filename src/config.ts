@@ -16,7 +16,12 @@ export interface Limits {
     arpRetryMs: number
     /** Requests sent before giving up on an address. */
     arpRetries: number
-    /** Outgoing packets held while their next hop is being resolved (each a full frame buffer). */
+    /**
+     * Outgoing packets held while their next hop is being resolved (each a
+     * full frame buffer, 1.5 KB of the device's heap). One, as lwIP keeps one
+     * per entry without ARP_QUEUEING: the first packet to a new neighbour is a
+     * SYN or a datagram that its sender repeats anyway.
+     */
     arpQueueFrames: number
     /** UDP ports that can be bound at once. */
     udpSockets: number
@@ -69,7 +74,7 @@ export function defaultLimits(): Limits {
         arpRefreshMs: 15000,
         arpRetryMs: 1000,
         arpRetries: 3,
-        arpQueueFrames: 2,
+        arpQueueFrames: 1,
         udpSockets: 4,
         icmpErrorsPerSecond: 10,
         ttl: 64,

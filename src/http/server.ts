@@ -14,7 +14,12 @@ import { RequestHead, findHeadEnd, parseHead } from "./parser.js"
 import { ServerResponse } from "./response.js"
 
 export interface HttpServerOptions {
-    /** Request line plus header fields, and the connection's input buffer (431 beyond). */
+    /**
+     * Request line plus header fields, and the connection's input buffer (431
+     * beyond). Default 1024, nginx's client_header_buffer_size: curl sends
+     * about 80 bytes, a browser 400-800; each open connection holds one
+     * buffer of this size on the device's heap.
+     */
     maxHeaderBytes?: number
     /** Header fields per request (431 beyond). */
     maxHeaders?: number
@@ -139,7 +144,7 @@ export class HttpServer {
         this.fallback = handler || null
         const o = options || {}
         this.options = {
-            maxHeaderBytes: o.maxHeaderBytes || 2048,
+            maxHeaderBytes: o.maxHeaderBytes || 1024,
             maxHeaders: o.maxHeaders || 32,
             maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
             headerTimeoutMs: o.headerTimeoutMs || 10000,

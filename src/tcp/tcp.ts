@@ -757,7 +757,7 @@ export class Tcp {
         if (s !== TcpState.SynSent && s !== TcpState.SynReceived && s !== TcpState.TimeWait) {
             while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
         }
-        if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, c.sndNxt, TCP_ACK, 0, now)
+        if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
         // Data waits with nothing in flight: the window is zero, or too small
         // to be worth a segment (SWS avoidance). A lost window update would
         // leave both sides waiting, so the persist timer probes (RFC 9293
@@ -934,6 +934,20 @@ export class Tcp {
         return h
     }
 
+    /**
+     * The SEQ of a segment without data (an ACK, a RST): the highest sequence
+     * number sent, not SND.NXT, as Linux's tcp_acceptable_seq(). SND.NXT is
+     * rewound while retransmitting, possibly below what the peer has already
+     * received, and a segment that far back is outside its window (RFC 9293
+     * §3.10.7.4): two peers retransmitting at once would drop each other's
+     * ACKs unprocessed, for good. Clamped to the right edge of the peer's
+     * window, in case it shrank.
+     */
+    private acceptableSeq(c: TcpConnection): number {
+        const edge = seqAdd(c.sndUna, c.sndWnd)
+        return seqGt(c.sndMax, edge) && seqGeq(edge, c.sndNxt) ? edge : c.sndMax
+    }
+
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
     private challengeAck(c: TcpConnection, now: number): void {
         const rate = this.limits.tcpChallengeAcksPerSecond
@@ -946,7 +960,7 @@ export class Tcp {
         if (this.challengeTokens < 1) return
         this.challengeTokens -= 1
         this.counters.challengeAcks++
-        this.sendSegment(c, c.sndNxt, TCP_ACK, 0, now)
+        this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
     }
 
     // ==== windows ===========================================================
@@ -1102,7 +1116,7 @@ export class Tcp {
     }
 
     private abortWith(c: TcpConnection, err: TcpError, now: number): void {
-        this.sendSegment(c, c.sndNxt, TCP_RST, 0, now)
+        this.sendSegment(c, this.acceptableSeq(c), TCP_RST, 0, now)
         this.counters.resetsSent++
         this.toClosed(c, err)
     }

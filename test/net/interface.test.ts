@@ -220,7 +220,7 @@ test("sending to an unknown neighbour: ARP request, frame held, sent on the repl
 })
 
 test("an unanswered resolution retries once a second, then drops what waited", () => {
-    const { stack, driver, logs } = stackB()
+    const { stack, driver, logs } = stackB({ arpQueueFrames: 2 })
     stack.ping(ip(A_IP), 1, 1, 56, 0)
     stack.ping(ip(A_IP), 1, 2, 56, 10)
     assert.equal(stack.ping(ip(A_IP), 1, 3, 56, 20), false, "queue of 2 is full")

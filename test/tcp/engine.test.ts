@@ -311,6 +311,24 @@ test("retransmission: RTO, go-back, Karn's rule, and giving up with RST + ETIMED
     rig.assertPoolEmpty()
 })
 
+test("while retransmitting, an ACK carries the highest sequence number sent, not the rewound SND.NXT", () => {
+    // Both ends retransmitting at once used to deadlock: each side's ACKs carried
+    // SEQ = SND.NXT, rewound by go-back-N below what the other had already
+    // received, so they were out of window there (§3.10.7.4) and dropped
+    // unprocessed, and the retransmissions never ended (Linux: tcp_acceptable_seq)
+    const { rig, conn } = established({}, 100)
+    write(rig, conn, Buffer.alloc(200, 0x61))
+    assert.deepEqual(rig.recv().map((g) => g.seq), [ISS_B + 1, ISS_B + 101])
+    rig.at(200).expect({ flags: ".", seq: ISS_B + 1 }) // RTO: the first segment again, SND.NXT = ISS_B + 101
+    // a segment beyond our window is answered at once with an ACK
+    rig.send({ seq: ISS_A + 1 + 100000, ack: ISS_B + 1, flags: ".", data: "x" })
+    rig.expect({ flags: ".", seq: ISS_B + 201, ack: ISS_A + 1 })
+    // the peer had both segments: its ACK ends the retransmission
+    rig.send({ seq: ISS_A + 1, ack: ISS_B + 201, flags: "." })
+    assert.equal(conn.sndUna, ISS_B + 201)
+    assert.equal(rig.stack.nextDeadline(), -1)
+})
+
 test("fast retransmit on the third duplicate ACK (RFC 5681 §3.2)", () => {
     const { rig, conn } = established({ tcpSendBuffer: 8192 }, 100)
     write(rig, conn, "a".repeat(100) + "b".repeat(100) + "c".repeat(100) + "d".repeat(100))

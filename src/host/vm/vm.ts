@@ -752,6 +752,35 @@ export class DeviceVm {
         return fallback >= 0 ? this.walkHeap(w, fallback, false) : null
     }
 
+    /**
+     * Live blocks by the runtime's GC tag (devs_objects.h: 2 bytes, 3 array,
+     * 4 map, 5 buffer, 6 string, ...) and size, for finding where a
+     * program's heap goes. Read it between steps, with GC stress on.
+     */
+    heapHistogram(): { tag: number; bytes: number; count: number }[] {
+        if (!this.heapStats()) return []
+        const w = new Uint32Array(this.em.HEAPU8.buffer)
+        const byKey = new Map<string, { tag: number; bytes: number; count: number }>()
+        let c = this.heapChunk
+        for (let n = 0; c > 0 && n < 64; n++) {
+            const end = w[(c + 4) >> 2]
+            for (let p = c + 8; p < end; ) {
+                const h = w[p >> 2]
+                const bytes = (h & 0xffffff) * 4
+                const tag = (h >>> 24) & GC_TAG_MASK
+                if (tag !== GC_TAG_FREE) {
+                    const k = tag + ":" + bytes
+                    const e = byKey.get(k) ?? { tag, bytes, count: 0 }
+                    e.count++
+                    byKey.set(k, e)
+                }
+                p += bytes
+            }
+            c = w[c >> 2]
+        }
+        return [...byKey.values()].sort((a, b) => b.bytes * b.count - a.bytes * a.count)
+    }
+
     private walkHeap(w: Uint32Array, chunk: number, requireLive: boolean): HeapStats | null {
         if (chunk < 24 || chunk + 8 > w.length * 4) return null
         if (requireLive && w[(chunk - 20) >> 2] !== chunk) return null
