@@ -10,6 +10,7 @@
 //       Makes a namespace with a TAP at 198.18.0.1/24, runs `serve` inside it
 //       at 198.18.0.2, prints commands to try and removes everything on Ctrl-C.
 import { serveDevice } from "./serve-device.js"
+import { bridgeCommand } from "./bridge-cli.js"
 import "./buffer-polyfill.js"
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -23,6 +24,7 @@ import { startEcho } from "../app/echo.js"
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
   ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
+  ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)
                  [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
 
@@ -275,6 +277,7 @@ async function main(): Promise<void> {
     const argv = process.argv.slice(2)
     // the firmware in the VM (src/host/serve-device.ts)
     if (argv[0] === "serve" && argv.indexOf("--device") > 0) return serveDevice(argv.slice(1))
+    if (argv[0] === "bridge") return bridgeCommand(argv.slice(1))
     let a: Args
     try {
         a = parseArgs(argv)

@@ -7,6 +7,7 @@ import { buildDevice } from "./vm/build.js"
 import { Enc28j60Model } from "./models/enc28j60.js"
 import { W5500Model } from "./models/w5500.js"
 import { FrameLink } from "./runner.js"
+import { SocketConnector } from "./vm/sockets.js"
 
 export type Chip = "enc28j60" | "w5500"
 export const CHIPS: Chip[] = ["enc28j60", "w5500"]
@@ -39,7 +40,10 @@ export interface VmDeviceOptions {
     /** Firmware entry to build (default src/main.ts), or prebuilt bytecode. */
     entry?: string
     bytecode?: Buffer
-    chip?: Chip
+    /** The chip model on the SPI bus (default enc28j60); null: none (a bridge program). */
+    chip?: Chip | null
+    /** Where the program's @devicescript/net socket connects (the bridge). */
+    connect?: SocketConnector
     /** Copy the program's console to stdout. */
     echo?: boolean
     /** Called with each line the program prints. */
@@ -65,11 +69,11 @@ export class VmDevice {
     }
 
     static async start(o: VmDeviceOptions = {}): Promise<VmDevice> {
-        const chip = o.chip ?? "enc28j60"
-        if (CHIPS.indexOf(chip) < 0) throw new Error(`no model of chip "${chip}" (have: ${CHIPS.join(", ")})`)
-        const bytecode = o.bytecode ?? (await buildDevice(o.entry ?? entryFor(chip))).bytecode
-        const model = newModel(chip)
-        const vm = await DeviceVm.create({ spi: model, echo: o.echo })
+        const chip = o.chip === undefined ? "enc28j60" : o.chip
+        if (chip !== null && CHIPS.indexOf(chip) < 0) throw new Error(`no model of chip "${chip}" (have: ${CHIPS.join(", ")})`)
+        const bytecode = o.bytecode ?? (await buildDevice(o.entry ?? entryFor(chip ?? "enc28j60"))).bytecode
+        const model = chip ? newModel(chip) : null
+        const vm = await DeviceVm.create({ spi: model ?? undefined, echo: o.echo, connect: o.connect })
         vm.deploy(bytecode)
         const d = new VmDevice(vm, model, o.onLine ?? null)
         d.lastWall = performance.now()

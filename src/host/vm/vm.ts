@@ -26,6 +26,7 @@ import { join } from "node:path"
 import { runInThisContext } from "node:vm"
 import { REPO_ROOT } from "./build.js"
 import { exportInternals, GC_EXPORT, installSpi, VmSpiDevice } from "./spi-hook.js"
+import { installSockets, SocketConnector } from "./sockets.js"
 
 /**
  * Panic codes seen from this VM (runtime/devicescript/devicescript.h). The
@@ -80,6 +81,8 @@ export interface VmOptions {
     startupTimeoutMs?: number
     /** A device on the SPI bus: the program's ds.spiXfer() reaches it (see spi-hook.ts). */
     spi?: VmSpiDevice
+    /** The program's @devicescript/net socket connects where this says (see sockets.ts); default: no sockets. */
+    connect?: SocketConnector
 }
 
 export interface RunOptions {
@@ -468,6 +471,7 @@ export class DeviceVm {
     private readonly em: EmModule
     private readonly counters: { minLeft: WasmGlobal; opcodes: WasmGlobal } | null
     private readonly gcFn: ((gc: number) => void) | null
+    private sockEvents: (() => void)[] = []
     private readonly echo: boolean
     private clockUs = 0
     private readonly epochMs = 1_000_000
@@ -524,6 +528,7 @@ export class DeviceVm {
             em.devsInit()
             em.devsGcStress(!!opts.gcStress)
         })
+        if (opts.connect) vm.sockEvents = installSockets(em, opts.connect)
         if (opts.spi) {
             if (spi !== true) throw new Error("DeviceVm: no SPI in this VM: " + spi)
             installSpi(exports, () => em.HEAPU8, (n) => em._malloc(n), opts.spi, (e) => vm.spiErrors.push(e))
@@ -632,6 +637,8 @@ export class DeviceVm {
         const c = this.counters
         if (c) c.minLeft.value = DEVS_MAX_STEPS
         const t0 = performance.now()
+        const ev = this.sockEvents.shift()
+        if (ev) this.call(ev)
         const us = this.call(() => this.em._jd_em_process())
         this.stepWallMs += performance.now() - t0
         this.steps++
