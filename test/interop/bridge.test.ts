@@ -6,6 +6,9 @@
 import { describe, it, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { connect } from "node:net"
+import { rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { interopSkipReason, Netns } from "./netns.js"
 import { runIn, sha256 } from "./harness.js"
 import { TapDevice } from "../../src/host/tap.js"
@@ -18,7 +21,7 @@ const skip = interopSkipReason([
     { name: "curl", pkg: "curl" },
 ])
 
-describe("interop: the bridge driver in the VM, through the host's bridge to a TAP", { skip: skip ?? false, timeout: 120_000 }, () => {
+describe("interop: the bridge driver in the VM, through the host's bridge to a TAP", { skip: skip ?? false, timeout: 240_000 }, () => {
     let ns: Netns
     let tap: TapDevice
     let bridge: BridgeServer
@@ -46,7 +49,7 @@ describe("interop: the bridge driver in the VM, through the host's bridge to a T
         if (ns) ns.closeSync()
     })
 
-    it("answers ping and serves GET / and /bytes/100000 (hash-checked) through the bridge", async () => {
+    it("answers ping, serves GET / and /bytes/100000 (hash-checked), POST /echo of 50 KB and 100 connections with the heap flat, through the bridge", async () => {
         const p = await runIn(ns, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2"], { timeoutMs: 15_000 })
         assert.match(p.stdout.toString(), /3 packets transmitted, 3 received/, p.stdout.toString())
         const page = await runIn(ns, ["curl", "-sS", "--max-time", "20", "http://198.18.0.2/"], { timeoutMs: 25_000 })
@@ -57,6 +60,24 @@ describe("interop: the bridge driver in the VM, through the host's bridge to a T
         const expect = Buffer.alloc(100000)
         for (let i = 0; i < expect.length; i++) expect[i] = i & 0xff
         assert.equal(sha256(r.stdout), sha256(expect))
+        const body = Buffer.alloc(50 * 1024)
+        for (let i = 0; i < body.length; i++) body[i] = (i * 7 + 3) & 0xff
+        const file = join(tmpdir(), `ds-tcpip-bridge-${process.pid}.bin`)
+        writeFileSync(file, body)
+        try {
+            const e = await runIn(ns, ["curl", "-sS", "--max-time", "60", "--data-binary", "@" + file, "http://198.18.0.2/echo"], { timeoutMs: 65_000 })
+            assert.equal(e.status, 0, e.stderr)
+            assert.equal(sha256(e.stdout), sha256(body), "POST /echo of 50 KB")
+        } finally {
+            rmSync(file, { force: true })
+        }
+        // 100 connections in a row with the live heap flat
+        const before = dev.heapAfterGc()
+        const loop = `ok=0; for i in $(seq 100); do c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://198.18.0.2/); [ "$c" = 200 ] && ok=$((ok+1)); done; echo $ok`
+        const seq = await runIn(ns, ["sh", "-c", loop], { timeoutMs: 120_000 })
+        assert.equal(seq.stdout.toString().trim(), "100")
+        const after = dev.heapAfterGc()
+        assert.ok(after.used - before.used <= 2048, `heap ${before.used} -> ${after.used}`)
         const s = await runIn(ns, ["curl", "-sS", "--max-time", "20", "http://198.18.0.2/status"], { timeoutMs: 25_000 })
         const status = JSON.parse(s.stdout.toString())
         assert.ok(status.driver.rxFrames > 50 && status.driver.txFrames > 50, JSON.stringify(status.driver))
