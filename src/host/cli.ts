@@ -1,11 +1,14 @@
 // The ds-tcpip command (bin: scripts/ds-tcpip.mjs runs this file through tsx).
 //
 //   ds-tcpip serve --tap IF --ip 198.18.0.2/24 [--gateway A] [--mac M] [--netns NS]
-//                  [--pcap FILE] [--trace] [--quiet]
+//                  [--pcap FILE] [--ladder DIR] [--trace] [--quiet]
 //                  [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
 //       The demo device (src/app/demo.ts: HTTP on port 80) plus a TCP echo on
 //       port 7, on an existing TAP interface. Impairments apply between the TAP
-//       and the stack in both directions; percentages are 0..100.
+//       and the stack in both directions; percentages are 0..100. --pcap FILE
+//       also writes the stack's state changes to FILE.states (ds-tcpip trace
+//       compares them with what it infers); --ladder DIR writes a ladder
+//       diagram of every connection.
 //   ds-tcpip netns-demo [--ns NAME] [serve options]
 //       Makes a namespace with a TAP at 198.18.0.1/24, runs `serve` inside it
 //       at 198.18.0.2, prints commands to try and removes everything on Ctrl-C.
@@ -20,13 +23,16 @@ import { Impairments } from "./sim/impair.js"
 import { parseIp, ipToString } from "../wire/bytes.js"
 import { startDemo } from "../app/demo.js"
 import { startEcho } from "../app/echo.js"
+import { CaptureExtras } from "./capture-extras.js"
 
 const USAGE = `usage:
   ds-tcpip serve --tap IF --ip ADDR/PREFIX [--gateway ADDR] [--mac MAC] [--netns NS]
+                 [--pcap FILE] [--ladder DIR] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
+  ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
+  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]
   ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
-  ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)
-                 [--pcap FILE] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
-  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]`
+  ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)`
 
 class UsageError extends Error {}
 
@@ -155,6 +161,8 @@ async function serve(a: Args): Promise<void> {
     const stamp = (now: number) => (now / 1000).toFixed(6)
     const pcapPath = a.opts.get("pcap")
     const pcap = pcapPath ? new PcapFile(pcapPath, performance.timeOrigin + t0) : undefined
+    // the stack's state changes beside the capture (for ds-tcpip trace), diagrams with --ladder DIR
+    const extras = new CaptureExtras({ statesPath: pcapPath && pcapPath + ".states", ladderDir: a.opts.get("ladder"), epochMs: performance.timeOrigin + t0, timeWaitMs: 60000 })
     let runner: RealTimeRunner
     try {
         runner = new RealTimeRunner({
@@ -165,7 +173,7 @@ async function serve(a: Args): Promise<void> {
             limits: { tcpConnections: 32, tcpSendBuffer: 16384, tcpRecvBuffer: 16384, tcpBacklog: 16 },
             seed: a.opts.has("seed") ? Number(a.opts.get("seed")) : undefined,
             impairments,
-            pcap,
+            pcap: extras.sink(pcap),
             trace: a.flags.has("trace") ? (line) => console.log(line) : undefined,
             log: quiet ? undefined : (line, now) => console.log(`${stamp(now)} ${line}`),
             clock,
@@ -177,6 +185,7 @@ async function serve(a: Args): Promise<void> {
     runner.host.onError = (e) => {
         if (!quiet) console.log("app error: " + ((e as Error).message || e))
     }
+    extras.attach(runner.stack, clock)
     runner.start()
     startDemo(runner.net, runner.stack)
     startEcho(runner.net, 7)
@@ -191,6 +200,7 @@ async function serve(a: Args): Promise<void> {
         stopping = true
         runner.stop()
         if (pcap) pcap.close()
+        extras.close()
         await tap.close()
         console.log(`${why}: ${JSON.stringify(runner.stack.status().counters)}`)
         process.exit(0)
@@ -275,9 +285,15 @@ Ctrl-C stops the device and removes the namespace.`)
 
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
-    // the firmware in the VM (src/host/serve-device.ts)
+    // the firmware in the VM (src/host/serve-device.ts) and the bridge (src/host/bridge-cli.ts)
     if (argv[0] === "serve" && argv.indexOf("--device") > 0) return serveDevice(argv.slice(1))
     if (argv[0] === "bridge") return bridgeCommand(argv.slice(1))
+    if (argv[0] === "trace" || argv[0] === "ladder") {
+        // reading captures: its own module and options (src/host/capture-cli.ts)
+        const { runCaptureCommand } = await import("./capture-cli.js")
+        process.exitCode = await runCaptureCommand(argv)
+        return
+    }
     let a: Args
     try {
         a = parseArgs(argv)

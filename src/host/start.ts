@@ -4,8 +4,13 @@
 // connections through the virtual link to the device (198.18.0.2:80), like
 // QEMU's hostfwd; the simulator runs on the wall clock.
 //
-//   npm start -- [--port 8080] [--trace] [--pcap FILE] [--loss P] [--reorder P]
-//                [--delay MS] [--seed N] [--duration S]
+//   npm start -- [--port 8080] [--trace] [--pcap FILE] [--ladder DIR] [--loss P] [--reorder P]
+//                [--delay MS] [--seed N] [--duration S] [--live-port N]
+//
+// --pcap FILE also writes the device's state changes to FILE.states (for
+// ds-tcpip trace); --ladder DIR a ladder diagram of every connection. A second
+// page on the host (http://127.0.0.1:LIVE/, --live-port, default the next
+// port) shows the device's connections and the ladder of the one you pick.
 import "./buffer-polyfill.js"
 import { writeFileSync } from "node:fs"
 import { Simulator } from "./sim/network.js"
@@ -14,6 +19,8 @@ import { RealTimePacer, RealTimeSimSocketHost } from "./sim/realtime.js"
 import { PcapWriter } from "./sim/pcap.js"
 import { HostFwd } from "./hostfwd.js"
 import { TraceContext } from "./trace.js"
+import { CaptureExtras } from "./capture-extras.js"
+import { startLiveView } from "./live-view.js"
 import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
 import { startDevice } from "./start-device.js"
@@ -38,8 +45,10 @@ const reorder = Number(option("reorder", "0")) / 100
 const delayMs = Number(option("delay", "0.25"))
 const seed = Number(option("seed", "1"))
 const duration = Number(option("duration", "0"))
-if (!(port >= 0 && port < 65536 && loss >= 0 && loss <= 1 && reorder >= 0 && reorder <= 1 && delayMs >= 0)) {
-    console.error("usage: npm start -- [--port 8080] [--trace] [--pcap FILE] [--loss 0..100] [--reorder 0..100] [--delay MS] [--seed N] [--duration S]")
+const ladderDir = option("ladder", "")
+const livePort = Number(option("live-port", port === 0 ? "0" : String(port + 1)))
+if (!(port >= 0 && port < 65536 && livePort >= 0 && livePort < 65536 && loss >= 0 && loss <= 1 && reorder >= 0 && reorder <= 1 && delayMs >= 0)) {
+    console.error("usage: npm start -- [--port 8080] [--trace] [--pcap FILE] [--ladder DIR] [--loss 0..100] [--reorder 0..100] [--delay MS] [--seed N] [--duration S] [--live-port N]")
     process.exit(2)
 }
 
@@ -56,8 +65,14 @@ const device = addStackHost(sim, "device", { ip: "198.18.0.2", mac: "02:00:00:00
 const pacer = new RealTimePacer(sim)
 const host = new RealTimeSimSocketHost(pacer)
 const traceCtx = new TraceContext()
-const pcap = new PcapWriter({ epochMs: Date.now() })
+const epochMs = Date.now()
+const pcap = new PcapWriter({ epochMs })
 if (pcapFile) sim.capture("device", pcap)
+// the device's state changes beside the capture, its ladders, and the live view's table
+const extras = new CaptureExtras({ statesPath: pcapFile && pcapFile + ".states", ladderDir, live: true, epochMs, timeWaitMs: 60000 })
+extras.attach(device.endpoint, () => sim.now)
+const feed = extras.sink()
+sim.onFrame((h, _dir, frame, now) => h === "device" && feed.write(now, frame))
 if (trace) sim.onFrame((_h, dir, frame, now) => dir === "out" && console.log(traceCtx.format(frame, frame.length, now)))
 
 gw.endpoint.start(sim.now)
@@ -75,6 +90,13 @@ try {
 console.log(`ds-tcpip demo device (198.18.0.2) is running in the simulator.`)
 console.log(`Open http://127.0.0.1:${realPort}/ — a simulated gateway (198.18.0.1) forwards it to the device over simulated TCP.`)
 console.log(`Routes: / /bytes/N /echo /events /status${trace ? "" : "   (--trace prints every simulated segment)"}`)
+try {
+    const live = await startLiveView(extras.ladder, livePort)
+    live.server.unref()
+    console.log(`Live connections and their ladder diagrams: http://127.0.0.1:${live.port}/`)
+} catch (e) {
+    console.log(`no live view: cannot listen on 127.0.0.1:${livePort} (${(e as Error).message}); --live-port N picks another`)
+}
 
 let stopping = false
 function stop() {
@@ -83,6 +105,9 @@ function stop() {
     void fwd.close().finally(() => {
         pacer.stop()
         server.close()
+        extras.close()
+        if (ladderDir) console.log(`ladder diagrams: ${extras.ladder.written.length} in ${ladderDir}${extras.ladder.failed ? ` (${extras.ladder.failed} not written: ${extras.ladder.lastError})` : ""}`)
+        if (extras.error) console.log(`${pcapFile}.states stopped: ${extras.error}`)
         if (pcapFile) {
             writeFileSync(pcapFile, pcap.toBuffer())
             console.log(`capture of the device's link: ${pcapFile} (${pcap.count} frames)`)

@@ -120,8 +120,8 @@ export function tcpFlagsString(flags: number): string {
     return s || "none"
 }
 
-/** The options of a TCP header that parseTcp() accepted, as tcpdump lists them. */
-function tcpOptions(b: Buffer, off: number, hl: number, ackBase: number): string[] {
+/** The options of a TCP header (its length already checked), as tcpdump lists them; SACK blocks relative to ackBase. */
+export function tcpOptions(b: Buffer, off: number, hl: number, ackBase: number): string[] {
     const out: string[] = []
     const end = off + hl
     let i = off + TCP_HEADER_LEN
