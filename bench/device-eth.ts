@@ -148,7 +148,7 @@ for (const chip of CHIPS) {
     row(`${chip}: VM, per KB of GET /bytes/204800 (idle polling taken out)`, `${Math.round(v.opcodesPerKB)} opcodes, ${v.transfersPerKB.toFixed(1)} SPI transfers, ${Math.round(v.spiBytesPerKB)} SPI bytes`)
     row(`${chip}: VM, worst fiber turn`, `${v.worstTurn} opcodes of 131071`)
     const idle = idleFigures[chip]
-    row(`${chip}: VM, idle polling (every 2 ms, no INT pin)`, `${Math.round(idle.op * 1000)} opcodes/s, ${Math.round(idle.t * 1000)} SPI transfers/s`)
+    row(`${chip}: VM, idle polling (no INT pin: 2 ms, 10 ms once quiet)`, `${Math.round(idle.op * 1000)} opcodes/s, ${Math.round(idle.t * 1000)} SPI transfers/s`)
     for (const rate of OPCODE_RATES) {
         const reqS = v.opcodesPerRequest / rate + v.transfersPerRequest * OVERHEAD_US * 1e-6 + (v.spiBytesPerRequest * 8) / SPI_HZ
         const kbS = v.opcodesPerKB / rate + v.transfersPerKB * OVERHEAD_US * 1e-6 + (v.spiBytesPerKB * 8) / SPI_HZ
