@@ -25,3 +25,7 @@ export { formatFrame, TraceContext } from "./trace.js"
 export { RealTimeRunner, RealTimeSocketHost, parseCidr, randomMac } from "./runner.js"
 export type { RunnerOptions } from "./runner.js"
 export { TapDevice, TapError } from "./tap.js"
+
+// register-level models of the SPI Ethernet chips, for testing drivers
+export { Enc28j60Model } from "./models/enc28j60.js"
+export { W5500Model } from "./models/w5500.js"
