@@ -18,8 +18,8 @@ export { Net, TcpServer, TcpSocket, SocketError } from "./socket/socket.js"
 export type { SocketHost, Signal } from "./socket/socket.js"
 
 // HTTP: server, router, responses, Server-Sent Events, WebSocket, client
-export { HttpServer, IncomingRequest, HttpStats } from "./http/server.js"
-export type { HttpServerOptions, Handler } from "./http/server.js"
+export { HttpServer, IncomingRequest } from "./http/server.js"
+export type { HttpServerOptions, Handler, HttpStats } from "./http/server.js"
 export { ServerResponse } from "./http/response.js"
 export { EventStream } from "./http/sse.js"
 export { acceptWebSocket, WebSocket } from "./http/websocket.js"

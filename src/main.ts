@@ -1,51 +1,46 @@
 // The device entry (DeviceScript): the demo device — stack, HTTP server and
-// the demo routes — plus a power-on self-test client that talks to it over an
-// in-memory Ethernet link and prints what it finds. Until the SPI MAC drivers
-// land, the link is in memory; the stack, server and routes are the ones a
-// device on a wire runs.
+// the demo routes — on the board's Ethernet chip (pins from the board's
+// configuration: src/device/board-driver.ts). In the DeviceScript VM the same
+// bytecode drives a model of the chip (ds-tcpip serve --device).
 import * as ds from "@devicescript/core"
 import { Stack } from "./stack.js"
-import { MemoryLink } from "./drivers/memory-link.js"
 import { Xoshiro128 } from "./random.js"
-import { parseIp, parseMac } from "./wire/bytes.js"
+import { parseIp, parseMac, macToString } from "./wire/bytes.js"
 import { Net } from "./socket/socket.js"
 import { startDemo } from "./app/demo.js"
-import { selfTest } from "./app/selftest.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
+import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
 
 const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
-const link = new MemoryLink(2, 1514)
-link.onQueued = () => kick.emit(true)
-const netmask = parseIp("255.255.255.0")
-// the heap is 64 KiB for everything: small pools for the two ends of the self-test
-const devicePort = link.port(parseMac("02:00:00:00:00:02"), 1500)
-const testerPort = link.port(parseMac("02:00:00:00:00:01"), 1500)
-const device = new Stack({
-    driver: devicePort,
-    ip: parseIp("198.18.0.2"),
-    netmask,
-    random: new Xoshiro128(ds.millis() + 2),
-    limits: { tcpConnections: 2, tcpSendBuffer: 1460, tcpRecvBuffer: 1460, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
-})
-const tester = new Stack({
-    driver: testerPort,
-    ip: parseIp("198.18.0.1"),
-    netmask,
-    random: new Xoshiro128(ds.millis() + 1),
-    // a receive window below the device's MSS: the sender's small-window rules run on the device too
-    limits: { tcpConnections: 1, tcpSendBuffer: 536, tcpRecvBuffer: 1024, arpEntries: 2, arpQueueFrames: 1, tcpMslMs: 100 },
-})
-link.attach(devicePort, device)
-link.attach(testerPort, tester)
-const host = deviceSocketHost(kick, log)
-runNetwork([device, tester], link, kick, 2, log)
-device.start(ds.millis())
-tester.start(ds.millis())
-startDemo(new Net(device, host), device, { maxWebSocketMessage: 2048, http: { maxHeaderBytes: 512, maxHeaders: 16 } })
-host.spawn(async () => {
-    const ok = await selfTest(new Net(tester, host), parseIp("198.18.0.2"), 80, log)
-    console.log("self-test " + (ok ? "passed" : "FAILED"))
-    console.log("done")
-})
+const mac = deviceMac()
+// mDNS's group (01:00:5e:00:00:fb) passes the chip's filter for the responder
+const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
+if (eth) {
+    const stack = new Stack({
+        driver: eth,
+        ip: parseIp("198.18.0.2"),
+        netmask: parseIp("255.255.255.0"),
+        gateway: parseIp("198.18.0.1"),
+        random: new Xoshiro128(ds.millis() + mac[5]),
+        // the 64 KiB heap also holds the driver's frame buffers (about 5 KB)
+        limits: { tcpConnections: 2, tcpRecvBuffer: 1460, arpEntries: 4, arpQueueFrames: 1 },
+    })
+    // the demo turns on what a device on a LAN wants: SYN cookies, out-of-order reassembly
+    stack.tcp.enableSynCookies()
+    stack.tcp.enableOutOfOrder()
+    const host = deviceSocketHost(kick, log)
+    runEthernet(eth, stack, kick, log)
+    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
+    stack.start(ds.millis())
+    startDemo(new Net(stack, host), stack, {
+        maxWebSocketMessage: 2048,
+        http: { maxHeaderBytes: 512, maxHeaders: 16 },
+        status: (s: any) => {
+            s.driver = eth.counters
+            s.link = eth.link
+        },
+    })
+    log("ready: http://198.18.0.2/ (mac " + macToString(mac, 0) + ")")
+}

@@ -110,6 +110,8 @@ export class Stack {
     private readonly udpPorts: number[] = []
     private readonly udpHandlers: UdpHandler[] = []
     private readonly multicastGroups: number[] = []
+    /** acceptsMulticastMac once a group was joined; unset (no initializer: no code) before. */
+    private multicastMac: (mac: Buffer) => boolean
     private ipId: number
     private icmpTokens: number
     private icmpTokensAt = 0
@@ -119,12 +121,15 @@ export class Stack {
     private readonly rxArp = new ArpPacket()
     private readonly rxIp = new Ipv4Header()
     private readonly rxIcmp = new IcmpHeader()
-    private readonly rxUdp = new UdpHeader()
+    /** Made by enableUdp(), with udpIn: an image without UDP users has no UdpHeader. */
+    private rxUdp: UdpHeader
     private readonly txEth = new EthernetHeader()
     private readonly txArp = new ArpPacket()
     private readonly txIp = new Ipv4Header()
     private readonly txIcmp = new IcmpHeader()
-    private readonly txUdp = new UdpHeader()
+    private txUdp: UdpHeader
+    /** udpInput once enableUdp() ran; unset (no initializer: no code) before. */
+    private udpIn: (frame: Buffer, off: number, len: number, now: number) => void
 
     constructor(config: StackConfig) {
         const limits = resolveLimits(config.limits)
@@ -158,7 +163,6 @@ export class Stack {
             localIp: () => self.ip,
             ipSend: (dst: number, protocol: number, l4Length: number, now: number) => self.ipOutput(dst, protocol, l4Length, now),
             drop: (reason: Reason) => self.counters.drop(reason),
-            log: (line: string) => self.say(line),
         }
         this.tcp = new Tcp(limits, host, this.random)
         this.tcp.onStateChange = (c: TcpConnection, from: TcpState, to: TcpState) => {
@@ -260,8 +264,25 @@ export class Stack {
         return this.ipOutput(dst >>> 0, IP_PROTO_ICMP, 8 + payloadLength, now)
     }
 
+    /**
+     * The UDP socket API (pluggable): udpBind and udpSend turn it on. Until
+     * then a datagram for us is answered with an ICMP port unreachable
+     * without its UDP header being checked, as no port could take it; once
+     * on, datagrams are validated (length, checksum: drops counted by
+     * reason) and delivered to bound ports. An image with no UDP user
+     * carries none of it: about 0.6 KB of bytecode (udpInput, udpSlot,
+     * parseUdp, UdpHeader). The host runners and test helpers turn it on.
+     */
+    enableUdp(): void {
+        if (this.udpIn) return
+        this.rxUdp = new UdpHeader()
+        this.txUdp = new UdpHeader()
+        this.udpIn = this.udpInput
+    }
+
     /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
     udpBind(port: number, handler: UdpHandler): boolean {
+        this.enableUdp()
         if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
         const slot = this.udpPorts.indexOf(0)
         if (slot < 0) return false
@@ -283,6 +304,7 @@ export class Stack {
             this.counters.drop(Reason.TxTooLong)
             return false
         }
+        this.enableUdp()
         copyBytes(this.tx, L4_OFF + UDP_HEADER_LEN, data, off, len)
         const h = this.txUdp
         h.srcPort = srcPort
@@ -294,6 +316,9 @@ export class Stack {
 
     /** Accepts datagrams sent to an IPv4 multicast group (e.g. 224.0.0.251 for mDNS). */
     joinMulticast(group: number): void {
+        // the first group installs the multicast MAC filter: an image that
+        // joins none carries no code for it
+        this.multicastMac = this.acceptsMulticastMac
         if (this.multicastGroups.indexOf(group >>> 0) < 0) this.multicastGroups.push(group >>> 0)
     }
 
@@ -324,7 +349,7 @@ export class Stack {
         const eth = this.rxEth
         const r = parseEthernet(frame, 0, len, eth)
         if (r !== Reason.Ok) return this.counters.drop(r)
-        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !this.acceptsMulticastMac(eth.dst)) {
+        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !(this.multicastMac && this.multicastMac(eth.dst))) {
             return this.counters.drop(Reason.NotForUs)
         }
         if (eth.etherType === ETHERTYPE_ARP) this.arpInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
@@ -360,7 +385,7 @@ export class Stack {
         const r = parseIpv4(frame, off, len, h)
         if (r !== Reason.Ok) return this.counters.drop(r)
         const dst = h.dst
-        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !this.joined(dst)) {
+        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !(isMulticast(dst) && this.multicastGroups.indexOf(dst) >= 0)) {
             return this.counters.drop(Reason.NotForUs)
         }
         // RFC 1122 §3.2.1.3: a source address must be a host's
@@ -373,7 +398,13 @@ export class Stack {
         const payloadOff = off + h.headerLength
         const payloadLen = h.totalLength - h.headerLength
         if (h.protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
-        else if (h.protocol === IP_PROTO_UDP) this.udpInput(frame, payloadOff, payloadLen, now)
+        else if (h.protocol === IP_PROTO_UDP) {
+            if (this.udpIn) this.udpIn(frame, payloadOff, payloadLen, now)
+            else {
+                this.sendIcmpError(frame, IP_OFF, ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, now)
+                this.counters.drop(Reason.NoSocket)
+            }
+        }
         else if (h.protocol === IP_PROTO_TCP) {
             // TCP is unicast only (RFC 1122 §4.2.3.10)
             if (dst !== this.ip) return this.counters.drop(Reason.NotForUs)
@@ -472,7 +503,8 @@ export class Stack {
             return this.emitAndSend(frameLen)
         }
         let nextHop = dstIp
-        if (!this.onLink(dstIp)) {
+        if (((dstIp ^ this.ip) & this.netmask) !== 0) {
+            // not on our link: through the gateway
             if (this.gateway === 0) {
                 this.counters.drop(Reason.NoRoute)
                 return false
@@ -603,7 +635,15 @@ export class Stack {
             const t = frame[ipOff + ip.headerLength]
             if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return
         }
-        if (!this.takeIcmpToken(now)) return
+        // a token bucket: icmpErrorsPerSecond, refilled continuously
+        const rate = this.limits.icmpErrorsPerSecond
+        const elapsed = now - this.icmpTokensAt
+        if (elapsed > 0) {
+            this.icmpTokens = Math.min(rate, this.icmpTokens + (elapsed * rate) / 1000)
+            this.icmpTokensAt = now
+        }
+        if (this.icmpTokens < 1) return
+        this.icmpTokens -= 1
         let quoted = ip.totalLength
         if (quoted > ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8) quoted = ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8
         copyBytes(this.tx, L4_OFF + 8, frame, ipOff, quoted)
@@ -616,23 +656,7 @@ export class Stack {
         if (this.ipOutput(ip.src, IP_PROTO_ICMP, 8 + quoted, now)) this.counters.icmpErrorsSent++
     }
 
-    private takeIcmpToken(now: number): boolean {
-        const rate = this.limits.icmpErrorsPerSecond
-        const elapsed = now - this.icmpTokensAt
-        if (elapsed > 0) {
-            this.icmpTokens = Math.min(rate, this.icmpTokens + (elapsed * rate) / 1000)
-            this.icmpTokensAt = now
-        }
-        if (this.icmpTokens < 1) return false
-        this.icmpTokens -= 1
-        return true
-    }
-
     // ---- addressing -------------------------------------------------------
-
-    private onLink(ip: number): boolean {
-        return ((ip ^ this.ip) & this.netmask) === 0
-    }
 
     private subnetBroadcast(): number {
         return (this.ip | ~this.netmask) >>> 0
@@ -640,10 +664,6 @@ export class Stack {
 
     private isBroadcastOrMulticast(ip: number): boolean {
         return ip === BROADCAST || ip === this.subnetBroadcast() || isMulticast(ip)
-    }
-
-    private joined(ip: number): boolean {
-        return isMulticast(ip) && this.multicastGroups.indexOf(ip) >= 0
     }
 
     private acceptsMulticastMac(mac: Buffer): boolean {

@@ -54,6 +54,9 @@ export function stackB(limits?: Partial<Limits>, seed = 1): { stack: Stack; driv
         log: (l) => logs.push(l),
         limits,
     })
+    stack.tcp.enableSynCookies()
+    stack.tcp.enableOutOfOrder()
+    stack.enableUdp()
     return { stack, driver, logs }
 }
 

@@ -24,6 +24,8 @@ export interface DemoOptions {
     /** Largest WebSocket message /ws takes (default 72 KiB; a device's heap holds a few KB). */
     maxWebSocketMessage?: number
     http?: HttpServerOptions
+    /** Adds to the /status object (a driver's counters, the link). */
+    status?: (s: any) => void
 }
 
 /** 256 bytes of the /bytes pattern, sent again and again. */
@@ -95,6 +97,7 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
     server.get("/status", async (req: IncomingRequest, res: ServerResponse) => {
         const s = stack.status()
         s.http = server.stats
+        if (o.status) o.status(s)
         res.setHeader("Cache-Control", "no-cache")
         await res.json(s)
     })

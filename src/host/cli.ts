@@ -15,6 +15,8 @@
 //   ds-tcpip netns-demo [--ns NAME] [serve options]
 //       Makes a namespace with a TAP at 198.18.0.1/24, runs `serve` inside it
 //       at 198.18.0.2, prints commands to try and removes everything on Ctrl-C.
+import { serveDevice } from "./serve-device.js"
+import { bridgeCommand } from "./bridge-cli.js"
 import "./buffer-polyfill.js"
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -33,7 +35,9 @@ const USAGE = `usage:
   ds-tcpip get URL --tap IF (--dhcp | --ip ADDR/PREFIX [--gateway ADDR] [--dns ADDR]) [--netns NS] [--timeout S] [--verbose]
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
-  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]`
+  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]
+  ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
+  ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)`
 
 class UsageError extends Error {}
 
@@ -293,6 +297,9 @@ Ctrl-C stops the device and removes the namespace.`)
 async function main(): Promise<void> {
     const argv = process.argv.slice(2)
     if (argv[0] === "get") process.exit(await getCommand(argv.slice(1)))
+    // the firmware in the VM (src/host/serve-device.ts) and the bridge (src/host/bridge-cli.ts)
+    if (argv[0] === "serve" && argv.indexOf("--device") > 0) return serveDevice(argv.slice(1))
+    if (argv[0] === "bridge") return bridgeCommand(argv.slice(1))
     if (argv[0] === "trace" || argv[0] === "ladder") {
         // reading captures: its own module and options (src/host/capture-cli.ts)
         const { runCaptureCommand } = await import("./capture-cli.js")

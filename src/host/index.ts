@@ -28,3 +28,7 @@ export { TapDevice, TapError } from "./tap.js"
 // test servers for a device's services
 export { TestDhcpServer } from "./dhcp-server.js"
 export { TestDnsServer } from "./dns-server.js"
+
+// register-level models of the SPI Ethernet chips, for testing drivers
+export { Enc28j60Model } from "./models/enc28j60.js"
+export { W5500Model } from "./models/w5500.js"

@@ -419,6 +419,9 @@ export class RealTimeRunner {
             log: o.log ? (line: string) => o.log(line, clock()) : undefined,
             limits: o.limits,
         })
+        this.stack.tcp.enableSynCookies()
+        this.stack.tcp.enableOutOfOrder()
+        this.stack.enableUdp()
         this.host = new RealTimeSocketHost(clock, () => self.requestSchedule())
         this.net = new Net(this.stack, this.host)
     }

@@ -23,6 +23,14 @@ import { CaptureExtras } from "./capture-extras.js"
 import { startLiveView } from "./live-view.js"
 import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
+import { startDevice } from "./start-device.js"
+
+// --device: the firmware's bytecode in the DeviceScript VM (src/host/start-device.ts);
+// it runs until stopped, and the simulator below is not started
+if (process.argv.includes("--device")) {
+    await startDevice(process.argv.slice(2))
+    await new Promise<never>(() => {})
+}
 
 function option(name: string, fallback: string): string {
     const i = process.argv.indexOf("--" + name)

@@ -1,9 +1,14 @@
 // A request body: Content-Length or chunked (RFC 9112 §6-§7), read through
 // the connection's buffer, bounded by maxBodyBytes (413) and by a timeout
 // between reads (408). A handler that does not read the body leaves it to the
-// server, which skips it before the next pipelined request.
+// server, which skips it before the next pipelined request. Chunk framing is
+// strict (lines end in CRLF, no bare CR or LF, the chunk-ext grammar), and
+// the control lines already in the buffer are judged as soon as the data
+// before them has been read (read() takes every chunk already buffered), so
+// a framing error is found, where it can be, before the handler's response
+// begins.
 import { ConnReader } from "./conn.js"
-import { parseHex } from "./parser.js"
+import { parseChunkLine } from "./parser.js"
 
 const enum Mode {
     None = 0,
@@ -20,6 +25,7 @@ const enum Chunk {
 }
 
 const LF = 10
+const CR = 13
 
 /** @devsWhenUsed */
 export class HttpError extends Error {
@@ -69,38 +75,35 @@ export class BodyReader {
         }
         if (this.mode === Mode.Length) return await this.readData(dst, off, len)
         if (this.mode !== Mode.Chunked) return 0
-        // chunked: bounded number of control lines per call (each consumes bytes)
+        // chunked: as many chunks as are already here fill dst, so the framing
+        // of what has arrived is judged before the caller answers; a bounded
+        // number of control lines per call (each consumes bytes)
+        let total = 0
         for (;;) {
-            if (this.chunk === Chunk.Done) return 0
+            if (this.chunk === Chunk.Done) return total
             if (this.chunk === Chunk.Data) {
-                const n = await this.readData(dst, off, len)
+                if (total === len || (total > 0 && this.conn.available() === 0)) return total
+                total += await this.readData(dst, off + total, len - total)
                 if (this.left === 0) this.chunk = Chunk.DataEnd
-                if (n > 0) return n
                 continue
             }
-            const line = await this.line()
+            // a control line: the chunk size, the CRLF after data, or a trailer
+            const line = await this.line(total === 0)
+            if (line < 0) return total
             const c = this.conn
+            // the line without its CRLF is buf[c.start, line - 1)
+            const empty = line === c.start + 1
+            const size = this.chunk === Chunk.Size ? parseChunkLine(c.buf, c.start, line - 1) : 0
+            c.skip(line + 1 - c.start)
             if (this.chunk === Chunk.Size) {
-                // chunk-size [ chunk-ext ] CRLF: stop at ';', blanks or CR
-                let e = c.start
-                while (e < line && c.buf[e] !== 59 && c.buf[e] !== 13 && c.buf[e] !== 32 && c.buf[e] !== 9) e++
-                const size = parseHex(c.buf, c.start, e)
-                c.skip(line + 1 - c.start)
-                if (size < 0) throw new HttpError(400, "bad chunk size")
+                if (size < 0) throw new HttpError(400, "bad chunk size line")
                 if (this.received + size > this.maxBytes) throw new HttpError(413, "body too large")
                 this.left = size
                 this.chunk = size === 0 ? Chunk.Trailers : Chunk.Data
             } else if (this.chunk === Chunk.DataEnd) {
-                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
-                c.skip(line + 1 - c.start)
                 if (!empty) throw new HttpError(400, "chunk data longer than its size")
                 this.chunk = Chunk.Size
-            } else {
-                // trailer fields are read and ignored until the blank line
-                const empty = line === c.start || (line === c.start + 1 && c.buf[c.start] === 13)
-                c.skip(line + 1 - c.start)
-                if (empty) this.chunk = Chunk.Done
-            }
+            } else if (empty) this.chunk = Chunk.Done // trailer fields are read and ignored until the blank line
         }
     }
 
@@ -135,12 +138,21 @@ export class BodyReader {
         return n
     }
 
-    /** The index of the LF that ends the next line in the buffer (filling as needed). */
-    private async line(): Promise<number> {
+    /**
+     * The index of the LF that ends the next line in the buffer, filling as
+     * needed (-1 when !wait and the line is not complete). Lines end in CRLF:
+     * a bare CR or LF is an error, as in the head (see parseHead).
+     */
+    private async line(wait: boolean): Promise<number> {
         const c = this.conn
         let scanned = c.start
         for (;;) {
-            for (; scanned < c.end; scanned++) if (c.buf[scanned] === LF) return scanned
+            for (; scanned < c.end; scanned++) {
+                const b = c.buf[scanned]
+                if ((scanned > c.start && c.buf[scanned - 1] === CR) !== (b === LF)) throw new HttpError(400, "bare CR or LF in chunk framing")
+                if (b === LF) return scanned
+            }
+            if (!wait) return -1
             if (c.start === 0 && c.end === c.buf.length) throw new HttpError(400, "chunk line too long")
             const before = c.start
             const got = await c.fill(this.timeoutMs)

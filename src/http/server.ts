@@ -10,7 +10,7 @@
 import { Net, SocketError, TcpServer, TcpSocket } from "../socket/socket.js"
 import { ConnReader } from "./conn.js"
 import { BodyReader, HttpError } from "./body.js"
-import { RequestHead, findHeadEnd, parseHead } from "./parser.js"
+import { RequestHead, parseHead } from "./parser.js"
 import { ServerResponse } from "./response.js"
 
 export interface HttpServerOptions {
@@ -27,6 +27,12 @@ export interface HttpServerOptions {
     maxBodyBytes?: number
     /** Time for a whole request head to arrive, from its first byte (408): a slow client cannot hold a connection. */
     headerTimeoutMs?: number
+    /**
+     * The same when the TCP pool is full and a new client waits: a head still
+     * coming after this long (the first one included), or a connection idle
+     * between requests at once, loses its slot to the newcomer (a reset).
+     */
+    busyHeaderTimeoutMs?: number
     /** Longest wait for the next piece of a body (408). */
     bodyTimeoutMs?: number
     /** How long an idle keep-alive connection stays open. */
@@ -105,23 +111,32 @@ export class IncomingRequest {
     }
 }
 
-/** Counters for /status. @devsWhenUsed */
-export class HttpStats {
-    connections = 0
-    active = 0
-    requests = 0
+/** Counters for /status. */
+export interface HttpStats {
+    connections: number
+    active: number
+    requests: number
     /** 101 Switching Protocols (WebSocket upgrades). */
-    responses1xx = 0
-    responses2xx = 0
-    responses3xx = 0
-    responses4xx = 0
-    responses5xx = 0
-    timeouts = 0
-    rejectedFull = 0
-    handlerErrors = 0
+    responses1xx: number
+    responses2xx: number
+    responses3xx: number
+    responses4xx: number
+    responses5xx: number
+    timeouts: number
+    rejectedFull: number
+    handlerErrors: number
     /** Requests whose connection failed under them (the client reset or vanished). */
-    aborted = 0
+    aborted: number
+    /** Request bodies with broken framing (a bad chunk line, cut short): 400 or cut, and the connection closed. */
+    badBodies: number
 }
+
+/**
+ * HttpStats with every count 0, parsed where an HttpStats is made. Data, not
+ * code: the VM's native JSON.parse reads a string literal, which costs no
+ * code bytes (a class would be a constructor storing each field).
+ */
+const HTTP_STATS_ZERO = '{"connections":0,"active":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
 
 interface Route {
     method: string
@@ -131,7 +146,7 @@ interface Route {
 
 /** @devsWhenUsed */
 export class HttpServer {
-    readonly stats = new HttpStats()
+    readonly stats: HttpStats = JSON.parse(HTTP_STATS_ZERO)
     readonly options: HttpServerOptions
     private readonly net: Net
     private readonly routes: Route[] = []
@@ -148,6 +163,7 @@ export class HttpServer {
             maxHeaders: o.maxHeaders || 32,
             maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
             headerTimeoutMs: o.headerTimeoutMs || 10000,
+            busyHeaderTimeoutMs: o.busyHeaderTimeoutMs || 1000,
             bodyTimeoutMs: o.bodyTimeoutMs || 10000,
             keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
             maxConnections: o.maxConnections || 1000000,
@@ -261,18 +277,20 @@ export class HttpServer {
     private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
         const o = this.options
         const host = this.net.host
-        let scanned = conn.start
         let deadline = conn.available() > 0 ? host.now() + o.headerTimeoutMs : 0
+        head.reset()
         for (;;) {
-            const end = findHeadEnd(conn.buf, conn.start, conn.end, scanned)
-            if (end >= 0) {
-                const status = parseHead(conn.buf, conn.start, end, o.maxHeaders, head)
-                conn.skip(end - conn.start)
-                return status
+            // each line is judged as it completes: a bad one is answered at once
+            const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
+            if (status === 0) {
+                conn.skip(head.parsed)
+                conn.sock.setReclaimable(-1)
             }
+            if (status >= 0) return status
             if (conn.start === 0 && conn.end === conn.buf.length) return 431
-            const startBefore = conn.start
-            scanned = conn.end
+            // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
+            const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
+            conn.sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
             let timeout: number
             if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
             else {
@@ -283,7 +301,6 @@ export class HttpServer {
                 }
             }
             const got = await conn.fill(timeout)
-            scanned -= startBefore - conn.start
             if (got === 0) {
                 // the peer closed (mid-head or between requests): nobody to answer
                 if (conn.eof) return -1
@@ -319,6 +336,7 @@ export class HttpServer {
             }
             const status = e instanceof HttpError ? (e as HttpError).status : 500
             if (status === 500) this.stats.handlerErrors++
+            if (status === 400) this.stats.badBodies++
             if (status === 408) this.stats.timeouts++
             if (res.headersSent) {
                 // too late for a status: cut the connection so the client sees a broken response
@@ -339,6 +357,7 @@ export class HttpServer {
             try {
                 await body.skipRest()
             } catch (e) {
+                this.stats.badBodies++
                 return false
             }
         }
@@ -429,12 +448,10 @@ export class HttpServer {
     }
 
     private countStatus(status: number): void {
-        const s = this.stats
-        if (status < 200) s.responses1xx++
-        else if (status < 300) s.responses2xx++
-        else if (status < 400) s.responses3xx++
-        else if (status < 500) s.responses4xx++
-        else s.responses5xx++
+        // a table, not a branch per class: responses1xx .. responses5xx
+        const k = status < 200 ? 1 : status >= 500 ? 5 : Math.floor(status / 100)
+        const stats: any = this.stats
+        stats["responses" + k + "xx"]++
     }
 }
 

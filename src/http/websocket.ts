@@ -93,6 +93,10 @@ export async function acceptWebSocket(req: IncomingRequest, res: ServerResponse,
     res.setHeader("Sec-WebSocket-Accept", webSocketAccept(key))
     await res.writeHead(101)
     await res.end()
+    // A session may stay quiet for long, and a peer that vanished (its reset
+    // lost, its host gone) would hold the connection for ever: TCP keep-alive
+    // (RFC 1122 §4.2.3.6) after 60 s of silence, 3 probes 10 s apart, ends it.
+    req.socket.setKeepAlive(true, 60000, 10000, 3)
     const o = options || {}
     // TcpSocket keeps its Net private; the host is reachable through it when not given
     const host: SocketHost = o.host || req.socket.host

@@ -311,6 +311,15 @@ export class TcpSocket {
         this.net.host.kick()
     }
 
+    /**
+     * Lets the stack reset this connection to make room for a new client when
+     * its pool is full, from time `at` on (the host's clock; -1: never). A
+     * server offers a connection while it waits for a request.
+     */
+    setReclaimable(at: number): void {
+        if (this.valid()) this.net.stack.tcp.reclaimAt[this.conn.id] = at
+    }
+
     /** Resets the connection after ms without data either way (0: never). */
     setIdleTimeout(ms: number): void {
         if (!this.valid()) return

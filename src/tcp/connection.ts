@@ -60,7 +60,11 @@ export class TcpConnection {
     readonly sendRing: ByteRing
     /** Received in-order data not yet read, followed by out-of-order data at its offsets. */
     readonly recvRing: ByteRing
-    readonly ooo: Assembler
+    /**
+     * Out-of-order ranges, once Tcp.enableOutOfOrder() ran; null before:
+     * out-of-order data is then dropped (and answered with a duplicate ACK).
+     */
+    ooo: Assembler = null
     /** A FIN arrived out of order at this sequence number (valid when finPending). */
     finPending = false
     finSeq = 0
@@ -132,7 +136,6 @@ export class TcpConnection {
         this.id = id
         this.sendRing = new ByteRing(limits.tcpSendBuffer)
         this.recvRing = new ByteRing(limits.tcpRecvBuffer)
-        this.ooo = new Assembler(limits.tcpOutOfOrderRanges)
         this.rtt = new RttEstimator(limits.tcpInitialRtoMs, limits.tcpMinRtoMs, limits.tcpMaxRtoMs, 1)
     }
 

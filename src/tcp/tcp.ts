@@ -29,11 +29,12 @@ import {
     TCP_PSH,
     TCP_RST,
     TCP_SYN,
-    emitTcp,
+    emitTcpMss,
     parseTcp,
     tcpHeaderLength,
 } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
+import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
 import { HalfSipHash, initialSequenceNumber } from "./isn.js"
 
@@ -48,6 +49,8 @@ const COOKIE_MSS: number[] = [536, 1200, 1400, 1460]
 const QUICK_ACKS = 16
 /** A SYN-cookie time slot: 64 s; a cookie stays valid for this slot and the one before. */
 const COOKIE_SLOT_MS = 64000
+/** At most one answer per this interval to a connection's invalid pure ACKs (RFC 5961 §10; Linux's tcp_invalid_ratelimit). */
+const INVALID_ACK_INTERVAL_MS = 500
 
 /** What the engine needs from the IP layer below it. */
 export interface TcpHost {
@@ -60,7 +63,6 @@ export interface TcpHost {
     ipSend: (dst: number, protocol: number, l4Length: number, now: number) => boolean
     /** Counts a dropped segment. */
     drop: (reason: Reason) => void
-    log: (line: string) => void
 }
 
 /** @devsWhenUsed */
@@ -76,37 +78,54 @@ export class TcpListener {
     }
 }
 
-/** @devsWhenUsed */
-export class TcpCounters {
-    activeOpens = 0
-    passiveOpens = 0
-    segmentsIn = 0
-    segmentsOut = 0
-    retransmits = 0
-    fastRetransmits = 0
-    timeouts = 0
-    resetsSent = 0
-    resetsReceived = 0
-    challengeAcks = 0
-    synCookiesSent = 0
-    synCookiesAccepted = 0
-    keepAliveProbes = 0
-    zeroWindowProbes = 0
-    timeWaitReclaimed = 0
-    halfOpenEvicted = 0
-    connectionsRefusedNoSlot = 0
+/** The engine's counters (/status reports them). */
+export interface TcpCounters {
+    activeOpens: number
+    passiveOpens: number
+    segmentsIn: number
+    segmentsOut: number
+    retransmits: number
+    fastRetransmits: number
+    timeouts: number
+    resetsSent: number
+    resetsReceived: number
+    challengeAcks: number
+    synCookiesSent: number
+    synCookiesAccepted: number
+    keepAliveProbes: number
+    zeroWindowProbes: number
+    timeWaitReclaimed: number
+    halfOpenEvicted: number
+    /** Connections reset to make room for a new one (see Tcp.reclaimAt). */
+    idleReclaimed: number
+    connectionsRefusedNoSlot: number
 }
+
+/**
+ * TcpCounters with every count 0, parsed where a TcpCounters is made. Data, not
+ * code: the VM's native JSON.parse reads a string literal, which costs no
+ * code bytes (a class would be a constructor storing each field).
+ */
+const TCP_COUNTERS_ZERO = '{"activeOpens":0,"passiveOpens":0,"segmentsIn":0,"segmentsOut":0,"retransmits":0,"fastRetransmits":0,"timeouts":0,"resetsSent":0,"resetsReceived":0,"challengeAcks":0,"synCookiesSent":0,"synCookiesAccepted":0,"keepAliveProbes":0,"zeroWindowProbes":0,"timeWaitReclaimed":0,"halfOpenEvicted":0,"idleReclaimed":0,"connectionsRefusedNoSlot":0}'
 
 /** @devsWhenUsed */
 export class Tcp {
     readonly pool: TcpConnection[] = []
     readonly listeners: TcpListener[] = []
-    readonly counters = new TcpCounters()
+    readonly counters: TcpCounters = JSON.parse(TCP_COUNTERS_ZERO)
     /**
      * Chooses initial sequence numbers. RFC 6528 (keyed hash + 4 µs clock) by
      * default; tests replace it to reproduce a trace with known numbers.
      */
     isn: (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) => number
+    /**
+     * By connection id: from this time on (OFF: never) the user lets the
+     * connection be reset to make room for a new one when the pool is full
+     * (see allocate); a server sets it while it waits for a request. Kept
+     * here, not in TcpConnection: each field there costs every connection
+     * more heap (a connection's fields grow as a map).
+     */
+    readonly reclaimAt: number[] = []
     /** Called whenever a connection slot is freed (sockets waiting for one wake up). */
     onSlotFreed: () => void = null
     /** Called on every state change, for traces: "SYN-SENT -> ESTABLISHED". */
@@ -123,8 +142,21 @@ export class Tcp {
     private queueOrder = 0
     private challengeTokens: number
     private challengeAt = 0
+    /** By connection id: when we last answered an invalid pure ACK (answerInvalid). */
+    private readonly invalidAckAt: number[] = []
     /** Time the last SYN cookie was sent; cookies are only checked while recent. */
     private cookieSentAt = -1
+    /** sendCookie and acceptCookie once enableSynCookies() was called; unset (no initializer: no code) otherwise. */
+    private cookieOut: (src: number, dst: number, now: number) => void
+    private cookieIn: (l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, now: number) => boolean
+    /**
+     * armKeepAlive and keepAliveTimeout, installed by the first armKeepAlive
+     * (a socket's setKeepAlive or setIdleTimeout): until then no connection
+     * can have a keep-alive or idle timer, and an image that never asks for
+     * one carries none of that code (about 0.5 KB).
+     */
+    private keepArm: (c: TcpConnection, now: number) => void
+    private keepTimer: (c: TcpConnection, now: number) => void
 
     constructor(limits: Limits, host: TcpHost, random: RandomSource) {
         this.limits = limits
@@ -137,11 +169,43 @@ export class Tcp {
         this.ourMss = limits.mtu - IPV4_HEADER - TCP_HEADER
         this.nextPort = 49152 + (random.nextU32() % 16384)
         this.challengeTokens = limits.tcpChallengeAcksPerSecond
-        for (let i = 0; i < limits.tcpConnections; i++) this.pool.push(new TcpConnection(i, limits))
+        for (let i = 0; i < limits.tcpConnections; i++) {
+            this.pool.push(new TcpConnection(i, limits))
+            this.reclaimAt.push(OFF)
+            this.invalidAckAt.push(0)
+        }
         for (let i = 0; i < limits.tcpListeners; i++) this.listeners.push(new TcpListener(i))
     }
 
     // ==== user calls ========================================================
+
+    /**
+     * SYN cookies (pluggable): a SYN that finds the listener's backlog or the
+     * pool full is answered with a SYN,ACK that keeps no state, and an ACK
+     * carrying a valid cookie becomes a connection (displacing the oldest
+     * half-open one). Without them such a SYN is dropped (the peer retries).
+     * An image that never calls this carries none of it: about 1.4 KB of
+     * bytecode (sendCookie, acceptCookie, cookieHash, evictHalfOpen,
+     * HalfSipHash.hash3). The demo and the host runners turn them on.
+     */
+    enableSynCookies(): void {
+        this.cookieOut = this.sendCookie
+        this.cookieIn = this.acceptCookie
+    }
+
+    /**
+     * Out-of-order reassembly (pluggable): data beyond a gap is kept in the
+     * receive ring (up to tcpOutOfOrderRanges ranges per connection) and
+     * delivered once the gap fills. Without it such data is dropped and
+     * answered with a duplicate ACK, and the sender retransmits from the gap:
+     * with the default 2 KB receive ring at most one segment fits beyond a
+     * gap anyway. An image that never calls this carries no Assembler (about
+     * 0.9 KB of bytecode, and its ranges on the heap). The demo and the host
+     * runners turn it on.
+     */
+    enableOutOfOrder(): void {
+        for (const c of this.pool) if (!c.ooo) c.ooo = new Assembler(this.limits.tcpOutOfOrderRanges)
+    }
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
     listen(port: number, backlog: number): TcpListener {
@@ -195,6 +259,7 @@ export class Tcp {
         c.sndUna = c.iss
         c.sndNxt = c.iss
         c.sndMax = c.iss
+        c.pushUpTo = c.iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
         c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
@@ -239,10 +304,18 @@ export class Tcp {
         const n = c.recvRing.read(buf, off, len)
         if (n > 0) {
             c.lastActivity = now
-            // RFC 1122 §4.2.3.3: tell the peer when the window opened by enough
-            if (this.windowUpdateDue(c)) {
-                c.ackNow = true
-                this.output(c, now)
+            // RFC 1122 §4.2.3.3: after a read, an update when the window opened
+            // by at least the SWS step, min(half the ring, one MSS). (Sending it
+            // only when the window had fallen below half, Linux's rule, cut ACKs
+            // so much that throughput under 5% loss fell to a third in the
+            // simulator: these updates also clock the sender.)
+            const s = c.state
+            if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
+                const current = seqDiff(c.rcvAdv, c.rcvNxt)
+                if (c.rcvWindow() - current >= Math.min(c.recvRing.capacity >> 1, c.sndMss)) {
+                    c.ackNow = true
+                    this.output(c, now)
+                }
             }
         }
         return n
@@ -344,7 +417,7 @@ export class Tcp {
             if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
             if (gone(c)) continue
             if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
-            if (c.keepAt !== OFF && now >= c.keepAt) this.keepAliveTimeout(c, now)
+            if (c.keepAt !== OFF && now >= c.keepAt) this.keepTimer(c, now)
             if (gone(c)) continue
             if (c.ackAt !== OFF && now >= c.ackAt) {
                 c.ackAt = OFF
@@ -393,15 +466,17 @@ export class Tcp {
         const f = seg.flags
         if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
         if (f & TCP_ACK) {
-            if ((f & TCP_SYN) === 0 && this.acceptCookie(l, frame, dataOff, dataLen, src, dst, now)) return
+            if ((f & TCP_SYN) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
             // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
             this.host.drop(Reason.NoSocket)
             return this.resetFor(src, dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        if (this.backlogUsed(l) >= l.backlog) return this.sendCookie(src, dst, now)
-        const c = this.allocate(now, false)
-        if (!c) return this.sendCookie(src, dst, now)
+        const c = this.backlogUsed(l) < l.backlog ? this.allocate(now, false) : null
+        if (!c) {
+            if (this.cookieOut) return this.cookieOut(src, dst, now)
+            return this.host.drop(Reason.SocketQueueFull)
+        }
         c.listener = l.index
         c.localIp = dst
         c.localPort = seg.dstPort
@@ -416,6 +491,7 @@ export class Tcp {
         c.sndUna = iss
         c.sndNxt = iss
         c.sndMax = iss
+        c.pushUpTo = iss
         c.sndMss = this.mssFor(seg.mss)
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.counters.passiveOpens++
@@ -487,7 +563,12 @@ export class Tcp {
         }
 
         // first: sequence number acceptability (§3.10.7.4 table)
-        const wnd = this.advertisedWindow(c)
+        // what we may still accept beyond RCV.NXT: the window we advertised,
+        // never less (it never shrinks); before anything was advertised
+        // (SYN-RECEIVED from a cookie) the free space
+        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
+        const free = c.rcvWindow()
+        const wnd = adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
         let ok: boolean
         if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
         else if (wnd === 0) ok = false
@@ -503,7 +584,7 @@ export class Tcp {
             if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
             if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            c.ackNow = true
+            this.answerInvalid(c, segLen, now)
             // an old duplicate or a segment beyond our window (answered with an ACK)
             return this.host.drop(Reason.OutOfWindow)
         }
@@ -566,12 +647,8 @@ export class Tcp {
             if (c.finQueued) this.setState(c, TcpState.FinWait1)
         } else {
             // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-            if (seqGt(ack, c.sndMax)) {
-                c.ackNow = true
-                return this.host.drop(Reason.BadFlags)
-            }
-            if (seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
-                c.ackNow = true
+            if (seqGt(ack, c.sndMax) || seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+                this.answerInvalid(c, segLen, now)
                 return this.host.drop(Reason.BadFlags)
             }
             this.processAck(c, ack, len, fin, now)
@@ -633,6 +710,7 @@ export class Tcp {
         const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
         c.sndUna = ack
         if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
+        if (seqLt(c.pushUpTo, ack)) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
         let dataAcked = acked - (synWasUnacked ? 1 : 0)
         if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
         if (dataAcked > 0) c.sendRing.discard(dataAcked)
@@ -698,10 +776,11 @@ export class Tcp {
         const ahead = seqDiff(seq, c.rcvNxt)
         if (ahead === 0) {
             const n = c.recvRing.writeAt(0, frame, off, len)
-            const total = c.ooo.advance(n)
+            const ooo = c.ooo
+            const total = ooo ? ooo.advance(n) : n
             c.recvRing.commit(total)
             c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || !c.ooo.isEmpty()) {
+            if (total > n || (ooo && !ooo.isEmpty())) {
                 // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
                 // ACKing every segment for a while so the sender's recovery and
                 // slow start are not paced by our delayed-ACK timer (Linux's quickack)
@@ -725,8 +804,10 @@ export class Tcp {
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
-        const n = c.recvRing.writeAt(ahead, frame, off, len)
-        if (n > 0) c.ooo.add(ahead, n)
+        if (c.ooo) {
+            const n = c.recvRing.writeAt(ahead, frame, off, len)
+            if (n > 0) c.ooo.add(ahead, n)
+        }
         c.ackNow = true
         c.quickAcks = QUICK_ACKS
     }
@@ -878,7 +959,7 @@ export class Tcp {
             const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
             c.sendRing.peek(skip, tx, at + hl, len)
         }
-        emitTcp(h, tx, at, c.localIp, c.remoteIp, len)
+        emitTcpMss(h, tx, at, c.localIp, c.remoteIp, len)
         if (flags & TCP_ACK) {
             c.rcvAdv = seqAdd(c.rcvNxt, wnd)
             c.ackNow = false
@@ -912,7 +993,7 @@ export class Tcp {
      */
     private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
         const h = this.header(srcPort, dstPort, seq, ack, flags, window)
-        const hl = emitTcp(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
+        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
         this.counters.segmentsOut++
         this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
     }
@@ -948,6 +1029,21 @@ export class Tcp {
         return seqGt(c.sndMax, edge) && seqGeq(edge, c.sndNxt) ? edge : c.sndMax
     }
 
+    /**
+     * An unacceptable segment gets an ACK (RFC 9293 §3.10.7.4), but a pure
+     * ACK only one per INVALID_ACK_INTERVAL_MS (RFC 5961 §10, Linux's
+     * tcp_oow_rate_limited): two stacks that disagree on sequence numbers
+     * would otherwise answer each other's ACKs without end. Segments with data
+     * still get theirs: they are not part of such a loop.
+     */
+    private answerInvalid(c: TcpConnection, segLen: number, now: number): void {
+        if (segLen === 0) {
+            if (now - this.invalidAckAt[c.id] < INVALID_ACK_INTERVAL_MS) return
+            this.invalidAckAt[c.id] = now
+        }
+        c.ackNow = true
+    }
+
     /** RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (§7). */
     private challengeAck(c: TcpConnection, now: number): void {
         const rate = this.limits.tcpChallengeAcksPerSecond
@@ -965,14 +1061,6 @@ export class Tcp {
 
     // ==== windows ===========================================================
 
-    /** What we may still accept beyond RCV.NXT: the window we advertised, never less (it never shrinks). */
-    private advertisedWindow(c: TcpConnection): number {
-        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
-        const free = c.rcvWindow()
-        // before anything was advertised (SYN-RECEIVED from a cookie) use the free space
-        return adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
-    }
-
     /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
     private windowToAdvertise(c: TcpConnection): number {
         const free = c.rcvWindow()
@@ -982,19 +1070,6 @@ export class Tcp {
         if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
         const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
         return free - current >= step ? free : current
-    }
-
-    /**
-     * RFC 1122 §4.2.3.3: after a read, an update when the window opened by at
-     * least the SWS step. (Sending it only when the window had fallen below
-     * half, Linux's rule, cut ACKs so much that throughput under 5% loss fell
-     * to a third in the simulator: these updates also clock the sender.)
-     */
-    private windowUpdateDue(c: TcpConnection): boolean {
-        if (c.state !== TcpState.Established && c.state !== TcpState.FinWait1 && c.state !== TcpState.FinWait2) return false
-        const current = seqDiff(c.rcvAdv, c.rcvNxt)
-        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
-        return c.rcvWindow() - current >= step
     }
 
     private takeWindow(c: TcpConnection, window: number, seq: number, ack: number): void {
@@ -1106,6 +1181,8 @@ export class Tcp {
 
     /** Sets keepAt from the keep-alive and idle settings. */
     armKeepAlive(c: TcpConnection, now: number): void {
+        this.keepArm = this.armKeepAlive
+        this.keepTimer = this.keepAliveTimeout
         let t = OFF
         if (c.keepAlive) {
             t = c.keepProbes > 0 ? now + c.keepIntervalMs : c.lastHeard + c.keepIdleMs
@@ -1138,7 +1215,7 @@ export class Tcp {
             const l = this.listeners[c.listener]
             if (l.onEvent) l.onEvent(l)
         }
-        this.armKeepAlive(c, now)
+        if (this.keepArm) this.keepArm(c, now)
         this.notify(c)
     }
 
@@ -1182,10 +1259,21 @@ export class Tcp {
             for (const c of this.pool) {
                 if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
             }
+            // then the one its user offered the longest ago, with nothing unread or unacknowledged
+            // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
+            if (!oldest) {
+                for (const c of this.pool) {
+                    const at = this.reclaimAt[c.id]
+                    if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
+                }
+            }
         }
         if (!oldest) return null
         if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
-        else this.counters.halfOpenEvicted++
+        else if (oldest.userOwned) {
+            this.counters.idleReclaimed++
+            this.abort(oldest, now) // its user sees ECONNABORTED, then EBADF: the handle's generation is gone
+        } else this.counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
@@ -1199,7 +1287,7 @@ export class Tcp {
         c.state = TcpState.Closed
         c.sendRing.clear()
         c.recvRing.clear()
-        c.ooo.clear()
+        if (c.ooo) c.ooo.clear()
         c.finPending = false
         c.finQueued = false
         c.finSent = false
@@ -1217,6 +1305,7 @@ export class Tcp {
         c.stopTimers()
         c.persistBackoff = 0
         c.probesUnanswered = 0
+        this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
         c.ackNow = false
         c.unackedSegments = 0
         c.quickAcks = 0
@@ -1224,13 +1313,13 @@ export class Tcp {
         c.lastActivity = now
         c.nagle = true
         c.corked = false
-        c.pushUpTo = 0
         c.keepAlive = false
         c.keepIdleMs = this.limits.tcpKeepIdleMs
         c.keepIntervalMs = this.limits.tcpKeepIntervalMs
         c.keepCount = this.limits.tcpKeepCount
         c.keepProbes = 0
         c.idleTimeoutMs = 0
+        this.reclaimAt[c.id] = OFF
         c.onEvent = null
         c.rtt.srtt = 0
         c.rtt.rttvar = 0
@@ -1353,6 +1442,7 @@ export class Tcp {
         c.sndUna = seg.ack
         c.sndNxt = seg.ack
         c.sndMax = seg.ack
+        c.pushUpTo = seg.ack
         c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)

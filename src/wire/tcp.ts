@@ -151,24 +151,7 @@ export function tcpHeaderLength(h: TcpHeader): number {
  * header length.
  */
 export function emitTcp(h: TcpHeader, buf: Buffer, off: number, srcIp: number, dstIp: number, payloadLen: number): number {
-    const hl = tcpHeaderLength(h)
-    setU16(buf, off, h.srcPort)
-    setU16(buf, off + 2, h.dstPort)
-    setU32(buf, off + 4, h.seq)
-    setU32(buf, off + 8, h.ack)
-    buf[off + 12] = (hl >> 2) << 4
-    buf[off + 13] = h.flags & 0xff
-    setU16(buf, off + 14, h.window)
-    buf[off + 16] = 0
-    buf[off + 17] = 0
-    setU16(buf, off + 18, h.urgent)
-    let i = off + TCP_HEADER_LEN
-    if (h.mss > 0) {
-        buf[i] = TCP_OPT_MSS
-        buf[i + 1] = 4
-        setU16(buf, i + 2, h.mss)
-        i += 4
-    }
+    let i = off + TCP_HEADER_LEN + (h.mss > 0 ? 4 : 0)
     if (h.tsPresent) {
         if (h.sackPermitted) {
             buf[i] = TCP_OPT_SACK_PERMITTED
@@ -194,6 +177,34 @@ export function emitTcp(h: TcpHeader, buf: Buffer, off: number, srcIp: number, d
         buf[i + 1] = TCP_OPT_WSCALE
         buf[i + 2] = 3
         buf[i + 3] = h.wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : h.wscale
+    }
+    return emitTcpMss(h, buf, off, srcIp, dstIp, payloadLen)
+}
+
+/**
+ * emitTcp for a header whose only option is the MSS (what the engine sends:
+ * it offers no window scaling, SACK or timestamps). The device image then
+ * carries no code for the other options (they are for the host side: tests
+ * and simulated peers that speak like Linux). The options other than the MSS
+ * that h announces must already be at their place (emitTcp writes them).
+ */
+export function emitTcpMss(h: TcpHeader, buf: Buffer, off: number, srcIp: number, dstIp: number, payloadLen: number): number {
+    const hl = tcpHeaderLength(h)
+    setU16(buf, off, h.srcPort)
+    setU16(buf, off + 2, h.dstPort)
+    setU32(buf, off + 4, h.seq)
+    setU32(buf, off + 8, h.ack)
+    buf[off + 12] = (hl >> 2) << 4
+    buf[off + 13] = h.flags & 0xff
+    setU16(buf, off + 14, h.window)
+    buf[off + 16] = 0
+    buf[off + 17] = 0
+    setU16(buf, off + 18, h.urgent)
+    if (h.mss > 0) {
+        const i = off + TCP_HEADER_LEN
+        buf[i] = TCP_OPT_MSS
+        buf[i + 1] = 4
+        setU16(buf, i + 2, h.mss)
     }
     const tcpLen = hl + payloadLen
     const sum = finishChecksum(onesSum(buf, off, tcpLen, pseudoHeaderSum(srcIp, dstIp, PROTO_TCP, tcpLen)))

@@ -194,9 +194,11 @@ function validRequestLines(input: Buffer): number {
     return n
 }
 
-/** A blank line ends a head somewhere (RFC 9112 allows bare LF). */
+/** A blank line ends a head somewhere after the empty lines a request may start with (RFC 9112 §2.2). */
 function hasCompleteHead(input: Buffer): boolean {
-    for (let i = 0; i < input.length; i++) {
+    let i = 0
+    while (input[i] === 13 && input[i + 1] === 10) i += 2
+    for (; i < input.length; i++) {
         if (input[i] !== 10) continue
         if (input[i + 1] === 10) return true
         if (input[i + 1] === 13 && input[i + 2] === 10) return true

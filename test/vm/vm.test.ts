@@ -19,7 +19,7 @@ function build(entry: string): Promise<DeviceBuild> {
     }
     return b
 }
-for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts", "test/device/tcp-vm.ts", "src/main.ts"]) build(e)
+for (const e of ["test/device/checksum-vm.ts", "test/device/panic-loop-vm.ts", "test/device/ping-vm.ts", "test/device/tcp-vm.ts", "test/device/selftest-vm.ts"]) build(e)
 
 function hex16(v: number): string {
     return v.toString(16).padStart(4, "0")
@@ -195,8 +195,8 @@ test("the TCP program's live heap under GC stress (a full GC at every allocation
     console.log(`tcp-vm under GC stress: peak live heap ${peak} of ${total} B (at ${peakAt} virtual ms), ${Math.round(performance.now() - wall0)} ms wall`)
 })
 
-test("the device build (stack + HTTP + demo) serves GET /, GET /bytes/100000 and a pipelined pair to a client in the same VM", async () => {
-    const { bytecode, functionBytes, functionsEnd } = await build("src/main.ts")
+test("the demo device (stack + HTTP + demo routes) serves GET /, GET /bytes/100000 and a pipelined pair to a client in the same VM", async () => {
+    const { bytecode, functionBytes, functionsEnd } = await build("test/device/selftest-vm.ts")
     console.log(`device build: ${functionBytes} bytes of functions, ending at ${functionsEnd} of ${FUNCTIONS_END_LIMIT} in the image`)
     assert.ok(functionsEnd <= FUNCTIONS_END_LIMIT, "all function bytecode ends within 64 KiB")
     const vm = await DeviceVm.create()

@@ -27,8 +27,8 @@ export function addStackHost(sim: Simulator, name: string, o: StackHostOptions):
     const host = sim.addHost(
         name,
         mac,
-        (driver) =>
-            new Stack({
+        (driver) => {
+            const stack = new Stack({
                 driver,
                 ip,
                 netmask: parseIp(o.netmask ?? "255.255.255.0"),
@@ -36,7 +36,12 @@ export function addStackHost(sim: Simulator, name: string, o: StackHostOptions):
                 random: new Xoshiro128(o.seed ?? name.length * 7919 + ip),
                 log: o.log,
                 limits: o.limits,
-            }),
+            })
+            stack.tcp.enableSynCookies()
+            stack.tcp.enableOutOfOrder()
+            stack.enableUdp()
+            return stack
+        },
         { impairments: o.impairments },
     )
     return host

@@ -25,6 +25,8 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runInThisContext } from "node:vm"
 import { REPO_ROOT } from "./build.js"
+import { exportInternals, GC_EXPORT, installSpi, VmSpiDevice } from "./spi-hook.js"
+import { installSockets, SocketConnector } from "./sockets.js"
 
 /**
  * Panic codes seen from this VM (runtime/devicescript/devicescript.h). The
@@ -77,6 +79,10 @@ export interface VmOptions {
     echo?: boolean
     /** Wall-clock limit for loading/instantiating the VM. Default 20 s. */
     startupTimeoutMs?: number
+    /** A device on the SPI bus: the program's ds.spiXfer() reaches it (see spi-hook.ts). */
+    spi?: VmSpiDevice
+    /** The program's @devicescript/net socket connects where this says (see sockets.ts); default: no sockets. */
+    connect?: SocketConnector
 }
 
 export interface RunOptions {
@@ -149,6 +155,8 @@ interface Loaded {
     cliVersion: string
     /** The step counter was added to the .wasm (see instrumentStepCounter); else why not. */
     stepCounter: true | string
+    /** The SPI exports were added (see spi-hook.ts); else why not. */
+    spi: true | string
 }
 
 const CLI_DIR = join(REPO_ROOT, "node_modules", "@devicescript", "cli")
@@ -367,12 +375,19 @@ function loadVmModule(): Loaded {
     const wasmBytes = Buffer.from(body.slice(w + WASM_MARKER.length, wEnd), "base64")
     let wasm: WasmModule
     let stepCounter: true | string
+    let spi: true | string = true
+    let withSpi: Uint8Array = wasmBytes
     try {
-        wasm = new Wasm.Module(instrumentStepCounter(wasmBytes))
+        withSpi = exportInternals(wasmBytes)
+    } catch (e) {
+        spi = (e as Error).message
+    }
+    try {
+        wasm = new Wasm.Module(instrumentStepCounter(withSpi))
         stepCounter = true
     } catch (e) {
         // run the VM as shipped, without opcode counts
-        wasm = new Wasm.Module(wasmBytes)
+        wasm = new Wasm.Module(withSpi)
         stepCounter = (e as Error).message
     }
 
@@ -391,7 +406,7 @@ function loadVmModule(): Loaded {
     const mod: { exports: unknown } = { exports: {} }
     wrapper(mod.exports as object, mod, req, CLI_BUNDLE, join(CLI_DIR, "built"))
     if (typeof mod.exports !== "function") throw fail("the VM module did not export a factory function")
-    return { factory: mod.exports as Factory, wasm, cliVersion, stepCounter }
+    return { factory: mod.exports as Factory, wasm, cliVersion, stepCounter, spi }
 }
 
 function getLoaded(): Promise<Loaded> {
@@ -450,9 +465,13 @@ export class DeviceVm {
     maxStepsAtMs = -1
     /** Opcodes run so far (all fibers). -1 without the counter. */
     opcodes = -1
+    /** Errors of SPI transfers (a strict chip model refusing an access); the transfer is skipped. */
+    readonly spiErrors: Error[] = []
 
     private readonly em: EmModule
     private readonly counters: { minLeft: WasmGlobal; opcodes: WasmGlobal } | null
+    private readonly gcFn: ((gc: number) => void) | null
+    private sockEvents: (() => void)[] = []
     private readonly echo: boolean
     private clockUs = 0
     private readonly epochMs = 1_000_000
@@ -462,6 +481,7 @@ export class DeviceVm {
 
     private constructor(em: EmModule, opts: VmOptions, exports: Record<string, unknown>, stepCounter: true | string) {
         this.em = em
+        this.gcFn = (exports?.[GC_EXPORT] as (gc: number) => void) ?? null
         const minLeft = exports?.[MIN_LEFT_EXPORT] as WasmGlobal
         const opcodes = exports?.[OPCODES_EXPORT] as WasmGlobal
         if (stepCounter === true && minLeft && opcodes) {
@@ -479,7 +499,7 @@ export class DeviceVm {
 
     static async create(opts: VmOptions = {}): Promise<DeviceVm> {
         const timeout = opts.startupTimeoutMs ?? 20_000
-        const { factory, wasm, stepCounter } = await withTimeout(getLoaded(), timeout, "loading the VM from the CLI bundle")
+        const { factory, wasm, stepCounter, spi } = await withTimeout(getLoaded(), timeout, "loading the VM from the CLI bundle")
         let exports: Record<string, unknown> = null
         // Emscripten's own stdout/stderr (abort messages): kept for the start-up
         // error, then routed to the VM's dmesg
@@ -508,6 +528,11 @@ export class DeviceVm {
             em.devsInit()
             em.devsGcStress(!!opts.gcStress)
         })
+        if (opts.connect) vm.sockEvents = installSockets(em, opts.connect)
+        if (opts.spi) {
+            if (spi !== true) throw new Error("DeviceVm: no SPI in this VM: " + spi)
+            installSpi(exports, () => em.HEAPU8, (n) => em._malloc(n), opts.spi, (e) => vm.spiErrors.push(e))
+        }
         return vm
     }
 
@@ -612,6 +637,8 @@ export class DeviceVm {
         const c = this.counters
         if (c) c.minLeft.value = DEVS_MAX_STEPS
         const t0 = performance.now()
+        const ev = this.sockEvents.shift()
+        if (ev) this.call(ev)
         const us = this.call(() => this.em._jd_em_process())
         this.stepWallMs += performance.now() - t0
         this.steps++
@@ -624,6 +651,19 @@ export class DeviceVm {
             this.opcodes = c.opcodes.value >>> 0
         }
         return us
+    }
+
+    /**
+     * Runs a full garbage collection now (the runtime's devs_gc on the
+     * program's heap, between steps) so heapStats() counts live objects only.
+     * False when the heap or the exported function is missing.
+     */
+    collectGarbage(): boolean {
+        if (!this.gcFn || !this.heapStats() || this.heapChunk < 0) return false
+        // devs_gc_create() allocates { devs_gc_t (6 words), chunk } together
+        const gc = this.heapChunk - 24
+        this.call(() => this.gcFn(gc))
+        return true
     }
 
     /** Forgets maxStepsPerTurn (to measure one phase of a program). */

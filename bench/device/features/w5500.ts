@@ -1,0 +1,11 @@
+// The starter firmware plus the w5500 driver on the board's SPI pins: its
+// image minus the starter's is what the driver, its fiber and the board glue
+// cost (the starter keeps its in-memory link, so both are in this image).
+import { log, stack } from "../../../src/main-starter.js"
+import { parseMac } from "../../../src/wire/bytes.js"
+import * as ds from "@devicescript/core"
+import { deviceMac, openW5500, runEthernet } from "../../../src/device/board-driver.js"
+
+const kick = ds.emitter<boolean>()
+const eth = await openW5500(deviceMac(), [parseMac("01:00:5e:00:00:fb")], log)
+if (eth) runEthernet(eth, stack, kick, log)

@@ -1,0 +1,149 @@
+// The board's Ethernet (DeviceScript only): the SPI bus and pins from the
+// board's configuration, the chip found on them, and the driver's fiber.
+//
+// Pins come by label from the board's "pins" (boards/*.board.json):
+// ETH_SCK, ETH_MISO, ETH_MOSI, ETH_CS (chip select), and optionally ETH_RST
+// (reset) and ETH_INT (the chip's interrupt line, polled: DeviceScript has
+// no GPIO interrupts; when it is wired an idle loop costs no SPI transfer).
+// A label the board does not have reads as undefined: without ETH_CS the
+// bus frames each transfer by itself (the DeviceScript VM's SPI hook does).
+import * as ds from "@devicescript/core"
+import { Enc28j60 } from "../drivers/enc28j60.js"
+import { W5500 } from "../drivers/w5500.js"
+import { DriverCounters, FrameSink, SpiBus } from "../drivers/spi.js"
+import { NetDriver } from "../driver.js"
+
+/**
+ * The runtime's GPIO object: the board's pins by label.
+ * @devsNative GPIO
+ */
+declare const boardPins: any
+
+type DsSpi = typeof ds & {
+    spiConfigure(miso: number, mosi: number, sck: number, mode: number, hz: number): void
+    spiXfer(tx: Buffer, rx: Buffer): Promise<void>
+}
+
+// GPIO modes (GPIOMode in the Jacdac spec); setMode is the native call
+const OUTPUT_HIGH = 0x12
+const OUTPUT_LOW = 0x22
+
+function gpioOf(p: any): number {
+    return p ? p.gpio : -1
+}
+
+/** The SPI bus of the board's Ethernet chip, at hz (both chips run SPI mode 0). */
+export function boardSpiBus(hz: number): SpiBus {
+    const cs = boardPins.ETH_CS
+    const rst = boardPins.ETH_RST
+    const spi = ds as DsSpi
+    spi.spiConfigure(gpioOf(boardPins.ETH_MISO), gpioOf(boardPins.ETH_MOSI), gpioOf(boardPins.ETH_SCK), 0, hz)
+    if (cs) cs.setMode(OUTPUT_HIGH)
+    return {
+        xfer: async (tx: Buffer, rx: Buffer) => {
+            if (cs) cs.setMode(OUTPUT_LOW)
+            await spi.spiXfer(tx, rx)
+            if (cs) cs.setMode(OUTPUT_HIGH)
+        },
+        sleep: async (ms: number) => {
+            await ds.sleep(ms)
+        },
+        hardReset: rst
+            ? async () => {
+                  rst.setMode(OUTPUT_LOW)
+                  await ds.sleep(1)
+                  rst.setMode(OUTPUT_HIGH)
+                  await ds.sleep(2)
+              }
+            : null,
+    }
+}
+
+/** A locally administered MAC address from the device's 64-bit identifier. */
+export function deviceMac(): Buffer {
+    const id = Buffer.from(ds.deviceIdentifier("self"), "hex")
+    const mac = Buffer.alloc(6)
+    mac[0] = 0x02
+    mac.blitAt(1, id, id.length - 5, 5)
+    return mac
+}
+
+/** What the firmware needs of either chip's driver. */
+export interface EthDriver extends NetDriver {
+    counters: DriverCounters
+    link: boolean
+    onQueued: () => void
+    pending(): number
+    service(sink: FrameSink, now: number, maxFrames: number): Promise<number>
+}
+
+// ENC28J60: 20 MHz at most (DS39662E Table 16-6; errata #1: revisions
+// B1-B4 need 8 MHz or more); W5500: 33 MHz guaranteed (DS §5.5). 8 MHz suits
+// both and the wires of a breadboard.
+const SPI_HZ = 8000000
+
+/** The ENC28J60 on the board's SPI pins, initialised; null when it does not answer. */
+export async function openEnc28j60(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const enc = new Enc28j60(boardSpiBus(SPI_HZ), mac, 2)
+    for (const m of multicast) enc.addMulticast(m)
+    if (await enc.init()) {
+        log("eth: ENC28J60 rev " + enc.revision + (enc.link ? ", link up" : ", link down"))
+        return enc
+    }
+    log("eth: no ENC28J60 answers on the board's SPI pins")
+    return null
+}
+
+/** The W5500 on the board's SPI pins, initialised; null when it does not answer. */
+export async function openW5500(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const w = new W5500(boardSpiBus(SPI_HZ), mac, 2)
+    for (const m of multicast) w.addMulticast(m)
+    if (await w.init()) {
+        log("eth: W5500" + (w.link ? ", link up" : ", link down"))
+        return w
+    }
+    log("eth: no W5500 answers on the board's SPI pins")
+    return null
+}
+
+/**
+ * Finds the board's chip: the W5500 is asked first (its VERSIONR read is,
+ * to an ENC28J60, a harmless register read), then the ENC28J60. A firmware
+ * that knows its chip calls openEnc28j60 or openW5500 and carries one driver.
+ */
+export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
+    const w = await openW5500(mac, multicast, log)
+    return w ? w : await openEnc28j60(mac, multicast, log)
+}
+
+/**
+ * The driver's fiber: services the chip (bounded work per turn: at most
+ * `framesPerTurn` frames, one transmission), kicks the network loop when
+ * frames arrived (their timers may now be due sooner), and when idle waits
+ * for a queued frame or the poll interval.
+ */
+export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
+    const wake = ds.emitter<boolean>()
+    drv.onQueued = () => wake.emit(true)
+    const irq = boardPins.ETH_INT
+    setTimeout(async () => {
+        // polls that found nothing in a row: after 16 (32 ms) the loop polls
+        // every 10 ms instead of 2 (an idle poll costs a few hundred opcodes
+        // and 1-3 SPI transfers); a frame to send wakes it at once
+        let quiet = 0
+        for (;;) {
+            let got = 0
+            try {
+                // the INT line is active low: high and nothing to send means nothing to do
+                if (!irq || irq.value === 0 || drv.pending() > 0) got = await drv.service(sink, ds.millis(), 4)
+            } catch (e) {
+                log("eth: " + e)
+            }
+            if (got > 0) {
+                quiet = 0
+                kick.emit(true)
+            } else if (drv.pending() === 0) await ds.wait(wake, quiet++ < 16 ? 2 : 10)
+            else await ds.sleep(1)
+        }
+    }, 0)
+}
