@@ -1,14 +1,11 @@
 // The starter firmware: the smallest useful device a person begins their own
-// project from. A Stack, the network loop, and an HTTP server with one page
-// and one Server-Sent Events stream; nothing else is imported, so nothing
-// else is in the image (npm run build:device prints what each module costs).
-//
-// Until the SPI MAC drivers land, the stack sits on an in-memory link, as the
-// demo's self-test does: the image holds everything a device on a wire runs
-// but the driver.
+// project from. The board's Ethernet chip (an ENC28J60 on the pins of the
+// board's configuration: src/device/board-driver.ts), a Stack, and an HTTP
+// server with one page and one Server-Sent Events stream; nothing else is
+// imported, so nothing else is in the image (npm run build:device prints what
+// each module costs, bench/device/features/ what each optional feature adds).
 import * as ds from "@devicescript/core"
 import { Stack } from "./stack.js"
-import { MemoryLink } from "./drivers/memory-link.js"
 import { Xoshiro128 } from "./random.js"
 import { parseIp, parseMac } from "./wire/bytes.js"
 import { Net } from "./socket/socket.js"
@@ -17,33 +14,46 @@ import { ServerResponse } from "./http/response.js"
 import { EventStream } from "./http/sse.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
+import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
 
 // exported so that measuring programs (bench/device/features/) can add one feature each
 export const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
-const link = new MemoryLink(2, 1514)
-link.onQueued = () => kick.emit(true)
-const port = link.port(parseMac("02:00:00:00:00:02"), 1500)
-export const stack = new Stack({ driver: port, ip: parseIp("198.18.0.2"), netmask: parseIp("255.255.255.0"), random: new Xoshiro128(ds.millis()) })
-link.attach(port, stack)
+const mac = deviceMac()
+// mDNS's group (01:00:5e:00:00:fb) passes the chip's filter
+const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
 export const host = deviceSocketHost(kick, log)
-runNetwork([stack], link, kick, 2, log)
-stack.start(ds.millis())
+// set once the chip answers (without one the device has no network: it says so and does nothing)
+export let stack: Stack = null
+export let net: Net = null
+export let server: HttpServer = null
+if (eth) {
+    stack = new Stack({
+        driver: eth,
+        ip: parseIp("198.18.0.2"),
+        netmask: parseIp("255.255.255.0"),
+        gateway: parseIp("198.18.0.1"),
+        random: new Xoshiro128(ds.millis() + mac[5]),
+    })
+    net = new Net(stack, host)
+    server = new HttpServer(net)
+    runEthernet(eth, stack, kick, log)
+    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
+    stack.start(ds.millis())
 
-export const net = new Net(stack, host)
-export const server = new HttpServer(net)
-server.get("/", async (req: IncomingRequest, res: ServerResponse) => {
-    await res.send(200, "hello from ds-tcpip\n")
-})
-// one event a second until the client goes away
-server.get("/events", async (req: IncomingRequest, res: ServerResponse) => {
-    const stream = await EventStream.open(res)
-    const tick = host.newSignal()
-    for (let n = 1; !req.socket.ended(); n++) {
-        await stream.send("" + n)
-        await host.wait(tick, 1000)
-    }
-    await stream.close()
-})
-server.listen(80)
-log("listening on port 80")
+    server.get("/", async (req: IncomingRequest, res: ServerResponse) => {
+        await res.send(200, "hello from ds-tcpip\n")
+    })
+    // one event a second until the client goes away
+    server.get("/events", async (req: IncomingRequest, res: ServerResponse) => {
+        const stream = await EventStream.open(res)
+        const tick = host.newSignal()
+        for (let n = 1; !req.socket.ended(); n++) {
+            await stream.send("" + n)
+            await host.wait(tick, 1000)
+        }
+        await stream.close()
+    })
+    server.listen(80)
+    log("listening on port 80")
+}

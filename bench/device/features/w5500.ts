@@ -1,6 +1,6 @@
 // The starter firmware plus the w5500 driver on the board's SPI pins: its
 // image minus the starter's is what the driver, its fiber and the board glue
-// cost (the starter keeps its in-memory link, so both are in this image).
+// cost (the starter carries the ENC28J60: both drivers are in this image).
 import { log, stack } from "../../../src/main-starter.js"
 import { parseMac } from "../../../src/wire/bytes.js"
 import * as ds from "@devicescript/core"
