@@ -97,9 +97,10 @@ export class Stack {
     netmask: number
     gateway: number
     onEchoReply: EchoReplyHandler = null
-    /** Sees every well-formed ARP packet first (DHCP's conflict check, RFC 5227). */
-    onArp: (p: ArpPacket, now: number) => void = null
-    readonly services: StackService[] = []
+    /** Sees every well-formed ARP packet first (DHCP's conflict check, RFC 5227); unset (no initializer: no code) until a service sets it. */
+    onArp: (p: ArpPacket, now: number) => void
+    /** Set in the constructor: a field initializer here tipped test/device/tcp-vm.ts's two stacks over the VM heap. */
+    readonly services: StackService[]
 
     readonly random: RandomSource
     private readonly driver: NetDriver
@@ -145,6 +146,7 @@ export class Stack {
         // not `|| 0`: DeviceScript takes numbers >= 2^31 (addresses from 128.0.0.0) for false
         this.gateway = config.gateway === undefined || config.gateway === null ? 0 : config.gateway >>> 0
         this.random = config.random
+        this.services = []
         this.log = config.log || null
         this.tx = Buffer.alloc(ETH_HEADER_LEN + limits.mtu)
         this.arpTx = Buffer.alloc(MIN_FRAME)
