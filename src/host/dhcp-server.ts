@@ -37,6 +37,8 @@ export class TestDhcpServer {
     silent = false
     /** NAK this many of the next REQUESTs. */
     nakNext = 0
+    /** ACK the next renewal (REQUEST with ciaddr) with this address instead (renumbering); 0: off. */
+    renumberTo = 0
     readonly received: ReceivedDhcp[] = []
     readonly sent: { at: number; type: DhcpType; yiaddr: number; dst: number }[] = []
     /** MAC -> address (offered or leased). */
@@ -80,6 +82,12 @@ export class TestDhcpServer {
                 return
             }
             const want = m.serverId || !m.ciaddr ? m.requestedIp : m.ciaddr
+            if (this.renumberTo && m.ciaddr && !m.serverId && this.bindings.get(mac) === m.ciaddr) {
+                this.bindings.set(mac, this.renumberTo)
+                this.reply(m, DhcpType.Ack, this.renumberTo, now)
+                this.renumberTo = 0
+                return
+            }
             const have = this.bindings.get(mac)
             if (this.nakNext > 0 || !want || have !== want) {
                 if (this.nakNext > 0) this.nakNext--

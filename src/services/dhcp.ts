@@ -232,8 +232,9 @@ export class DhcpClient implements StackService {
         } else if (m.type === DhcpType.Ack) {
             if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound || m.yiaddr === 0) return
             this.take(m)
-            if (s === DhcpState.Renewing || s === DhcpState.Rebinding) return this.bind(now)
+            // a renewal may move us to another address: bind() then changes the stack's
             this.offered = m.yiaddr
+            if (s === DhcpState.Renewing || s === DhcpState.Rebinding) return this.bind(now)
             this.tries = 0
             this.conflict = false
             this.to(DhcpState.Probing)

@@ -143,6 +143,20 @@ test("rebinding at T2 to another server takes its ACK", () => {
     assert.equal(ipToString(stack.ip), "198.18.0.100")
 })
 
+test("a renewal that gives another address moves the stack to it", () => {
+    const { sim, server, clients } = rig({ leaseTime: 400 })
+    const { stack, dhcp } = clients[0]
+    stack.start(0)
+    dhcp.start(0)
+    assert.ok(sim.runUntil(() => dhcp.state === DhcpState.Bound, 60_000), "first lease")
+    assert.equal(ipToString(stack.ip), "198.18.0.100")
+    // the server renumbers the client: its renewal (ciaddr .100) is ACKed with .105
+    server.renumberTo = POOL + 5
+    sim.run(dhcp.t1At + 1000)
+    assert.equal(dhcp.state, DhcpState.Bound)
+    assert.equal(ipToString(stack.ip), "198.18.0.105")
+})
+
 test("a NAK on renewal drops the address; DISCOVER gets a new lease", () => {
     const { sim, server, clients } = rig({ leaseTime: 400 })
     const { stack, dhcp } = clients[0]
