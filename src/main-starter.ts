@@ -1,13 +1,15 @@
 // The starter firmware: the smallest useful device a person begins their own
 // project from. The board's Ethernet chip (an ENC28J60 on the pins of the
-// board's configuration: src/device/board-driver.ts), a Stack, and an HTTP
-// server with one page and one Server-Sent Events stream; nothing else is
-// imported, so nothing else is in the image (npm run build:device prints what
-// each module costs, bench/device/features/ what each optional feature adds).
+// board's configuration: src/device/board-driver.ts), a Stack that takes its
+// address from DHCP and answers to NAME.local (mDNS, with _http._tcp for
+// service browsers), and an HTTP server with one page and one Server-Sent
+// Events stream. Nothing else is imported, so nothing else is in the image
+// (npm run build:device prints what each module costs,
+// bench/device/features/ what each optional feature adds).
 import * as ds from "@devicescript/core"
 import { Stack } from "./stack.js"
 import { Xoshiro128 } from "./random.js"
-import { parseIp, parseMac } from "./wire/bytes.js"
+import { ipToString, parseMac } from "./wire/bytes.js"
 import { Net } from "./socket/socket.js"
 import { HttpServer, IncomingRequest } from "./http/server.js"
 import { ServerResponse } from "./http/response.js"
@@ -15,6 +17,11 @@ import { EventStream } from "./http/sse.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
 import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
+import { startDhcp } from "./services/dhcp.js"
+import { startMdns } from "./services/mdns.js"
+
+/** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
+const NAME = "ds-tcpip"
 
 // exported so that measuring programs (bench/device/features/) can add one feature each
 export const log = (line: string) => console.log(line)
@@ -28,13 +35,9 @@ export let stack: Stack = null
 export let net: Net = null
 export let server: HttpServer = null
 if (eth) {
-    stack = new Stack({
-        driver: eth,
-        ip: parseIp("198.18.0.2"),
-        netmask: parseIp("255.255.255.0"),
-        gateway: parseIp("198.18.0.1"),
-        random: new Xoshiro128(ds.millis() + mac[5]),
-    })
+    // no address until DHCP leases one; the 64 KiB heap also holds the driver's
+    // frame buffers (about 4.5 KB), so three connections of the default 2 + 2 KB
+    stack = new Stack({ driver: eth, ip: 0, netmask: 0, random: new Xoshiro128(ds.millis() + mac[5]), limits: { tcpConnections: 3 } })
     net = new Net(stack, host)
     server = new HttpServer(net)
     runEthernet(eth, stack, kick, log)
@@ -55,5 +58,11 @@ if (eth) {
         await stream.close()
     })
     server.listen(80)
-    log("listening on port 80")
+
+    let name = NAME
+    startDhcp(net, {
+        hostName: NAME,
+        onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + name + ".local/" : "address lost"),
+    })
+    startMdns(stack, { name: NAME, service: "_http._tcp", port: 80, txt: ["path=/"], onName: (n: string) => (name = n) }, ds.millis())
 }

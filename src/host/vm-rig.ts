@@ -89,11 +89,11 @@ export class VmRig {
     }
 
     /** GET path (POST when a body is given) through the peer; throws unless 200. */
-    async get(path: string, body?: Buffer): Promise<Buffer> {
+    async get(path: string, body?: Buffer, host = "198.18.0.2"): Promise<Buffer> {
         let result: Buffer = null
         let failure: unknown = null
         const p = (async () => {
-            const res = await request(this.net, { host: "198.18.0.2", path, method: body ? "POST" : "GET", body }, { maxBodyBytes: 1 << 20 })
+            const res = await request(this.net, { host, path, method: body ? "POST" : "GET", body }, { maxBodyBytes: 1 << 20 })
             if (res.status !== 200) throw new Error(`${path}: status ${res.status}`)
             result = await res.body()
         })().catch((e) => (failure = e))
