@@ -245,7 +245,7 @@ export class Tcp {
 
     /** Active open (RFC 9293 §3.10.1): sends a SYN. Null when no connection slot is free. */
     connect(remoteIp: number, remotePort: number, now: number): TcpConnection {
-        const c = this.allocate(now, false)
+        const c = this.allocate(now, 0)
         if (!c) {
             this.counters.connectionsRefusedNoSlot++
             return null
@@ -472,10 +472,17 @@ export class Tcp {
             return this.resetFor(src, dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        const c = this.backlogUsed(l) < l.backlog ? this.allocate(now, false) : null
+        let c = this.backlogUsed(l) < l.backlog ? this.allocate(now, 0) : null
         if (!c) {
             if (this.cookieOut) return this.cookieOut(src, dst, now)
-            return this.host.drop(Reason.SocketQueueFull)
+            // Without SYN cookies no peer is proven real, but a connection its
+            // server has offered back (idle between requests, a head too slow under
+            // pressure) still gives way, as nginx closes idle keep-alive connections
+            // when it runs out: a new client is served at once, and a flood takes no
+            // more than what the server had let go. Half-open ones stay: evicting
+            // them would let the next SYN evict this one.
+            c = this.allocate(now, 1)
+            if (!c) return this.host.drop(Reason.SocketQueueFull)
         }
         c.listener = l.index
         c.localIp = dst
@@ -1248,24 +1255,29 @@ export class Tcp {
     }
 
     /** A free slot; when there is none, the oldest TIME-WAIT the user no longer holds (lwIP's policy). */
-    private allocate(now: number, reclaimHalfOpen: boolean): TcpConnection {
+    /**
+     * A free slot, else the oldest TIME-WAIT one; with `reclaim` 2 (a peer
+     * proven by a SYN cookie) then the oldest half-open one; with `reclaim` 1
+     * or 2 then the one its user offered back the longest ago.
+     */
+    private allocate(now: number, reclaim: number): TcpConnection {
         let oldest: TcpConnection = null
         for (const c of this.pool) {
             if (!c.inUse) return this.claim(c, now)
             if (!c.userOwned && c.state === TcpState.TimeWait && (!oldest || c.timeWaitAt < oldest.timeWaitAt)) oldest = c
         }
-        if (!oldest && reclaimHalfOpen) {
+        if (!oldest && reclaim === 2) {
             // a validated SYN cookie proves a real peer: it beats a half-open connection
             for (const c of this.pool) {
                 if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
             }
-            // then the one its user offered the longest ago, with nothing unread or unacknowledged
-            // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
-            if (!oldest) {
-                for (const c of this.pool) {
-                    const at = this.reclaimAt[c.id]
-                    if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
-                }
+        }
+        // then the one its user offered the longest ago, with nothing unread or unacknowledged
+        // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
+        if (!oldest && reclaim > 0) {
+            for (const c of this.pool) {
+                const at = this.reclaimAt[c.id]
+                if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
             }
         }
         if (!oldest) return null
@@ -1424,7 +1436,7 @@ export class Tcp {
             this.host.drop(Reason.SocketQueueFull)
             return true
         }
-        const c = this.allocate(now, true)
+        const c = this.allocate(now, 2)
         if (!c) {
             this.host.drop(Reason.SocketQueueFull)
             return true

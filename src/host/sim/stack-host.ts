@@ -15,6 +15,8 @@ export interface StackHostOptions {
     seed?: number
     limits?: Partial<Limits>
     impairments?: Partial<Impairments>
+    /** SYN cookies (default on; a firmware like the starter runs without them). */
+    synCookies?: boolean
     /** Log lines of the stack (state changes, ARP events), with the virtual time. */
     log?: (line: string) => void
 }
@@ -37,7 +39,7 @@ export function addStackHost(sim: Simulator, name: string, o: StackHostOptions):
                 log: o.log,
                 limits: o.limits,
             })
-            stack.tcp.enableSynCookies()
+            if (o.synCookies !== false) stack.tcp.enableSynCookies()
             stack.tcp.enableOutOfOrder()
             stack.enableUdp()
             return stack
