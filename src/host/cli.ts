@@ -36,7 +36,7 @@ const USAGE = `usage:
   ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
   ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
   ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]
-  ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS]   (the firmware in the DeviceScript VM)
+  ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--dhcp]   (the firmware in the DeviceScript VM; --dhcp: the starter, by DHCP and mDNS)
   ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)`
 
 class UsageError extends Error {}

@@ -1,13 +1,17 @@
-// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24]`:
+// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24 | --dhcp]`:
 // the firmware itself (src/main.ts, built with devs) in the DeviceScript VM
 // on real time, its SPI bus wired to a model of the Ethernet chip, the
 // model's wire bridged to a TAP. The firmware's address is its own
 // (198.18.0.2/24 in src/main.ts): --ip, when given, must say the same.
+// With --dhcp it is the starter firmware (src/main-starter.ts, ENC28J60),
+// which takes its address from a DHCP server on the TAP's network and
+// answers to ds-tcpip.local.
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
 import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
 
-const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24] [--entry FILE]"
+const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24 | --dhcp] [--entry FILE]"
+const DHCP_FIRMWARE = "src/main-starter.ts"
 const FIRMWARE_IP = "198.18.0.2/24"
 
 export async function serveDevice(argv: string[]): Promise<void> {
@@ -15,6 +19,10 @@ export async function serveDevice(argv: string[]): Promise<void> {
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i]
         if (a === "--device") continue
+        if (a === "--dhcp") {
+            opts.set("dhcp", "")
+            continue
+        }
         if (!a.startsWith("--") || i + 1 >= argv.length) {
             console.error(`ds-tcpip: unexpected "${a}"\n${USAGE}`)
             process.exit(2)
@@ -22,7 +30,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
         opts.set(a.slice(2), argv[++i])
     }
     for (const k of opts.keys()) {
-        if (["chip", "tap", "netns", "ip", "entry"].indexOf(k) < 0) {
+        if (["chip", "tap", "netns", "ip", "entry", "dhcp"].indexOf(k) < 0) {
             console.error(`ds-tcpip: serve --device has no option --${k}\n${USAGE}`)
             process.exit(2)
         }
@@ -32,6 +40,10 @@ export async function serveDevice(argv: string[]): Promise<void> {
     const tapName = opts.get("tap")
     if (!tapName) fail("serve --device needs --tap IF\n" + USAGE)
     const ip = opts.get("ip")
+    const dhcp = opts.has("dhcp")
+    if (dhcp && ip) fail("give --ip or --dhcp, not both\n" + USAGE, 2)
+    if (dhcp && chip !== "enc28j60") fail(`--dhcp runs ${DHCP_FIRMWARE}, which carries the ENC28J60 driver: --chip enc28j60`, 2)
+    if (dhcp && !opts.has("entry")) opts.set("entry", DHCP_FIRMWARE)
     if (ip && ip !== FIRMWARE_IP) fail(`--ip ${ip}: the firmware's address is ${FIRMWARE_IP} (set in src/main.ts)`)
     if (typeof process.getuid === "function" && process.getuid() !== 0) fail("serve opens a TAP device and needs root (run it with sudo)", 77)
     if (!existsSync("/dev/net/tun")) fail("/dev/net/tun is missing: load the tun module (modprobe tun)")

@@ -258,6 +258,27 @@ describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { ski
         assert.ok(await waitFor(() => c.exitCode !== null, 10_000), "serve stopped")
     })
 
+    it("serve --device --dhcp: the starter firmware's bytecode in the VM leases from dnsmasq through the ENC28J60 model and answers its name", async () => {
+        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--device", "--dhcp", "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
+        children.push(c)
+        let out = ""
+        c.stdout.on("data", (b: Buffer) => (out += b.toString()))
+        c.stderr.on("data", (b: Buffer) => (out += b.toString()))
+        assert.ok(await waitFor(() => /\[device\] address 198\.18\.0\.\d+: http:\/\/ds-tcpip\.local\//.test(out), 90_000), "no lease line:\n" + out)
+        const ip = /\[device\] address (198\.18\.0\.\d+)/.exec(out)[1]
+        const r = await runIn(ns, ["curl", "-sS", "--max-time", "10", `http://${ip}/`], { timeoutMs: 15_000 })
+        assert.equal(r.stdout.toString(), "hello from ds-tcpip\n", r.stderr)
+        // the name is answered once probing is over (about a second)
+        let answer = ""
+        for (let i = 0; i < 10 && answer !== ip; i++) {
+            const d = await runIn(ns, ["dig", "-p", "5353", "@" + ip, "ds-tcpip.local", "+short", "+time=2", "+tries=1"], { timeoutMs: 10_000 })
+            answer = d.stdout.toString().trim()
+        }
+        assert.equal(answer, ip)
+        c.kill("SIGTERM")
+        assert.ok(await waitFor(() => c.exitCode !== null, 10_000), "serve stopped")
+    })
+
     it("get fetches a file by a name dnsmasq resolves (DHCP lease, DNS, HTTP), hash-checked; errors exit non-zero", async () => {
         const get = (args: string[]) =>
             new Promise<{ code: number; stdout: Buffer; stderr: string }>((resolve) => {
