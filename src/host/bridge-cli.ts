@@ -14,7 +14,7 @@ export async function bridgeCommand(argv: string[]): Promise<void> {
         const k = argv[i]
         if (!k.startsWith("--") || i + 1 >= argv.length || ["--tap", "--netns", "--port", "--listen"].indexOf(k) < 0) {
             console.error(`ds-tcpip: bridge: unexpected "${k}"\n${USAGE}`)
-            process.exit(2)
+            process.exit(64)
         }
         opts.set(k.slice(2), argv[i + 1])
     }
@@ -22,7 +22,7 @@ export async function bridgeCommand(argv: string[]): Promise<void> {
     const port = Number(opts.get("port") ?? "7777")
     if (!tapName || !(port > 0 && port < 65536)) {
         console.error(USAGE)
-        process.exit(2)
+        process.exit(64)
     }
     if (typeof process.getuid === "function" && process.getuid() !== 0) {
         console.error("ds-tcpip: bridge opens a TAP device and needs root (run it with sudo)")

@@ -4,6 +4,8 @@
 // (every option with its value, default and unit), every error one line on
 // stderr, and exit codes as sysexits(3) has them.
 import { parseArgs } from "node:util"
+import { accessSync, constants, existsSync, statSync } from "node:fs"
+import { dirname, resolve } from "node:path"
 
 /** Exit codes (sysexits.h), documented in `ds-tcpip help`. */
 export const EXIT = {
@@ -128,7 +130,7 @@ export function commandHelp(program: string, spec: CommandSpec): string {
 
 /** The overall help: commands, global options, exit codes. */
 export function programHelp(program: string, summary: string, commands: CommandSpec[]): string {
-    const width = Math.max(...commands.map((c) => c.name.length)) + 4
+    const width = Math.max(14, ...commands.map((c) => c.name.length)) + 4
     const codes = [
         ["0", "success"],
         ["1", "a run-time failure (a request that failed, a transfer cut short)"],
@@ -237,4 +239,17 @@ export function numberOption(args: ParsedArgs, name: string, fallback: number, m
         throw new CliError(`--${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got "${v}"`, EXIT.usage)
     }
     return n
+}
+
+/** A file an option names must be writable before anything starts: a CliError (EX_CANTCREAT) naming it, not a stack trace later. */
+export function checkWritable(option: string, path: string): void {
+    try {
+        const dir = dirname(resolve(path))
+        if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`)
+        accessSync(dir, constants.W_OK)
+        if (existsSync(path) && statSync(path).isDirectory()) throw new Error("it is a folder")
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException
+        throw new CliError(`--${option} ${path}: cannot write there (${err.code ?? err.message})`, EXIT.cantCreate)
+    }
 }

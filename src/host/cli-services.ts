@@ -8,7 +8,7 @@
 //       the given address), DNS through the lease's servers (or --dns), an
 //       active open, the HTTP client. The body goes to stdout, errors to
 //       stderr (one line); the exit code is 0 for a 2xx/3xx response, 22 for
-//       an HTTP error status, 1 for anything else that failed, 2 for bad
+//       an HTTP error status (as curl -f), 1 for anything else that failed, 64 for bad
 //       arguments.
 import "./buffer-polyfill.js"
 import { parseArgs } from "node:util"
@@ -99,22 +99,22 @@ export async function getCommand(argv: string[]): Promise<number> {
             },
         })
         opts = parsed.values
-        if (parsed.positionals.length !== 1) throw new GetError("get needs exactly one URL", 2)
+        if (parsed.positionals.length !== 1) throw new GetError("get needs exactly one URL", 64)
         url = parsed.positionals[0]
-        if (!opts.tap) throw new GetError("get needs --tap IF", 2)
-        if (!opts.dhcp === !opts.ip) throw new GetError("get needs either --dhcp or --ip ADDR/PREFIX", 2)
-        if (opts.dns && parseIp(opts.dns) < 0) throw new GetError(`--dns: bad address "${opts.dns}"`, 2)
-        if (opts.gateway && parseIp(opts.gateway) < 0) throw new GetError(`--gateway: bad address "${opts.gateway}"`, 2)
-        if (opts.hostname && !validHostname(opts.hostname)) throw new GetError(`--hostname: "${opts.hostname}" is not a host name (letters, digits, '-')`, 2)
+        if (!opts.tap) throw new GetError("get needs --tap IF", 64)
+        if (!opts.dhcp === !opts.ip) throw new GetError("get needs either --dhcp or --ip ADDR/PREFIX", 64)
+        if (opts.dns && parseIp(opts.dns) < 0) throw new GetError(`--dns: bad address "${opts.dns}"`, 64)
+        if (opts.gateway && parseIp(opts.gateway) < 0) throw new GetError(`--gateway: bad address "${opts.gateway}"`, 64)
+        if (opts.hostname && !validHostname(opts.hostname)) throw new GetError(`--hostname: "${opts.hostname}" is not a host name (letters, digits, '-')`, 64)
     } catch (e) {
         const msg = e instanceof GetError ? e.message : (e as Error).message
-        process.stderr.write(`ds-tcpip: ${msg}\nusage: ds-tcpip get URL --tap IF (--dhcp | --ip A/P [--gateway G] [--dns D]) [--netns NS] [--mac M] [--hostname NAME] [--timeout S] [--verbose]\n`)
-        return 2
+        process.stderr.write(`ds-tcpip: ${msg} (ds-tcpip get --help)\n`)
+        return 64
     }
     const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : 30_000
     if (!(timeoutMs > 0 && timeoutMs <= 3_600_000)) {
         process.stderr.write(`ds-tcpip: --timeout must be 1..3600 seconds\n`)
-        return 2
+        return 64
     }
     if (typeof process.getuid === "function" && process.getuid() !== 0) {
         process.stderr.write("ds-tcpip: get opens a TAP device and needs root\n")

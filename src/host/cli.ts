@@ -19,6 +19,7 @@ import { serveDevice } from "./serve-device.js"
 import { bridgeCommand } from "./bridge-cli.js"
 import "./buffer-polyfill.js"
 import { spawn, spawnSync } from "node:child_process"
+import { CliError, CommandSpec, EXIT, OptionSpec, ParsedArgs, checkWritable, runProgram } from "./cli-args.js"
 import { existsSync, readFileSync } from "node:fs"
 import { TapDevice, TapError, havePython, defaultTapMechanism } from "./tap.js"
 import { RealTimeRunner, PcapFile, parseCidr } from "./runner.js"
@@ -29,41 +30,17 @@ import { startEcho } from "../app/echo.js"
 import { CaptureExtras } from "./capture-extras.js"
 import { getCommand, startServices, validHostname } from "./cli-services.js"
 
-const USAGE = `usage:
-  ds-tcpip serve --tap IF (--ip ADDR/PREFIX | --dhcp) [--hostname NAME] [--gateway ADDR] [--mac MAC] [--netns NS]
-                 [--pcap FILE] [--ladder DIR] [--trace] [--quiet] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
-  ds-tcpip get URL --tap IF (--dhcp | --ip ADDR/PREFIX [--gateway ADDR] [--dns ADDR]) [--netns NS] [--timeout S] [--verbose]
-  ds-tcpip netns-demo [--ns NAME] [--pcap FILE] [--ladder DIR] [--trace] [--loss PCT] [--reorder PCT] [--delay MS] [--seed N]
-  ds-tcpip trace FILE [--conn N] [--relative] [--time] [--json] [--states EVENTS] [--msl MS]
-  ds-tcpip ladder FILE -o OUT.html|OUT.svg [--conn N] [--msl MS]
-  ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--dhcp]   (the firmware in the DeviceScript VM; --dhcp: the starter, by DHCP and mDNS)
-  ds-tcpip bridge --tap IF [--netns NS] [--port 7777] [--listen ADDR]     (the host end of the bridge driver)`
-
-class UsageError extends Error {}
+/** A wrong option value or combination: one line, exit 64 (EX_USAGE). */
+class UsageError extends CliError {
+    constructor(message: string) {
+        super(message, EXIT.usage)
+    }
+}
 
 interface Args {
     command: string
     opts: Map<string, string>
     flags: Set<string>
-}
-
-const FLAGS = new Set(["trace", "quiet", "help", "dhcp"])
-
-function parseArgs(argv: string[]): Args {
-    const command = argv[0]
-    const opts = new Map<string, string>()
-    const flags = new Set<string>()
-    for (let i = 1; i < argv.length; i++) {
-        const a = argv[i]
-        if (!a.startsWith("--")) throw new UsageError(`unexpected argument "${a}"`)
-        const name = a.slice(2)
-        if (FLAGS.has(name)) flags.add(name)
-        else {
-            if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`)
-            opts.set(name, argv[++i])
-        }
-    }
-    return { command, opts, flags }
 }
 
 function percent(opts: Map<string, string>, name: string): number {
@@ -89,9 +66,9 @@ function inSubnet(a: number, b: number, mask: number): boolean {
     return ((a ^ b) & mask) === 0
 }
 
-/** The kernel's IPv4 addresses on an interface ("a.b.c.d/len"), via `ip -j`. */
-function kernelAddresses(ifname: string): string[] {
-    const r = spawnSync("ip", ["-j", "-4", "addr", "show", "dev", ifname], { encoding: "utf8" })
+/** The kernel's IPv4 addresses on an interface ("a.b.c.d/len"), via `ip -j` (in namespace ns when given). */
+function kernelAddresses(ifname: string, ns?: string): string[] {
+    const r = spawnSync("ip", [...(ns ? ["-n", ns] : []), "-j", "-4", "addr", "show", "dev", ifname], { encoding: "utf8" })
     if (r.status !== 0) return []
     try {
         const j = JSON.parse(r.stdout)
@@ -103,9 +80,28 @@ function kernelAddresses(ifname: string): string[] {
     }
 }
 
-function fail(msg: string, code = 1): never {
-    console.error("ds-tcpip: " + msg)
-    process.exit(code)
+/** What kind of interface `name` is (in namespace ns when given): "tap", "tun", "other", or null when there is none. */
+function tapKind(name: string, ns?: string): "tap" | "tun" | "other" | null {
+    if (!ns) {
+        // /sys shows this namespace's interfaces (ip netns exec remounts it)
+        const sys = `/sys/class/net/${name}`
+        if (!existsSync(sys)) return null
+        if (!existsSync(sys + "/tun_flags")) return "other"
+        return parseInt(readFileSync(sys + "/tun_flags", "utf8").trim(), 16) & 0x0002 ? "tap" : "tun"
+    }
+    const r = spawnSync("ip", ["-n", ns, "-d", "-j", "link", "show", "dev", name], { encoding: "utf8" })
+    if (r.status !== 0) return null
+    try {
+        const info = JSON.parse(r.stdout)[0]?.linkinfo
+        if (!info || info.info_kind !== "tun") return "other"
+        return info.info_data?.type === "tap" ? "tap" : "tun"
+    } catch {
+        return "other"
+    }
+}
+
+function fail(msg: string, code: number = EXIT.failure): never {
+    throw new CliError(msg, code)
 }
 
 async function serve(a: Args): Promise<void> {
@@ -135,28 +131,26 @@ async function serve(a: Args): Promise<void> {
         if (gw >>> 0 === cidr.ip) fail(`gateway ${gwText} is our own address`)
     }
     const impairments = impairmentsOf(a.opts)
+    if (a.opts.has("pcap")) checkWritable("pcap", a.opts.get("pcap"))
     const ns = a.opts.get("netns")
     if (typeof process.getuid === "function" && process.getuid() !== 0) fail("serve opens a TAP device and needs root (run it with sudo)", 77)
     if (!existsSync("/dev/net/tun")) fail("/dev/net/tun is missing: load the tun module (modprobe tun)")
     const mechanism = defaultTapMechanism()
     if (mechanism === "helper" && !havePython()) fail("the TAP bridge needs its addon (npm install builds it with a C compiler) or python3 for its helper")
-    if (!ns) {
-        // /sys shows this namespace's interfaces (ip netns exec remounts it)
-        const sys = `/sys/class/net/${tapName}`
-        if (!existsSync(sys))
-            fail(`there is no interface ${tapName}: create it first, e.g.\n  ip tuntap add dev ${tapName} mode tap && ip addr add ${ipToString((net + 1) >>> 0)}/${cidr.prefix} dev ${tapName} && ip link set ${tapName} up\n(or try: ds-tcpip netns-demo)`)
-        if (!existsSync(sys + "/tun_flags")) fail(`${tapName} exists but is not a TAP/TUN device`)
-        const flags = parseInt(readFileSync(sys + "/tun_flags", "utf8").trim(), 16)
-        if ((flags & 0x0002) === 0) fail(`${tapName} is a TUN (layer 3) device; ds-tcpip needs a TAP (ip tuntap add dev NAME mode tap)`)
-        const kernel = kernelAddresses(tapName)
-        const mine = kernel.filter((k) => {
-            const c = parseCidr(k)
-            return inSubnet(c.ip, cidr.ip, mask)
-        })
-        if (kernel.length && !mine.length && !dhcp) fail(`${ipText} is outside the subnet of ${tapName} (${kernel.join(", ")}): the kernel could not reach it`)
-        for (const k of kernel) if (parseCidr(k).ip === cidr.ip) fail(`${ipToString(cidr.ip)} is the kernel's own address on ${tapName}; give the device another one`)
-        if (!kernel.length) console.log(`note: ${tapName} has no IPv4 address on the kernel side`)
+    // the same checks in a namespace as here: opening a TAP that does not exist would create it
+    const kind = tapKind(tapName, ns)
+    const where = ns ? ` in namespace ${ns}` : ""
+    if (kind === null) {
+        const ip = ns ? `ip -n ${ns}` : "ip"
+        fail(`there is no interface ${tapName}${where} (create it: ${ip} tuntap add dev ${tapName} mode tap; ${ip} addr add ${ipToString((net + 1) >>> 0)}/${cidr.prefix} dev ${tapName}; ${ip} link set ${tapName} up; or try ds-tcpip netns-demo)`, EXIT.unavailable)
     }
+    if (kind === "other") fail(`${tapName}${where} exists but is not a TAP/TUN device`, EXIT.osErr)
+    if (kind === "tun") fail(`${tapName}${where} is a TUN (layer 3) device; ds-tcpip needs a TAP (ip tuntap add dev NAME mode tap)`, EXIT.osErr)
+    const kernel = kernelAddresses(tapName, ns)
+    const mine = kernel.filter((k) => inSubnet(parseCidr(k).ip, cidr.ip, mask))
+    if (kernel.length && !mine.length && !dhcp) fail(`${ipText} is outside the subnet of ${tapName}${where} (${kernel.join(", ")}): the kernel could not reach it`, EXIT.usage)
+    for (const k of kernel) if (parseCidr(k).ip === cidr.ip) fail(`${ipToString(cidr.ip)} is the kernel's own address on ${tapName}; give the device another one`, EXIT.usage)
+    if (!kernel.length) console.log(`note: ${tapName} has no IPv4 address on the kernel side`)
 
     let tap: TapDevice
     try {
@@ -170,7 +164,13 @@ async function serve(a: Args): Promise<void> {
     const clock = () => performance.now() - t0
     const stamp = (now: number) => (now / 1000).toFixed(6)
     const pcapPath = a.opts.get("pcap")
-    const pcap = pcapPath ? new PcapFile(pcapPath, performance.timeOrigin + t0) : undefined
+    let pcap: PcapFile
+    try {
+        pcap = pcapPath ? new PcapFile(pcapPath, performance.timeOrigin + t0) : undefined
+    } catch (e) {
+        await tap.close()
+        fail(`--pcap ${pcapPath}: ${(e as Error).message}`, EXIT.cantCreate)
+    }
     // the stack's state changes beside the capture (for ds-tcpip trace), diagrams with --ladder DIR
     const extras = new CaptureExtras({ statesPath: pcapPath && pcapPath + ".states", ladderDir: a.opts.get("ladder"), epochMs: performance.timeOrigin + t0, timeWaitMs: 60000 })
     let runner: RealTimeRunner
@@ -294,35 +294,154 @@ Ctrl-C stops the device and removes the namespace.`)
     })
 }
 
-async function main(): Promise<void> {
-    const argv = process.argv.slice(2)
-    if (argv[0] === "get") process.exit(await getCommand(argv.slice(1)))
-    // the firmware in the VM (src/host/serve-device.ts) and the bridge (src/host/bridge-cli.ts)
-    if (argv[0] === "serve" && argv.indexOf("--device") > 0) return serveDevice(argv.slice(1))
-    if (argv[0] === "bridge") return bridgeCommand(argv.slice(1))
-    if (argv[0] === "trace" || argv[0] === "ladder") {
-        // reading captures: its own module and options (src/host/capture-cli.ts)
-        const { runCaptureCommand } = await import("./capture-cli.js")
-        process.exitCode = await runCaptureCommand(argv)
-        return
+// ---- the commands, as data (src/host/cli-args.ts parses them and writes their help) ----
+
+const IMPAIRMENTS: OptionSpec[] = [
+    { name: "loss", value: "PCT", default: "0", help: "drop this percentage of frames, each way (0..100)" },
+    { name: "reorder", value: "PCT", default: "0", help: "deliver this percentage of frames late, after the next (0..100)" },
+    { name: "delay", value: "MS", default: "0", help: "one-way delay in milliseconds (0..10000)" },
+    { name: "seed", value: "N", default: "1", help: "seed of the impairments' random stream (and of the stack)" },
+]
+const CAPTURE: OptionSpec[] = [
+    { name: "pcap", value: "FILE", help: "write every frame to a pcap file, and the stack's state changes to FILE.states" },
+    { name: "ladder", value: "DIR", help: "write a ladder diagram of every connection into this folder" },
+    { name: "trace", flag: true, help: "print every segment in tcpdump's notation" },
+    { name: "quiet", flag: true, help: "no log lines" },
+]
+
+/** The options given, as the older per-command parsers take them: ["--name", value, "--flag", ...]. */
+function argvOf(a: ParsedArgs, skip: string[] = []): string[] {
+    const out: string[] = []
+    for (const [k, v] of Object.entries(a.values)) {
+        if (v === undefined || v === false || skip.indexOf(k) >= 0) continue
+        out.push("--" + k)
+        if (v !== true) out.push(v)
     }
-    let a: Args
+    return out
+}
+
+function argsOf(command: string, a: ParsedArgs): Args {
+    const opts = new Map<string, string>()
+    const flags = new Set<string>()
+    for (const [k, v] of Object.entries(a.values)) {
+        if (v === true) flags.add(k)
+        else if (typeof v === "string") opts.set(k, v)
+    }
+    return { command, opts, flags }
+}
+
+const COMMANDS: CommandSpec[] = [
+    {
+        name: "serve",
+        summary: "the demo device (HTTP on port 80, TCP echo on 7) on a Linux TAP interface",
+        usage: "--tap IF (--ip ADDR/PREFIX | --dhcp) [OPTIONS]",
+        description:
+            "Runs as root, on a TAP interface that exists (ip tuntap add dev IF mode tap). With --device it is the firmware itself:\n" +
+            "src/main.ts built with devs, in the DeviceScript VM, on a model of the Ethernet chip (with --dhcp, src/main-starter.ts).",
+        options: [
+            { name: "tap", value: "IF", help: "the TAP interface" },
+            { name: "ip", value: "ADDR/PREFIX", help: "the device's address, in the subnet of the TAP's kernel side" },
+            { name: "dhcp", flag: true, help: "take the address from a DHCP server instead of --ip, and answer to NAME.local" },
+            { name: "hostname", value: "NAME", default: "ds-tcpip", help: "with --dhcp: the name for DHCP (option 12) and mDNS" },
+            { name: "gateway", value: "ADDR", help: "the default gateway (none: only the subnet is reachable)" },
+            { name: "mac", value: "MAC", help: "the device's MAC address (default: a random locally administered one)" },
+            { name: "netns", value: "NS", help: "the TAP is in this network namespace" },
+            ...CAPTURE,
+            ...IMPAIRMENTS,
+            { name: "device", flag: true, help: "run the firmware's bytecode in the DeviceScript VM on a chip model" },
+            { name: "chip", value: "NAME", default: "enc28j60", help: "with --device: the chip model, enc28j60 or w5500" },
+            { name: "entry", value: "FILE", help: "with --device: another firmware entry to build and run" },
+        ],
+        run: async (a) => {
+            if (a.values["device"]) return serveDevice(argvOf(a, ["device"]))
+            for (const k of ["chip", "entry"]) if (a.values[k] !== undefined) throw new UsageError(`--${k} goes with --device`)
+            await serve(argsOf("serve", a))
+        },
+    },
+    {
+        name: "netns-demo",
+        summary: "makes a namespace with a TAP (198.18.0.1/24), runs serve in it at 198.18.0.2, removes both on Ctrl-C",
+        usage: "[--ns NAME] [OPTIONS]",
+        options: [{ name: "ns", value: "NAME", default: "dsdemo<pid>", help: "the namespace to create" }, ...CAPTURE, ...IMPAIRMENTS],
+        run: (a) => netnsDemo(argsOf("netns-demo", a)),
+    },
+    {
+        name: "trace",
+        summary: "every TCP segment of a pcap or pcapng file in tcpdump's notation, with each endpoint's inferred states",
+        usage: "FILE [OPTIONS]",
+        positionals: [{ name: "FILE", required: true }],
+        options: [
+            { name: "conn", value: "N", help: "only connection N (1 is the first seen)" },
+            { name: "relative", flag: true, help: "sequence numbers relative to each side's ISN" },
+            { name: "time", flag: true, help: "print each segment's time" },
+            { name: "json", flag: true, help: "JSON instead of text" },
+            { name: "states", value: "EVENTS", default: "FILE.states when it exists", help: "the stack's state events to compare the inference with" },
+            { name: "msl", value: "MS", default: "30000", help: "maximum segment lifetime: TIME-WAIT ends after 2 MSL" },
+        ],
+        run: async (a) => {
+            const { runCaptureCommand } = await import("./capture-cli.js")
+            return runCaptureCommand(["trace", a.positionals[0], ...argvOf(a)])
+        },
+    },
+    {
+        name: "ladder",
+        summary: "the ladder diagram (SVG or self-contained HTML) of one or all connections of a capture",
+        usage: "FILE -o OUT.html|OUT.svg [OPTIONS]",
+        positionals: [{ name: "FILE", required: true }],
+        options: [
+            { name: "output", short: "o", value: "OUT", help: "the file to write: .html (bands open on click) or .svg" },
+            { name: "conn", value: "N", help: "only connection N (1 is the first seen)" },
+            { name: "msl", value: "MS", default: "30000", help: "maximum segment lifetime: TIME-WAIT ends after 2 MSL" },
+        ],
+        run: async (a) => {
+            const { runCaptureCommand } = await import("./capture-cli.js")
+            return runCaptureCommand(["ladder", a.positionals[0], ...argvOf(a)])
+        },
+    },
+    {
+        name: "get",
+        summary: "fetches a URL through ds-tcpip's own stack on a TAP (DHCP, DNS, the HTTP client): the body to stdout",
+        usage: "URL --tap IF (--dhcp | --ip ADDR/PREFIX [--gateway ADDR] [--dns ADDR]) [OPTIONS]",
+        description: "Exit status: 0 for a 2xx or 3xx answer, 22 for an HTTP error status (as curl -f), else as listed in ds-tcpip --help.",
+        positionals: [{ name: "URL", required: true }],
+        options: [
+            { name: "tap", value: "IF", help: "the TAP interface" },
+            { name: "dhcp", flag: true, help: "take an address (and the DNS servers) from DHCP" },
+            { name: "ip", value: "ADDR/PREFIX", help: "a fixed address instead" },
+            { name: "gateway", value: "ADDR", help: "with --ip: the default gateway" },
+            { name: "dns", value: "ADDR", help: "with --ip: the DNS server" },
+            { name: "netns", value: "NS", help: "the TAP is in this network namespace" },
+            { name: "mac", value: "MAC", help: "our MAC address (default: a random locally administered one)" },
+            { name: "hostname", value: "NAME", help: "the name sent to the DHCP server" },
+            { name: "timeout", value: "S", default: "30", help: "give up after this many seconds (1..3600)" },
+            { name: "verbose", flag: true, help: "what the stack does, on stderr" },
+        ],
+        // a finished fetch exits: the TAP and the stack hold nothing worth waiting for
+        run: async (a) => process.exit(await getCommand([a.positionals[0], ...argvOf(a)])),
+    },
+    {
+        name: "bridge",
+        summary: "the host end of the bridge driver: a DeviceScript program's Ethernet frames, over its TCP socket, to a TAP",
+        usage: "--tap IF [OPTIONS]",
+        options: [
+            { name: "tap", value: "IF", help: "the TAP interface" },
+            { name: "netns", value: "NS", help: "the TAP is in this network namespace" },
+            { name: "port", value: "PORT", default: "7777", help: "the TCP port the program connects to" },
+            { name: "listen", value: "ADDR", default: "127.0.0.1", help: "the address to listen on (0.0.0.0 for a board on Wi-Fi)" },
+        ],
+        run: (a) => bridgeCommand(argvOf(a)),
+    },
+]
+
+function version(): string {
     try {
-        a = parseArgs(argv)
-        if (!a.command || a.flags.has("help") || a.command === "help" || a.command === "--help") {
-            console.log(USAGE)
-            return
-        }
-        if (a.command === "serve") await serve(a)
-        else if (a.command === "netns-demo") await netnsDemo(a)
-        else throw new UsageError(`unknown command "${a.command}"`)
-    } catch (e) {
-        if (e instanceof UsageError) {
-            console.error("ds-tcpip: " + e.message + "\n" + USAGE)
-            process.exit(2)
-        }
-        throw e
+        return JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version
+    } catch {
+        return "unknown"
     }
 }
 
-await main()
+process.exitCode = await runProgram(
+    { name: "ds-tcpip", version: version(), summary: "A TCP/IP stack and HTTP server for microcontrollers, on a Linux TAP, in the simulator, or as firmware in the DeviceScript VM.", commands: COMMANDS },
+    process.argv.slice(2),
+)

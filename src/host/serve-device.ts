@@ -25,14 +25,14 @@ export async function serveDevice(argv: string[]): Promise<void> {
         }
         if (!a.startsWith("--") || i + 1 >= argv.length) {
             console.error(`ds-tcpip: unexpected "${a}"\n${USAGE}`)
-            process.exit(2)
+            process.exit(64)
         }
         opts.set(a.slice(2), argv[++i])
     }
     for (const k of opts.keys()) {
         if (["chip", "tap", "netns", "ip", "entry", "dhcp"].indexOf(k) < 0) {
             console.error(`ds-tcpip: serve --device has no option --${k}\n${USAGE}`)
-            process.exit(2)
+            process.exit(64)
         }
     }
     const chip = (opts.get("chip") ?? "enc28j60") as Chip

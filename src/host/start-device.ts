@@ -24,7 +24,7 @@ export async function startDevice(argv: string[]): Promise<void> {
     const port = Number(opt("port", "8080"))
     if (CHIPS.indexOf(chip) < 0 || !(port >= 0 && port < 65536)) {
         console.error("usage: npm start -- --device [--chip enc28j60|w5500] [--port 8080]")
-        process.exit(2)
+        process.exit(64)
     }
     const [deviceSide, gatewaySide] = cable()
     console.log(`building ${entryFor(chip)} with devs and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus ...`)

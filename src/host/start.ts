@@ -24,33 +24,66 @@ import { startLiveView } from "./live-view.js"
 import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
 import { startDevice } from "./start-device.js"
+import { CliError, CommandSpec, EXIT, ParsedArgs, checkWritable, commandHelp, numberOption, parseCommand } from "./cli-args.js"
+
+const START: CommandSpec = {
+    name: "npm start --",
+    summary: "the demo device in the simulator, reachable from this machine's browser: no root, no hardware",
+    usage: "[OPTIONS]",
+    description: "A simulated gateway forwards 127.0.0.1:PORT into the virtual network to the device (198.18.0.2:80).",
+    options: [
+        { name: "port", value: "N", default: "8080", help: "the loopback port to forward (0: any free one)" },
+        { name: "live-port", value: "N", default: "PORT + 1", help: "the host's live view of the device's connections" },
+        { name: "trace", flag: true, help: "print every simulated segment in tcpdump's notation, and the stacks' log" },
+        { name: "pcap", value: "FILE", help: "keep a capture of the device's link (and its state changes in FILE.states)" },
+        { name: "ladder", value: "DIR", help: "write a ladder diagram of every connection into this folder" },
+        { name: "loss", value: "PCT", default: "0", help: "drop this percentage of frames on each link (0..100)" },
+        { name: "reorder", value: "PCT", default: "0", help: "deliver this percentage of frames late (0..100)" },
+        { name: "delay", value: "MS", default: "0.25", help: "one-way delay of each link in milliseconds (0..10000)" },
+        { name: "seed", value: "N", default: "1", help: "seed of the simulation" },
+        { name: "duration", value: "S", default: "0", help: "stop after this many seconds (0: run until Ctrl-C)" },
+        { name: "device", flag: true, help: "the firmware's bytecode in the DeviceScript VM on a chip model instead of the simulator" },
+        { name: "chip", value: "NAME", default: "enc28j60", help: "with --device: the chip model, enc28j60 or w5500" },
+    ],
+    run: () => {},
+}
+
+let args: ParsedArgs
+try {
+    args = parseCommand(START, process.argv.slice(2))
+} catch (e) {
+    console.error("npm start: " + (e as Error).message.replace(/^npm start --: /, "") + " (npm start -- --help)")
+    process.exit((e as CliError).code ?? EXIT.usage)
+}
+if (args.values["help"]) {
+    console.log(commandHelp("", START).replace(/^usage:  /, "usage: "))
+    process.exit(EXIT.ok)
+}
 
 // --device: the firmware's bytecode in the DeviceScript VM (src/host/start-device.ts);
 // it runs until stopped, and the simulator below is not started
-if (process.argv.includes("--device")) {
+if (args.values["device"]) {
     await startDevice(process.argv.slice(2))
     await new Promise<never>(() => {})
 }
 
-function option(name: string, fallback: string): string {
-    const i = process.argv.indexOf("--" + name)
-    return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback
+let port: number, livePort: number, loss: number, reorder: number, delayMs: number, seed: number, duration: number
+try {
+    port = numberOption(args, "port", 8080, 0, 65535, true)
+    livePort = numberOption(args, "live-port", port === 0 ? 0 : port + 1, 0, 65535, true)
+    loss = numberOption(args, "loss", 0, 0, 100) / 100
+    reorder = numberOption(args, "reorder", 0, 0, 100) / 100
+    delayMs = numberOption(args, "delay", 0.25, 0, 10000)
+    seed = numberOption(args, "seed", 1, 0, 0xffffffff, true)
+    duration = numberOption(args, "duration", 0, 0, 1e9)
+    if (args.values["pcap"] !== undefined) checkWritable("pcap", args.values["pcap"] as string)
+} catch (e) {
+    console.error("npm start: " + (e as Error).message)
+    process.exit((e as CliError).code ?? EXIT.usage)
 }
-
-const port = Number(option("port", "8080"))
-const trace = process.argv.includes("--trace")
-const pcapFile = option("pcap", "")
-const loss = Number(option("loss", "0")) / 100
-const reorder = Number(option("reorder", "0")) / 100
-const delayMs = Number(option("delay", "0.25"))
-const seed = Number(option("seed", "1"))
-const duration = Number(option("duration", "0"))
-const ladderDir = option("ladder", "")
-const livePort = Number(option("live-port", port === 0 ? "0" : String(port + 1)))
-if (!(port >= 0 && port < 65536 && livePort >= 0 && livePort < 65536 && loss >= 0 && loss <= 1 && reorder >= 0 && reorder <= 1 && delayMs >= 0)) {
-    console.error("usage: npm start -- [--port 8080] [--trace] [--pcap FILE] [--ladder DIR] [--loss 0..100] [--reorder 0..100] [--delay MS] [--seed N] [--duration S] [--live-port N]")
-    process.exit(2)
-}
+const trace = args.values["trace"] === true
+const pcapFile = (args.values["pcap"] as string) ?? ""
+const ladderDir = (args.values["ladder"] as string) ?? ""
 
 const sim = new Simulator({ seed })
 const seconds = () => (sim.now / 1000).toFixed(6)

@@ -306,7 +306,7 @@ describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { ski
         assert.equal(missing.code, 22, missing.stderr)
         assert.match(missing.stderr, /HTTP 404/)
         const usage = await get(["http://files.test/"])
-        assert.equal(usage.code, 2)
+        assert.equal(usage.code, 64)
         assert.match(usage.stderr, /--dhcp or --ip/)
     })
 })
