@@ -1,6 +1,6 @@
-// The starter firmware plus one HTTP client request: its image minus the
-// starter's is what the HTTP client costs (npm run bench:device, README).
-import { log, net } from "../../../src/main-starter.js"
+// The base (base.ts) plus one HTTP client request: its image minus the
+// base's is what the HTTP client costs (npm run bench:device, README).
+import { log, net } from "./base.js"
 import { request } from "../../../src/http/client.js"
 
 setTimeout(async () => {

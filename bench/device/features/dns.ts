@@ -1,6 +1,6 @@
-// The starter firmware plus the DNS resolver and the HTTP client taking host
+// The base (base.ts) plus the DNS resolver and the HTTP client taking host
 // names: its image minus the client feature's is what the resolver costs.
-import { net, log } from "../../../src/main-starter.js"
+import { net, log } from "./base.js"
 import { parseIp } from "../../../src/wire/bytes.js"
 import { request } from "../../../src/http/client.js"
 import { DnsResolver } from "../../../src/services/dns.js"

@@ -1,7 +1,7 @@
-// The starter firmware plus an echo request now and then: its image minus the
-// starter's is what sending pings costs (answering them is always in).
+// The base (base.ts) plus an echo request now and then: its image minus the
+// base's is what sending pings costs (answering them is always in).
 import * as ds from "@devicescript/core"
-import { stack } from "../../../src/main-starter.js"
+import { stack } from "./base.js"
 import { parseIp } from "../../../src/wire/bytes.js"
 
 let seq = 0

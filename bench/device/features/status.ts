@@ -1,6 +1,6 @@
-// The starter firmware plus a /status route (the stack's counters as JSON):
-// its image minus the starter's is what /status costs.
-import { server, stack } from "../../../src/main-starter.js"
+// The base (base.ts) plus a /status route (the stack's counters as JSON):
+// its image minus the base's is what /status costs.
+import { server, stack } from "./base.js"
 import { IncomingRequest } from "../../../src/http/server.js"
 import { ServerResponse } from "../../../src/http/response.js"
 

@@ -1,7 +1,7 @@
-// The starter firmware plus the w5500 driver on the board's SPI pins: its
-// image minus the starter's is what the driver, its fiber and the board glue
-// cost (the starter carries the ENC28J60: both drivers are in this image).
-import { log, stack } from "../../../src/main-starter.js"
+// The base (base.ts) plus the w5500 driver on the board's SPI pins: its
+// image minus the base's is what the driver, its fiber and the board glue
+// cost.
+import { log, stack } from "./base.js"
 import { parseMac } from "../../../src/wire/bytes.js"
 import * as ds from "@devicescript/core"
 import { deviceMac, openW5500, runEthernet } from "../../../src/device/board-driver.js"

@@ -1,6 +1,6 @@
-// The starter firmware plus a WebSocket echo route: its image minus the
-// starter's is what WebSocket costs (npm run bench:device, README).
-import { host, server } from "../../../src/main-starter.js"
+// The base (base.ts) plus a WebSocket echo route: its image minus the
+// base's is what WebSocket costs (npm run bench:device, README).
+import { host, server } from "./base.js"
 import { IncomingRequest } from "../../../src/http/server.js"
 import { ServerResponse } from "../../../src/http/response.js"
 import { acceptWebSocket } from "../../../src/http/websocket.js"

@@ -1,0 +1,10 @@
+// The base (base.ts) plus the ENC28J60 driver on the board's SPI pins: its
+// image minus the base's is what the driver, its fiber and the board glue cost.
+import { log, stack } from "./base.js"
+import { parseMac } from "../../../src/wire/bytes.js"
+import * as ds from "@devicescript/core"
+import { deviceMac, openEnc28j60, runEthernet } from "../../../src/device/board-driver.js"
+
+const kick = ds.emitter<boolean>()
+const eth = await openEnc28j60(deviceMac(), [parseMac("01:00:5e:00:00:fb")], log)
+if (eth) runEthernet(eth, stack, kick, log)
