@@ -1,43 +1,11 @@
-// The device entry (DeviceScript): the demo device — stack, HTTP server and
-// the demo routes — on the board's Ethernet chip (pins from the board's
-// configuration: src/device/board-driver.ts). In the DeviceScript VM the same
-// bytecode drives a model of the chip (ds-tcpip serve --device).
+// The demo firmware on a W5500 (the image has room for one driver beside the
+// demo): src/main.ts with openW5500 in place of openEnc28j60.
 import * as ds from "@devicescript/core"
-import { Stack } from "../../src/stack.js"
-import { Xoshiro128 } from "../../src/random.js"
-import { parseIp, parseMac, macToString } from "../../src/wire/bytes.js"
-import { Net } from "../../src/socket/socket.js"
-import { startDemo } from "../../src/app/demo.js"
-import { deviceSocketHost } from "../../src/device/socket-host.js"
-import { runNetwork } from "../../src/device/runner.js"
-import { deviceMac, openW5500, runEthernet } from "../../src/device/board-driver.js"
+import { parseMac } from "../../src/wire/bytes.js"
+import { deviceMac, openW5500 } from "../../src/device/board-driver.js"
+import { startDemoDevice } from "../../src/device/demo-device.js"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
 const mac = deviceMac()
-// mDNS's group (01:00:5e:00:00:fb) passes the chip's filter for the responder
 const eth = await openW5500(mac, [parseMac("01:00:5e:00:00:fb")], log)
-if (eth) {
-    const stack = new Stack({
-        driver: eth,
-        ip: parseIp("198.18.0.2"),
-        netmask: parseIp("255.255.255.0"),
-        gateway: parseIp("198.18.0.1"),
-        random: new Xoshiro128(ds.millis() + mac[5]),
-        // the 64 KiB heap also holds the driver's frame buffers (about 5 KB)
-        limits: { tcpConnections: 2, tcpRecvBuffer: 1460, arpEntries: 4, arpQueueFrames: 1 },
-    })
-    const host = deviceSocketHost(kick, log)
-    runEthernet(eth, stack, kick, log)
-    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
-    stack.start(ds.millis())
-    startDemo(new Net(stack, host), stack, {
-        maxWebSocketMessage: 2048,
-        http: { maxHeaderBytes: 512, maxHeaders: 16 },
-        status: (s: any) => {
-            s.driver = eth.counters
-            s.link = eth.link
-        },
-    })
-    log("ready: http://198.18.0.2/ (mac " + macToString(mac, 0) + ")")
-}
+if (eth) startDemoDevice(eth, mac, ds.emitter<boolean>(), log)
