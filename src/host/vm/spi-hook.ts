@@ -28,6 +28,8 @@
 // are checked against the code of fun1_DeviceScript_sleep, which reads both,
 // and installSpi() refuses to run if that code has another shape.
 
+import { leb, readLeb } from "./wasm.js"
+
 /** A device on the VM's SPI bus. */
 export interface VmSpiDevice {
     /** One transaction; rx is null when the program passed no receive buffer. */
@@ -40,28 +42,6 @@ const NEEDED = ["fun2_DeviceScript_spiXfer", "fun5_DeviceScript_spiConfigure", "
 const PREFIX = "ds_tcpip_"
 /** devs_gc(devs_gc_t *), exported for DeviceVm.collectGarbage(). */
 export const GC_EXPORT = PREFIX + "devs_gc"
-
-function readLeb(b: Uint8Array, pos: number): [number, number] {
-    let v = 0
-    let shift = 0
-    for (;;) {
-        const x = b[pos++]
-        v += (x & 0x7f) * 2 ** shift
-        shift += 7
-        if ((x & 0x80) === 0) return [v, pos]
-    }
-}
-
-function leb(v: number): number[] {
-    const out: number[] = []
-    do {
-        let x = v % 128
-        v = Math.floor(v / 128)
-        if (v > 0) x |= 0x80
-        out.push(x)
-    } while (v > 0)
-    return out
-}
 
 interface Section {
     id: number

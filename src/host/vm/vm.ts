@@ -25,6 +25,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runInThisContext } from "node:vm"
 import { REPO_ROOT } from "./build.js"
+import { leb, readLeb, wasmName } from "./wasm.js"
 import { exportInternals, GC_EXPORT, installSpi, VmSpiDevice } from "./spi-hook.js"
 import { installSockets, SocketConnector } from "./sockets.js"
 
@@ -202,33 +203,6 @@ const STEP_LOOP_HEAD = "41808008 2103 0240 0340 2002 2102 2003 417f 6a 2204 45 0
 const MIN_LEFT_EXPORT = "ds_tcpip_min_steps_left"
 const OPCODES_EXPORT = "ds_tcpip_opcodes"
 
-function readLeb(b: Uint8Array, pos: number): [number, number] {
-    let v = 0
-    let shift = 0
-    for (;;) {
-        const x = b[pos++]
-        v += (x & 0x7f) * 2 ** shift
-        shift += 7
-        if ((x & 0x80) === 0) return [v, pos]
-        if (shift > 35) throw new Error("bad LEB128")
-    }
-}
-
-function leb(v: number): number[] {
-    const out: number[] = []
-    do {
-        let x = v % 128
-        v = Math.floor(v / 128)
-        if (v > 0) x |= 0x80
-        out.push(x)
-    } while (v > 0)
-    return out
-}
-
-function name(s: string): number[] {
-    return [...leb(s.length), ...Buffer.from(s, "utf8")]
-}
-
 /** Returns a copy of the VM's .wasm with the step counter described above; throws when the layout is not the expected one. */
 export function instrumentStepCounter(wasm: Uint8Array): Uint8Array {
     const b = Buffer.from(wasm)
@@ -320,7 +294,7 @@ export function instrumentStepCounter(wasm: Uint8Array): Uint8Array {
     const newExp = Buffer.concat([
         Buffer.from(leb(nExports + 2)),
         b.subarray(expBody, exp.end),
-        Buffer.from([...name(MIN_LEFT_EXPORT), 0x03, ...leb(gMin), ...name(OPCODES_EXPORT), 0x03, ...leb(gOps)]),
+        Buffer.from([...wasmName(MIN_LEFT_EXPORT), 0x03, ...leb(gMin), ...wasmName(OPCODES_EXPORT), 0x03, ...leb(gOps)]),
     ])
     const parts: Buffer[] = [b.subarray(0, 8)]
     for (const s of sections) {
