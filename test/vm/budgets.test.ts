@@ -6,7 +6,7 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { readdirSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { buildDevice, DeviceBuild, FUNCTIONS_END_LIMIT, REPO_ROOT } from "../../src/host/vm/build.js"
 
@@ -65,4 +65,17 @@ test("the starter's image holds none of the features it does not import", async 
     // and the demo, which imports them, has them: the check can fail
     const demo = await builds.get("src/main.ts")
     assert.ok(demo.modules.some((m) => m.path === "src/http/websocket.ts") && demo.functionNames.includes("acceptWebSocket"))
+})
+
+test("the README's image table says what the builds say", async () => {
+    // a row per entry: | `src/main.ts` (...) | 61,460 | 4,072 | ...
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8")
+    for (const e of ["src/main.ts", "src/main-starter.ts"]) {
+        const row = readme.split("\n").find((l) => l.startsWith("| `" + e + "` ("))
+        assert.ok(row, `no row for ${e} in the README's image table`)
+        const [end, free] = row.split("|").slice(2, 4).map((c) => Number(c.trim().replace(/,/g, "")))
+        const b = await builds.get(e)
+        assert.equal(end, b.functionsEnd, `README: ${e} ends at ${end}; the build: ${b.functionsEnd} (update the table)`)
+        assert.equal(free, FUNCTIONS_END_LIMIT - b.functionsEnd)
+    }
 })
