@@ -23,23 +23,19 @@ import { startMdns } from "./services/mdns.js"
 /** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
 const NAME = "ds-tcpip"
 
-// exported so that measuring programs (bench/device/features/) can add one feature each
-export const log = (line: string) => console.log(line)
+const log = (line: string) => console.log(line)
 const kick = ds.emitter<boolean>()
 const mac = deviceMac()
 // mDNS's group (01:00:5e:00:00:fb) passes the chip's filter
 const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
-export const host = deviceSocketHost(kick, log)
-// set once the chip answers (without one the device has no network: it says so and does nothing)
-export let stack: Stack = null
-export let net: Net = null
-export let server: HttpServer = null
+// without a chip that answers, the device has no network: openEnc28j60 says so, and nothing starts
 if (eth) {
     // no address until DHCP leases one; the 64 KiB heap also holds the driver's
     // frame buffers (about 4.5 KB), so three connections of the default 2 + 2 KB
-    stack = new Stack({ driver: eth, ip: 0, netmask: 0, random: new Xoshiro128(ds.millis() + mac[5]), limits: { tcpConnections: 3 } })
-    net = new Net(stack, host)
-    server = new HttpServer(net)
+    const stack = new Stack({ driver: eth, ip: 0, netmask: 0, random: new Xoshiro128(ds.millis() + mac[5]), limits: { tcpConnections: 3 } })
+    const host = deviceSocketHost(kick, log)
+    const net = new Net(stack, host)
+    const server = new HttpServer(net)
     runEthernet(eth, stack, kick, log)
     runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
     stack.start(ds.millis())
