@@ -5,7 +5,9 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { buildDevice } from "../../src/host/vm/build.js"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { buildDevice, REPO_ROOT } from "../../src/host/vm/build.js"
 import { DEVS_MAX_STEPS } from "../../src/host/vm/vm.js"
 import { COST_PROGRAM, costFigures, HEAP_PROGRAM, heapFigures, measureCosts, measureHeap, OPEN_CONNECTIONS, report } from "../../bench/device.js"
 
@@ -85,4 +87,21 @@ test("bench:device heap figures are sane, and the report has the lines of issue 
     want.forEach((re, i) => assert.match(lines[i], re))
     assert.ok(lines.some((l) => /^heap left for the application: -?\d+ bytes$/.test(l)), lines.join("\n"))
     console.log(lines.join("\n"))
+
+    // the README's table of device figures says what the report says (they are deterministic)
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8").split("\n")
+    const figure = (label: string) => {
+        const row = readme.find((l) => l.startsWith("| " + label))
+        assert.ok(row, `no README row "${label}"`)
+        return Number(row.split("|")[2].replace(/[^0-9]/g, ""))
+    }
+    const reported = (re: RegExp) => Number(re.exec(lines.join("\n"))[1])
+    const pairs: [string, RegExp][] = [
+        ["opcodes per received 1,460-byte segment", /^opcodes per received 1460-byte segment: (\d+)$/m],
+        ["opcodes per transmitted 1,460-byte segment", /^opcodes per transmitted 1460-byte segment: (\d+)$/m],
+        ["opcodes per keep-alive request", /^opcodes per keep-alive request: (\d+)$/m],
+        ["worst fiber turn", /^worst fiber turn: (\d+) opcodes$/m],
+        ["heap left for the application", /^heap left for the application: (-?\d+) bytes$/m],
+    ]
+    for (const [label, re] of pairs) assert.equal(figure(label), reported(re), `README "${label}" (run npm run bench:device and update it)`)
 })
