@@ -325,21 +325,36 @@ export class Stack {
     }
 
     /** A JSON-able picture of the interface for /status. */
+    /**
+     * The stack's state for /status; the names say what they count, with
+     * their units (docs/status.md is the schema).
+     */
     status(): any {
+        const list: any[] = []
+        for (const c of this.tcp.pool) {
+            if (!c.inUse) continue
+            list.push({
+                id: c.id,
+                state: TCP_STATE_NAMES[c.state],
+                local: ipToString(c.localIp) + ":" + c.localPort,
+                remote: ipToString(c.remoteIp) + ":" + c.remotePort,
+            })
+        }
         return {
             ip: ipToString(this.ip),
             mac: macToString(this.mac, 0),
-            mtu: this.limits.mtu,
+            mtuBytes: this.limits.mtu,
             arp: {
-                entries: this.limits.arpEntries,
+                cacheSize: this.limits.arpEntries,
                 reachable: this.arp.count(ArpState.Reachable),
                 incomplete: this.arp.count(ArpState.Incomplete),
             },
             counters: this.counters.toJSON(),
             tcp: {
-                connections: this.limits.tcpConnections,
-                inUse: this.tcp.inUseCount(),
+                poolSize: this.limits.tcpConnections,
+                connectionsInUse: list.length,
                 byState: this.tcp.countByState(),
+                connections: list,
                 counters: this.tcp.counters,
             },
         }

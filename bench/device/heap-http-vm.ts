@@ -139,7 +139,7 @@ async function main() {
         if (!(await settle())) return
         await mark("H conn" + (i + 1))
     }
-    await mark("H conns " + a.tcp.inUseCount() + " " + server.stats.active + " " + slot.dropped)
+    await mark("H conns " + a.tcp.inUseCount() + " " + server.stats.connectionsActive + " " + slot.dropped)
 }
 
 try {

@@ -28,6 +28,9 @@ export interface DemoOptions {
     status?: (s: any) => void
 }
 
+/** Characters of the page written at a time (each becomes a short-lived buffer). */
+const PAGE_PIECE = 512
+
 /** 256 bytes of the /bytes pattern, sent again and again. */
 const PATTERN_SIZE = 1024
 
@@ -39,12 +42,17 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
     const server = new HttpServer(net, null, o.http)
     const pattern = Buffer.alloc(PATTERN_SIZE)
     for (let i = 0; i < PATTERN_SIZE; i++) pattern[i] = i & 0xff
-    const page = Buffer.from(INDEX_HTML)
     const host = net.host
 
     server.get("/", async (req: IncomingRequest, res: ServerResponse) => {
         res.setHeader("Content-Type", "text/html; charset=utf-8")
-        await res.end(page)
+        // from the literal in pieces: a buffer kept for the page would hold its 4 KB of the
+        // device's heap for good, and one made per request may not fit; the page is ASCII,
+        // so its length is its byte count
+        res.setHeader("Content-Length", INDEX_HTML.length)
+        res.cork()
+        for (let i = 0; i < INDEX_HTML.length; i += PAGE_PIECE) await res.write(INDEX_HTML.slice(i, i + PAGE_PIECE))
+        await res.end()
     })
 
     server.get("/bytes/:n", async (req: IncomingRequest, res: ServerResponse) => {
@@ -96,6 +104,7 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
 
     server.get("/status", async (req: IncomingRequest, res: ServerResponse) => {
         const s = stack.status()
+        s.uptimeMs = host.now()
         s.http = server.stats
         if (o.status) o.status(s)
         res.setHeader("Cache-Control", "no-cache")

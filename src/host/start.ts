@@ -145,7 +145,7 @@ function stop() {
             writeFileSync(pcapFile, pcap.toBuffer())
             console.log(`capture of the device's link: ${pcapFile} (${pcap.count} frames)`)
         }
-        console.log(`served ${server.stats.requests} requests on ${server.stats.connections} connections`)
+        console.log(`served ${server.stats.requests} requests on ${server.stats.connectionsAccepted} connections`)
         process.exit(0)
     })
 }

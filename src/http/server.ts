@@ -113,8 +113,11 @@ export class IncomingRequest {
 
 /** Counters for /status. */
 export interface HttpStats {
-    connections: number
-    active: number
+    /** Connections accepted since the server started. */
+    connectionsAccepted: number
+    /** Connections being served now. */
+    connectionsActive: number
+    /** Requests whose head was parsed. */
     requests: number
     /** 101 Switching Protocols (WebSocket upgrades). */
     responses1xx: number
@@ -136,7 +139,7 @@ export interface HttpStats {
  * code: the VM's native JSON.parse reads a string literal, which costs no
  * code bytes (a class would be a constructor storing each field).
  */
-const HTTP_STATS_ZERO = '{"connections":0,"active":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
+const HTTP_STATS_ZERO = '{"connectionsAccepted":0,"connectionsActive":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
 
 interface Route {
     method: string
@@ -204,13 +207,13 @@ export class HttpServer {
         for (;;) {
             const sock = await this.server.accept()
             if (!sock) return
-            this.stats.connections++
-            if (this.stats.active >= this.options.maxConnections) {
+            this.stats.connectionsAccepted++
+            if (this.stats.connectionsActive >= this.options.maxConnections) {
                 this.stats.rejectedFull++
                 this.startTask(sock, true)
                 continue
             }
-            this.stats.active++
+            this.stats.connectionsActive++
             this.startTask(sock, false)
         }
     }
@@ -265,7 +268,7 @@ export class HttpServer {
         } catch (e) {
             // the connection failed (reset, timeout): nothing more to send
         }
-        this.stats.active--
+        this.stats.connectionsActive--
         sock.close()
     }
 

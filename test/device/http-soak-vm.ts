@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     await stopAttackers()
     // TIME-WAIT (2 x 100 ms) and the server's lingering closes end
     await ds.sleep(3000)
-    console.log("pool device " + device.tcp.inUseCount() + " client " + client.tcp.inUseCount() + " http active " + server.stats.active)
+    console.log("pool device " + device.tcp.inUseCount() + " client " + client.tcp.inUseCount() + " http active " + server.stats.connectionsActive)
     // the soak: until the host has seen enough
     for (let i = 1; ; i++) {
         if (!(await getOnce())) {

@@ -11,7 +11,7 @@
 // After every input, with or without the client's FIN:
 //   - no task threw (SimSocketHost.errors), no handler error (500), no
 //     InternalError drop in the server's stack, and the server lets go of
-//     the connection (stats.active back to 0);
+//     the connection (stats.connectionsActive back to 0);
 //   - the output is a sequence of well-formed HTTP/1.0 or 1.1 responses,
 //     each 4xx/5xx, a 100 Continue the input asked for, or a 2xx, and there
 //     are never more 2xx than well-formed request lines for real routes in
@@ -215,8 +215,8 @@ async function check(rig: HttpRig, input: Buffer, fin: boolean, cuts: number[], 
     const what = () => JSON.stringify({ input: input.toString("latin1"), fin, cuts })
     const o = await run(rig, () => exchangeRaw(rig, input, fin, cuts), 200000)
     // the server lets go of the connection and nothing went wrong inside it
-    await runAsync(rig.p.sim, () => rig.server.stats.active === 0, 60000)
-    assert.equal(rig.server.stats.active, 0, "the server is still serving: " + what())
+    await runAsync(rig.p.sim, () => rig.server.stats.connectionsActive === 0, 60000)
+    assert.equal(rig.server.stats.connectionsActive, 0, "the server is still serving: " + what())
     assert.deepEqual((rig.p.serverNet.host as SimSocketHost).errors, [], "a task threw: " + what())
     assert.equal(rig.server.stats.handlerErrors, 0, "a handler error: " + what())
     assert.equal(rig.p.server.counters.drops[Reason.InternalError], 0, "an InternalError drop: " + what())

@@ -1,6 +1,8 @@
 // A person's view: `npm start`, then a browser opens the printed URL and
-// sees the demo page update live (Server-Sent Events through the simulated
-// network) and the stack's /status. Headless Chromium driven by playwright-core.
+// sees the demo's dashboard update live (Server-Sent Events through the
+// simulated network), the connection table, the counters and the WebSocket
+// echo box. Headless Chromium driven by playwright-core; SCREENSHOT=FILE
+// keeps a picture (docs/dashboard.png is one).
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -47,6 +49,15 @@ test("npm start serves the demo page; a browser sees live updates and the status
         const status = JSON.parse(await page.textContent("#status"))
         assert.equal(status.ip, "198.18.0.2")
         assert.ok(status.http.requests >= 2)
+        // the dashboard: the connection table (the page's own connections, ESTABLISHED), uptime, counters
+        await page.waitForFunction(() => (globalThis as any).document.querySelectorAll("#conns tr").length >= 1, null, { timeout: 15000 })
+        assert.match(await page.textContent("#conns"), /ESTABLISHED198\.18\.0\.2:80198\.18\.0\.1:\d+/)
+        assert.match(await page.textContent("#uptime"), /^\d+h \d+m \d+s$/)
+        assert.ok(Number(await page.textContent("#rx")) > 0)
+        // the WebSocket echo box: what is sent comes back
+        await page.fill("#msg", "hello from the test")
+        await page.click("#send")
+        await page.waitForFunction(() => (globalThis as any).document.getElementById("log").textContent.includes("< hello from the test"), null, { timeout: 15000 })
         if (process.env["SCREENSHOT"]) await page.screenshot({ path: process.env["SCREENSHOT"] })
     } finally {
         if (browser) await browser.close()

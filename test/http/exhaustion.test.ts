@@ -144,9 +144,9 @@ async function scenario(seed: number, count: number, behave: (s: TcpSocket, stop
     )
     a.stop()
     // and everything is let go: the server's pool and the HTTP server's count go back to zero
-    await runAsync(b.sim, () => b.server.tcp.inUseCount() === 0 && b.http.stats.active === 0, 120000)
+    await runAsync(b.sim, () => b.server.tcp.inUseCount() === 0 && b.http.stats.connectionsActive === 0, 120000)
     assert.equal(b.server.tcp.inUseCount(), 0, "server connections left: " + JSON.stringify(b.server.tcp.countByState()))
-    assert.equal(b.http.stats.active, 0)
+    assert.equal(b.http.stats.connectionsActive, 0)
     assert.ok(a.connections() >= count, "the attackers connected")
     return waits
 }

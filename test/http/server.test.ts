@@ -234,3 +234,9 @@ test("/events streams ticks in order", async () => {
     const ids = [...text.matchAll(/data: (\d+)/g)].map((m) => Number(m[1]))
     assert.deepEqual(ids.slice(0, 5), [1, 2, 3, 4, 5])
 })
+
+test("the demo page is ASCII (its length is its Content-Length) and has the dashboard's parts", async () => {
+    const { INDEX_HTML } = await import("../../src/app/page.js")
+    assert.ok([...INDEX_HTML].every((c) => c.charCodeAt(0) < 128), "ASCII only")
+    for (const id of ["reading", "uptime", "conns", "msg", "send", "log", "status", "heap"]) assert.ok(INDEX_HTML.includes(`id="${id}"`), id)
+})

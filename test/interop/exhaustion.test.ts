@@ -77,7 +77,7 @@ describe("interop: a new kernel client is served while idle or dripping clients 
             console.log(`kernel client, ${count} ${mode} connections holding the pool: waited ${wait} ms (-1: not served in 20 s); server ${JSON.stringify(dev.runner.stack.tcp.counters.idleReclaimed)} reclaimed`)
             assert.ok(wait >= 0 && wait < 2000, `waited ${wait} ms`)
             // the attackers are gone (their script ended): the pool empties (TIME-WAIT is 2 x 250 ms)
-            assert.ok(await waitFor(() => dev.runner.stack.tcp.inUseCount() === 0 && dev.http.stats.active === 0, 15000), JSON.stringify(dev.runner.stack.tcp.countByState()))
+            assert.ok(await waitFor(() => dev.runner.stack.tcp.inUseCount() === 0 && dev.http.stats.connectionsActive === 0, 15000), JSON.stringify(dev.runner.stack.tcp.countByState()))
         })
     }
 })

@@ -343,7 +343,7 @@ export function httpSuite(o: HttpSuiteOptions): void {
             assert.equal(dev.runner.stuckPolls, 0, "polls that left a due deadline")
             assert.deepEqual(dev.runner.host.errors.map(String), [])
             const h = dev.http.stats
-            assert.equal(h.active, 0, "HTTP connections still active")
+            assert.equal(h.connectionsActive, 0, "HTTP connections still active")
             assert.equal(h.handlerErrors, permittedHttp.handlerErrors, "handler errors (beyond responses cut by wrk's closes)")
             assert.equal(h.responses5xx, permittedHttp.responses5xx, "5xx responses (beyond responses cut by wrk's closes)")
             assert.equal(h.responses4xx, 0, "4xx responses")

@@ -385,7 +385,7 @@ test("chaos: many clients, loss, reordering, duplication, resets, pipelining, ch
     if (failures.length) throw failures[0]
     assert.equal(running, 0, "clients still running: " + JSON.stringify(doing) + " at " + p.sim.now + " server " + JSON.stringify(p.server.tcp.countByState()) + " client " + JSON.stringify(p.client.tcp.countByState()))
     // quiet: lingering closes, TIME-WAIT and the SSE loop's next tick end
-    await runChecked(p.sim, inv, () => p.server.tcp.inUseCount() === 0 && p.client.tcp.inUseCount() === 0 && server.stats.active === 0, 120_000)
+    await runChecked(p.sim, inv, () => p.server.tcp.inUseCount() === 0 && p.client.tcp.inUseCount() === 0 && server.stats.connectionsActive === 0, 120_000)
     const summary =
         `seed ${seed}: ${inv.events} events checked, ${tally.complete} complete responses (${tally.bytes} bytes, all byte-exact), ` +
         `${tally.sse} SSE and ${tally.ws} WebSocket sessions, ${tally.idle} idle first, ${tally.aborted} aborted on purpose, ${tally.failed} failed under them; ` +
@@ -395,9 +395,9 @@ test("chaos: many clients, loss, reordering, duplication, resets, pipelining, ch
     t.diagnostic(summary)
     console.log("chaos: " + summary)
     const stuck = p.server.tcp.pool.filter((c) => c.inUse).map((c) => ({ state: TCP_STATE_NAMES[c.state], user: c.userOwned, listener: c.listener, queued: c.queued, send: c.sendRing.length, recv: c.recvRing.length, fin: c.finReceived, lastHeard: c.lastHeard, rtx: c.rtxAt, keep: c.keepAt, persist: c.persistAt, una: c.sndUna, nxt: c.sndNxt, wnd: c.sndWnd, reclaimAt: p.server.tcp.reclaimAt[c.id], port: c.remotePort }))
-    assert.equal(p.server.tcp.inUseCount(), 0, "server connections stuck: " + JSON.stringify(stuck) + " now " + p.sim.now + " http active " + server.stats.active)
+    assert.equal(p.server.tcp.inUseCount(), 0, "server connections stuck: " + JSON.stringify(stuck) + " now " + p.sim.now + " http active " + server.stats.connectionsActive)
     assert.equal(p.client.tcp.inUseCount(), 0, "client connections stuck: " + JSON.stringify(p.client.tcp.countByState()))
-    assert.equal(server.stats.active, 0, "the HTTP server still serves")
+    assert.equal(server.stats.connectionsActive, 0, "the HTTP server still serves")
     assert.deepEqual((p.serverNet.host as SimSocketHost).errors, [], "a server task threw")
     assert.equal(server.stats.handlerErrors, 0)
     // the mix happened, and failures stay the exception
