@@ -327,7 +327,7 @@ export function report(c: CostResult, h: HeapResult): string[] {
         `  keep-alive request (GET /small, ${f.requestBytes}-byte response, ${f.requestFrames.toFixed(2)} frames sent): ` +
             `the stack's share ${f.requestStack} (segments of the same sizes in and out on a raw connection), sockets + HTTP server + route + handler ${f.requestRest}`,
     )
-    out.push(`  keep-alive GET / of the demo (${f.pageBytes}-byte response): ${f.page}`)
+    out.push(`  keep-alive GET /bytes/1100 of the demo (${f.pageBytes}-byte response): ${f.page}`)
     out.push(`  a network-loop turn with nothing to do (deadline check): ${f.idleTurn}`)
     out.push(
         `  worst fiber turn: in a region "${c.worstLabel}", over handshakes, 24 segments each way, 48 keep-alive GETs, ` +
