@@ -28,7 +28,7 @@
 // are checked against the code of fun1_DeviceScript_sleep, which reads both,
 // and installSpi() refuses to run if that code has another shape.
 
-import { leb, readLeb } from "./wasm.js"
+import { IMPORT_FUNC, countImports, leb, readLeb } from "./wasm.js"
 
 /** A device on the VM's SPI bus. */
 export interface VmSpiDevice {
@@ -126,33 +126,8 @@ const CURR_FIBER_OFFSET = 236
 
 function checkSleepLayout(b: Buffer, secs: Section[], index: number | undefined) {
     if (index === undefined) throw new Error("no fun1_DeviceScript_sleep in the VM's name section")
-    let imported = 0
     const imp = secs.find((s) => s.id === 2)
-    if (imp) {
-        let [n, p] = readLeb(b, imp.start)
-        for (; n > 0; n--) {
-            let len: number
-            ;[len, p] = readLeb(b, p)
-            p += len
-            ;[len, p] = readLeb(b, p)
-            p += len
-            const kind = b[p++]
-            if (kind === 0) {
-                imported++
-                ;[, p] = readLeb(b, p)
-            } else if (kind === 1) {
-                p++
-                const flags = b[p++]
-                ;[, p] = readLeb(b, p)
-                if (flags & 1) [, p] = readLeb(b, p)
-            } else if (kind === 2) {
-                const flags = b[p++]
-                ;[, p] = readLeb(b, p)
-                if (flags & 1) [, p] = readLeb(b, p)
-            } else if (kind === 3) p += 2
-            else throw new Error("unknown import kind " + kind)
-        }
-    }
+    const imported = imp ? countImports(b, imp.start, IMPORT_FUNC) : 0
     const code = secs.find((s) => s.id === 10)
     let [n, p] = readLeb(b, code.start)
     for (let i = 0; i < n; i++) {

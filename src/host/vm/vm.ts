@@ -25,7 +25,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runInThisContext } from "node:vm"
 import { REPO_ROOT } from "./build.js"
-import { leb, readLeb, wasmName } from "./wasm.js"
+import { IMPORT_GLOBAL, countImports, leb, readLeb, wasmName } from "./wasm.js"
 import { exportInternals, GC_EXPORT, installSpi, VmSpiDevice } from "./spi-hook.js"
 import { installSockets, SocketConnector } from "./sockets.js"
 
@@ -216,32 +216,8 @@ export function instrumentStepCounter(wasm: Uint8Array): Uint8Array {
     }
     const sec = (id: number) => sections.find((s) => s.id === id)
     // imported globals come first in the global index space
-    let importedGlobals = 0
     const imp = sec(2)
-    if (imp) {
-        let [n, p] = readLeb(b, imp.start)
-        for (; n > 0; n--) {
-            let len: number
-            ;[len, p] = readLeb(b, p)
-            p += len
-            ;[len, p] = readLeb(b, p)
-            p += len
-            const kind = b[p++]
-            if (kind === 0) [, p] = readLeb(b, p)
-            else if (kind === 1 || kind === 2) {
-                if (kind === 1) p++ // reftype
-                const flags = b[p++]
-                ;[, p] = readLeb(b, p)
-                if (flags & 1) [, p] = readLeb(b, p)
-            } else if (kind === 3) {
-                importedGlobals++
-                p += 2
-            } else if (kind === 4) {
-                p++
-                ;[, p] = readLeb(b, p)
-            } else throw new Error("unknown import kind " + kind)
-        }
-    }
+    const importedGlobals = imp ? countImports(b, imp.start, IMPORT_GLOBAL) : 0
     const glob = sec(6)
     const exp = sec(7)
     const code = sec(10)

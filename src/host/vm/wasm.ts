@@ -31,3 +31,37 @@ export function leb(v: number): number[] {
 export function wasmName(s: string): number[] {
     return [...leb(s.length), ...Buffer.from(s, "utf8")]
 }
+
+/** Import kinds of the import section (section 2). */
+export const IMPORT_FUNC = 0
+export const IMPORT_GLOBAL = 3
+
+/**
+ * How many imports of `kind` the import section starting at b[start] (its
+ * entry count) declares: they come first in that kind's index space.
+ */
+export function countImports(b: Uint8Array, start: number, kind: number): number {
+    let count = 0
+    let [n, p] = readLeb(b, start)
+    for (; n > 0; n--) {
+        let len: number
+        ;[len, p] = readLeb(b, p) // module name
+        p += len
+        ;[len, p] = readLeb(b, p) // field name
+        p += len
+        const k = b[p++]
+        if (k === kind) count++
+        if (k === 0) [, p] = readLeb(b, p) // a function: its type index
+        else if (k === 1 || k === 2) {
+            if (k === 1) p++ // a table: its reftype
+            const flags = b[p++] // then limits
+            ;[, p] = readLeb(b, p)
+            if (flags & 1) [, p] = readLeb(b, p)
+        } else if (k === 3) p += 2 // a global: value type and mutability
+        else if (k === 4) {
+            p++ // a tag: attribute, type index
+            ;[, p] = readLeb(b, p)
+        } else throw new Error("unknown import kind " + k)
+    }
+    return count
+}
