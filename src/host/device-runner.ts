@@ -8,6 +8,7 @@ import { Enc28j60Model } from "./models/enc28j60.js"
 import { W5500Model } from "./models/w5500.js"
 import { FrameLink } from "./runner.js"
 import { SocketConnector } from "./vm/sockets.js"
+import { WireDhcpServer } from "./wire-dhcp.js"
 
 export type Chip = "enc28j60" | "w5500"
 export const CHIPS: Chip[] = ["enc28j60", "w5500"]
@@ -61,6 +62,7 @@ export class VmDevice {
     private lastWall = 0
     private lines = 0
     private readonly onLine: ((line: string) => void) | null
+    private wireDhcp: WireDhcpServer | null = null
 
     private constructor(vm: DeviceVm, model: ChipModel, onLine: ((line: string) => void) | null) {
         this.vm = vm
@@ -83,8 +85,18 @@ export class VmDevice {
 
     /** Joins the chip's wire to a link (a TapDevice): frames both ways, copied. */
     attach(link: FrameLink): void {
-        this.model.onTransmit = (f) => link.send(f, f.length)
+        this.model.onTransmit = (f) => (!this.wireDhcp || this.wireDhcp.fromDevice(f) ? link.send(f, f.length) : undefined)
         link.onFrame = (f) => void this.model.receive(Buffer.from(f))
+    }
+
+    /**
+     * Puts a DHCP server on the chip's wire that offers the device `ip` (see
+     * wire-dhcp.ts): for a firmware that takes its address from DHCP, on a
+     * link (a TAP) with no DHCP server of its own. Call before attach().
+     */
+    serveDhcp(ip: number, netmask: number, router = 0): WireDhcpServer {
+        this.wireDhcp = new WireDhcpServer(ip, netmask, router, (f) => void this.model.receive(f))
+        return this.wireDhcp
     }
 
     /** Runs until a line matching `pred` was printed (or the VM stopped, or ms passed). */
