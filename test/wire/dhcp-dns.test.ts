@@ -7,7 +7,7 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { DhcpMessage, DhcpType, DHCP_BROADCAST, emitDhcp, parseDhcp } from "../../src/wire/dhcp.js"
+import { DhcpMessage, DhcpType, DHCP_BROADCAST, dhcpOption, emitDhcp, parseDhcp } from "../../src/wire/dhcp.js"
 import { DnsRecord, parseRecord, readName, skipName, writeName } from "../../src/wire/dns.js"
 import { ipToString, parseMac } from "../../src/wire/bytes.js"
 import { Reason } from "../../src/wire/reason.js"
@@ -33,6 +33,10 @@ test("dnsmasq's OFFER and ACK: every field we use", () => {
         assert.equal(ipToString(m.subnetMask), "255.255.255.0")
         assert.equal(ipToString(m.router), "198.18.0.1")
         assert.deepEqual(m.dns.slice(0, m.dnsCount).map(ipToString), ["198.18.0.1"])
+        // the walk the client uses: the type's value, an absent option, a short message
+        assert.equal(b[dhcpOption(b, 0, b.length, 53)], type)
+        assert.equal(dhcpOption(b, 0, b.length, 99), 0)
+        assert.equal(dhcpOption(b, 0, 239, 53), -1)
         // a truncated copy, a broken cookie, an option running past the end
         assert.equal(parseDhcp(b, 0, 239, m), Reason.Truncated)
         const bad = Buffer.from(b)
@@ -52,31 +56,32 @@ test("dnsmasq's OFFER and ACK: every field we use", () => {
 })
 
 test("our REQUEST, emitted and parsed back; its option bytes", () => {
-    const m = new DhcpMessage()
-    m.op = 1
-    m.xid = 0x01020304
-    m.flags = DHCP_BROADCAST
-    m.type = DhcpType.Request
-    m.chaddr.set(parseMac("02:00:00:00:11:02"), 0)
-    m.serverId = 0xc6120001
-    m.requestedIp = 0xc6120070
-    m.clientId = true
-    m.hostName = "dsdev"
-    const buf = Buffer.alloc(400)
-    const len = emitDhcp(m, buf, 10)
+    const buf = Buffer.alloc(310, 0xaa)
+    const len = emitDhcp(buf, 0x01020304, DhcpType.Request, 0, parseMac("02:00:00:00:11:02"), 0xc6120001, 0xc6120070, "dsdev")
     assert.equal(len, 300, "padded to 300 (RFC 1542)")
     const back = new DhcpMessage()
-    assert.equal(parseDhcp(buf, 10, len, back), Reason.Ok)
+    assert.equal(parseDhcp(buf, 0, len, back), Reason.Ok)
+    assert.equal(back.op, 1)
     assert.equal(back.type, DhcpType.Request)
     assert.equal(back.xid, 0x01020304)
+    assert.equal(back.flags, DHCP_BROADCAST, "no ciaddr: broadcast replies")
     assert.equal(back.serverId, 0xc6120001)
     assert.equal(back.requestedIp, 0xc6120070)
     assert.equal(back.chaddr.toString("hex"), "020000001102")
+    assert.equal(buf.subarray(0, 4).toString("hex"), "01010600")
+    assert.ok(buf.subarray(len, 310).equals(Buffer.alloc(10)), "the whole buffer was zeroed first")
+    assert.ok(buf.subarray(8, 236).equals(Buffer.concat([Buffer.from("00008000", "hex"), Buffer.alloc(16), Buffer.from("020000001102", "hex"), Buffer.alloc(202)])), "secs, flags .. file")
     // 53=3, 54, 50, 61 (type 1 + MAC), 12 "dsdev", 55 (1 3 6 51 58 59), end
     assert.equal(
-        buf.subarray(10 + 240, 10 + 240 + 40).toString("hex"),
+        buf.subarray(240, 240 + 40).toString("hex"),
         "350103" + "3604c6120001" + "3204c6120070" + "3d0701020000001102" + "0c056473646576" + "3706010306333a3b" + "ff",
     )
+    assert.ok(buf.subarray(280, 300).equals(Buffer.alloc(20)), "padding")
+    // a renewal: ciaddr, no broadcast flag; no 54, 50 or 12
+    const n = emitDhcp(buf, 7, DhcpType.Request, 0xc6120070, parseMac("02:00:00:00:11:02"), 0, 0, null)
+    assert.equal(parseDhcp(buf, 0, n, back), Reason.Ok)
+    assert.deepEqual([back.flags, back.ciaddr, back.serverId, back.requestedIp], [0, 0xc6120070, 0, 0])
+    assert.equal(buf.subarray(240, 240 + 21).toString("hex"), "350103" + "3d0701020000001102" + "3706010306333a3b" + "ff")
 })
 
 test("dnsmasq's A answer (compressed) and NXDOMAIN; dig's query with EDNS", () => {
