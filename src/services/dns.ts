@@ -164,7 +164,7 @@ export class DnsResolver {
         const r = this.rec
         let at = parseRecord(b, off + DNS_HEADER_LEN, end, true, r)
         const qtype: number = at < 0 ? 0 : r.type
-        if (at < 0 || readName(b, off, r.name, end, this.name) !== this.name || qtype !== DNS_TYPE_A) return Got.Bad
+        if (at < 0 || readName(b, off, r.name, end) !== this.name || qtype !== DNS_TYPE_A) return Got.Bad
         if (rcode === 3) return Got.NxDomain
         if (rcode !== 0) return Got.ServFail
         const an = getU16(b, off + 6)
@@ -176,16 +176,16 @@ export class DnsResolver {
             for (let i = 0; i < an; i++) {
                 p = parseRecord(b, p, end, false, r)
                 if (p < 0) return Got.Bad
-                const owner = readName(b, off, r.name, end, target)
+                const owner = readName(b, off, r.name, end)
                 if (owner === null) return Got.Bad
-                if (!owner || (r.cls & 0x7fff) !== DNS_CLASS_IN) continue
+                if (owner !== target || (r.cls & 0x7fff) !== DNS_CLASS_IN) continue
                 if (r.type === DNS_TYPE_A && r.rdLength === 4) {
                     this.address = getU32(b, r.rdata)
                     this.ttl = r.ttl
                     return Got.Address
                 }
                 if (r.type === DNS_TYPE_CNAME && alias === null) {
-                    alias = readName(b, off, r.rdata, end, null)
+                    alias = readName(b, off, r.rdata, end)
                     if (alias === null) return Got.Bad
                 }
             }

@@ -168,13 +168,11 @@ export class MdnsResponder implements StackService {
         for (let i = 0; i < count; i++) {
             const question = i < qd
             at = parseRecord(b, at, end, question, r)
-            // which of our records the name owns (R_* bits)
-            let o = 0
-            for (let k = 0; k < 4 && at >= 0 && o === 0; k++) {
-                const h = readName(b, off, r.name, end, this.names[k])
-                if (h === null) at = -1
-                else if (h) o = "\x01\x0c\x02\x10".charCodeAt(k)
-            }
+            // which of our records the name owns (R_* bits): A, SRV+TXT, PTR, the enumeration PTR
+            const name = at < 0 ? null : readName(b, off, r.name, end)
+            if (name === null) at = -1
+            const k = name ? this.names.indexOf(name) : -1
+            const o = k < 0 ? 0 : "\x01\x0c\x02\x10".charCodeAt(k)
             if (at < 0) return this.stack.counters.drop(Reason.BadMdns)
             const t = r.type
             if (question) {

@@ -73,7 +73,7 @@ lan.udpBind(40000, (src, sport, dport, b, off, len, now) => {
         at = parseRecord(b, at, end, false, rec)
         if (at < 0) break
         if (rec.type === 1 && rec.rdLength === 4) answerA = ipToString(((b[rec.rdata] << 24) | (b[rec.rdata + 1] << 16) | (b[rec.rdata + 2] << 8) | b[rec.rdata + 3]) >>> 0)
-        if (rec.type === 12) answerPtr = readName(b, off, rec.rdata, end, null)
+        if (rec.type === 12) answerPtr = readName(b, off, rec.rdata, end)
     }
 })
 const q = Buffer.alloc(64)

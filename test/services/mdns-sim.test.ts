@@ -43,7 +43,7 @@ function decode(b: Buffer, off: number, len: number): { id: number; flags: numbe
     for (let i = 0; i < qd; i++) {
         at = parseRecord(b, at, end, true, r)
         assert.ok(at > 0, "question parses")
-        questions.push(readName(b, off, r.name, end, null) + " " + r.type)
+        questions.push(readName(b, off, r.name, end) + " " + r.type)
     }
     const records: Rr[] = []
     for (let i = 0; i < rest; i++) {
@@ -51,10 +51,10 @@ function decode(b: Buffer, off: number, len: number): { id: number; flags: numbe
         assert.ok(at > 0, "record parses")
         let data = ""
         if (r.type === DNS_TYPE_A) data = ipToString(b.readUInt32BE(r.rdata))
-        else if (r.type === DNS_TYPE_PTR) data = readName(b, off, r.rdata, end, null)
-        else if (r.type === DNS_TYPE_SRV) data = b.readUInt16BE(r.rdata + 4) + " " + readName(b, off, r.rdata + 6, end, null)
+        else if (r.type === DNS_TYPE_PTR) data = readName(b, off, r.rdata, end)
+        else if (r.type === DNS_TYPE_SRV) data = b.readUInt16BE(r.rdata + 4) + " " + readName(b, off, r.rdata + 6, end)
         else if (r.type === DNS_TYPE_TXT) data = b.toString("latin1", r.rdata + 1, r.rdata + 1 + b[r.rdata])
-        records.push({ section: i < an ? "an" : "ar", name: readName(b, off, r.name, end, null), type: r.type, flush: (r.cls & 0x8000) !== 0, ttl: r.ttl, data })
+        records.push({ section: i < an ? "an" : "ar", name: readName(b, off, r.name, end), type: r.type, flush: (r.cls & 0x8000) !== 0, ttl: r.ttl, data })
     }
     return { id: b.readUInt16BE(off), flags: b.readUInt16BE(off + 2), questions, records }
 }

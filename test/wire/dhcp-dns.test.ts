@@ -89,29 +89,29 @@ test("dnsmasq's A answer (compressed) and NXDOMAIN; dig's query with EDNS", () =
     const r = new DnsRecord()
     assert.equal(a.readUInt16BE(2) & 15, 0)
     let at = parseRecord(a, 12, a.length, true, r)
-    assert.equal(readName(a, 0, r.name, a.length, null), "files.test")
-    assert.equal(readName(a, 0, r.name, a.length, "FILES.test"), "FILES.test")
-    assert.equal(readName(a, 0, r.name, a.length, "files.tes"), "")
-    assert.equal(readName(a, 0, r.name, a.length, "files.testx"), "")
+    assert.equal(readName(a, 0, r.name, a.length), "files.test")
+    const upper = Buffer.from(a)
+    upper.write("FiLES", 13, "latin1")
+    assert.equal(readName(upper, 0, 12, upper.length), "files.test", "letters in lower case")
     at = parseRecord(a, at, a.length, false, r)
     assert.equal(at, a.length)
-    assert.equal(readName(a, 0, r.name, a.length, null), "files.test", "the pointer to the question")
+    assert.equal(readName(a, 0, r.name, a.length), "files.test", "the pointer to the question")
     assert.deepEqual([r.type, r.cls, r.ttl, r.rdLength], [1, 1, 0, 4])
     assert.equal(ipToString(a.readUInt32BE(r.rdata)), "198.18.0.1")
     const nx = Buffer.from(DNSMASQ_NXDOMAIN, "hex")
     assert.equal(nx.readUInt16BE(2) & 15, 3)
     const q = Buffer.from(DIG_QUERY, "hex")
     at = parseRecord(q, 12, q.length, true, r)
-    assert.equal(readName(q, 0, r.name, q.length, null), "dsdev.local")
+    assert.equal(readName(q, 0, r.name, q.length), "dsdev.local")
     at = parseRecord(q, at, q.length, false, r)
     assert.equal(r.type, 41, "OPT")
-    assert.equal(readName(q, 0, r.name, q.length, null), "", "the root")
+    assert.equal(readName(q, 0, r.name, q.length), "", "the root")
     assert.equal(at, q.length)
     // the same message at an offset in a bigger buffer: pointers count from the message's start
     const shifted = Buffer.concat([Buffer.alloc(42, 0xaa), a])
     at = parseRecord(shifted, 42 + 12, shifted.length, true, r)
     parseRecord(shifted, at, shifted.length, false, r)
-    assert.equal(readName(shifted, 42, r.name, shifted.length, null), "files.test")
+    assert.equal(readName(shifted, 42, r.name, shifted.length), "files.test")
 })
 
 test("malformed names are rejected: loops, forward and wild pointers, long labels and names, truncation", () => {
@@ -128,18 +128,21 @@ test("malformed names are rejected: loops, forward and wild pointers, long label
     ]
     for (const [hex, what] of cases) {
         const b = msg(hex)
-        assert.equal(readName(b, 0, 12, b.length, null), null, what)
-        assert.equal(readName(b, 0, 12, b.length, "abc"), null, what)
+        assert.equal(readName(b, 0, 12, b.length), null, what)
     }
     // a 256-byte name: 4 labels of 63 + one more
     let long = ""
     for (let i = 0; i < 4; i++) long += "3f" + "61".repeat(63)
     const b = msg(long + "0161" + "00")
-    assert.equal(readName(b, 0, 12, b.length, null), null, "over 255 bytes")
+    assert.equal(readName(b, 0, 12, b.length), null, "over 255 bytes")
     assert.equal(skipName(Buffer.from("0361", "hex"), 0, 2), -1)
     // writeName and readName agree
     const w = Buffer.alloc(64)
     const end = writeName(w, 0, "Kitchen-2._http._tcp.local")
-    assert.equal(readName(w, 0, 0, end, null), "kitchen-2._http._tcp.local")
+    assert.equal(readName(w, 0, 0, end), "kitchen-2._http._tcp.local")
     assert.equal(skipName(w, 0, end), end)
+    // empty labels are skipped; "" is the root
+    assert.equal(w.subarray(0, writeName(w, 0, ".a..bc.")).toString("hex"), "0161026263" + "00")
+    assert.equal(writeName(w, 0, ""), 1)
+    assert.equal(w[0], 0)
 })
