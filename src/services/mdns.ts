@@ -26,15 +26,10 @@ import {
     DNS_HEADER_LEN,
     DNS_TYPE_A,
     DNS_TYPE_ANY,
-    DNS_TYPE_PTR,
-    DNS_TYPE_SRV,
-    DNS_TYPE_TXT,
-    endRecord,
     parseRecord,
     readName,
     writeHeader,
     writeName,
-    writeRecordHead,
 } from "../wire/dns.js"
 import { Reason } from "../wire/reason.js"
 
@@ -74,6 +69,14 @@ const R_ALL = 31
 const TTL_HOST = 120
 const TTL_OTHER = 4500
 
+/**
+ * Which of a name's records a question of each type (the index) asks for:
+ * the low 5 bits of the character (A: R_A; PTR: both PTRs; TXT; SRV; ANY
+ * at 255: all). Data, not code: a string literal lies outside the image's
+ * function bytes.
+ */
+const QUESTION_TYPES = "@A@@@@@@@@@@R@@@H@@@@@@@@@@@@@@@@D@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@_"
+
 /** @devsWhenUsed */
 export class MdnsResponder implements StackService {
     state = MdnsState.Idle
@@ -84,19 +87,67 @@ export class MdnsResponder implements StackService {
     private readonly stack: Stack
     private readonly opts: MdnsOptions
     private readonly buf = Buffer.alloc(900)
-    private readonly rec = new DnsRecord()
     /** Our names: NAME.local, the instance NAME.SERVICE.local, SERVICE.local, the DNS-SD enumeration name. */
     private names: string[]
     private deadline = -1
-    private step = 0
+    private step: number
 
     constructor(stack: Stack, opts: MdnsOptions) {
         this.stack = stack
         this.opts = opts
         this.name = opts.name
         const self = this
+        const r = new DnsRecord()
         stack.joinMulticast(MDNS_GROUP)
-        stack.udpBind(MDNS_PORT, (src, sport, dport, b, off, len, now) => self.input(src, sport, b, off, len, now))
+        stack.udpBind(MDNS_PORT, (src, sport, dport, b, off, len, now) => {
+            const me = self
+            const end = off + len
+            if (len < DNS_HEADER_LEN) return stack.counters.drop(Reason.BadMdns)
+            const state = me.state
+            if (state === MdnsState.Idle) return
+            const ip = stack.ip
+            const response = (b[off + 2] & 0x80) !== 0
+            const qd = getU16(b, off + 4)
+            const count = qd + getU16(b, off + 6) + getU16(b, off + 8) + getU16(b, off + 10)
+            let at = off + DNS_HEADER_LEN
+            let answer = 0
+            let qEnd = at
+            for (let i = 0; i < count; i++) {
+                at = parseRecord(b, at, end, i < qd, r)
+                // which of our records the name owns (R_* bits): A, SRV+TXT, PTR, the enumeration PTR
+                const name = at < 0 ? null : readName(b, off, r.name, end)
+                if (name === null) return stack.counters.drop(Reason.BadMdns)
+                const k = me.names.indexOf(name)
+                const o = k < 0 ? 0 : "\x01\x0c\x02\x10".charCodeAt(k)
+                const t = r.type
+                if (i < qd) {
+                    // the records of that name the question asks for
+                    answer |= o & QUESTION_TYPES.charCodeAt(t)
+                    qEnd = at
+                    continue
+                }
+                if ((o & (R_A | R_SRV)) === 0 || src === ip) continue
+                const theirIp = t === DNS_TYPE_A && r.rdLength === 4 ? getU32(b, r.rdata) : 0
+                // §9: someone answers for our name: while probing always a conflict; later, only with another address.
+                // §8.2: a simultaneous probe (a query with our name in authority) with a larger address (rdata) wins.
+                if (state === MdnsState.Probing ? response || (o === R_A && theirIp > ip) : response && o === R_A && theirIp !== 0 && theirIp !== ip) {
+                    // §9: take the next name and probe again; §8.1: after 15 conflicts in 10 s, wait 5 s (we wait 1 s after every fifth)
+                    const n = ++me.conflicts
+                    me.name = opts.name + "-" + (n + 1)
+                    stack.say("mdns: conflict, trying " + me.name + ".local")
+                    me.probe(now)
+                    if (n % 5 === 0) me.deadline = now + 1000
+                    return
+                }
+            }
+            // probing done: the name is ours while we announce it too (§8.3)
+            if (response || !answer || state < MdnsState.Announcing) return
+            // §6.7 legacy unicast (a source port other than 5353): the query's ID and questions, TTL 10, to the asker
+            if (sport === MDNS_PORT) return me.respond(now, answer, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
+            if (qEnd - off > 300) return
+            me.buf.blitAt(0, b, off, qEnd - off)
+            me.respond(now, answer, src, sport, qEnd - off, 10)
+        })
         stack.services.push(this)
     }
 
@@ -111,13 +162,27 @@ export class MdnsResponder implements StackService {
         if (this.stack.ip !== 0) this.probe(now)
     }
 
-    /** PROBING: 3 probes 250 ms apart; then ANNOUNCING: every record twice, 1 s apart; then RUNNING. */
+    /**
+     * PROBING: 3 queries "NAME.local ANY?" (and the instance's) 250 ms
+     * apart, our A in the authority section; then ANNOUNCING: every record
+     * twice, 1 s apart; then RUNNING.
+     */
     poll(now: number): void {
         if (this.deadline < 0 || now < this.deadline) return
         this.deadline = -1
         if (this.state === MdnsState.Probing) {
             if (this.step < 3) {
-                this.send(now, 0)
+                const b = this.buf
+                let at = DNS_HEADER_LEN
+                const qd = this.opts.service ? 2 : 1
+                for (let k = 0; k < qd; k++) {
+                    at = writeName(b, at, this.names[k])
+                    setU32(b, at, (DNS_TYPE_ANY << 16) | DNS_CLASS_IN)
+                    at += 4
+                }
+                at = this.put(at, 0, TTL_HOST, false)
+                writeHeader(b, 0, 0, 0, qd, 0, 1, 0)
+                this.stack.udpSend(MDNS_PORT, MDNS_GROUP, MDNS_PORT, b, 0, at, now)
                 this.step++
                 this.deadline = now + 250
                 return
@@ -128,7 +193,7 @@ export class MdnsResponder implements StackService {
             this.stack.say("mdns: " + this.names[0] + " is ours")
         }
         if (this.state === MdnsState.Announcing) {
-            this.send(now, TTL_HOST)
+            this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
             if (++this.step < 2) this.deadline = now + 1000
             else this.state = MdnsState.Running
         }
@@ -136,7 +201,7 @@ export class MdnsResponder implements StackService {
 
     /** Goodbye (RFC 6762 §10.1): every record with TTL 0; then silent until the next address. */
     stop(now: number): void {
-        if (this.state >= MdnsState.Announcing) this.send(now, -1)
+        if (this.state >= MdnsState.Announcing) this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, 0)
         this.state = MdnsState.Idle
         this.deadline = -1
     }
@@ -149,78 +214,6 @@ export class MdnsResponder implements StackService {
         this.state = MdnsState.Probing
         this.step = 0
         this.deadline = now + ((this.stack.random.nextU32() >>> 8) % 250)
-    }
-
-    // ---- input ------------------------------------------------------------
-
-    private input(src: number, sport: number, b: Buffer, off: number, len: number, now: number): void {
-        const end = off + len
-        if (len < DNS_HEADER_LEN) return this.stack.counters.drop(Reason.BadMdns)
-        if (this.state === MdnsState.Idle) return
-        const ip = this.stack.ip
-        const response = (b[off + 2] & 0x80) !== 0
-        const qd = getU16(b, off + 4)
-        const count = qd + getU16(b, off + 6) + getU16(b, off + 8) + getU16(b, off + 10)
-        const r = this.rec
-        let at = off + DNS_HEADER_LEN
-        let answer = 0
-        let qEnd = at
-        for (let i = 0; i < count; i++) {
-            const question = i < qd
-            at = parseRecord(b, at, end, question, r)
-            // which of our records the name owns (R_* bits): A, SRV+TXT, PTR, the enumeration PTR
-            const name = at < 0 ? null : readName(b, off, r.name, end)
-            if (name === null) at = -1
-            const k = name ? this.names.indexOf(name) : -1
-            const o = k < 0 ? 0 : "\x01\x0c\x02\x10".charCodeAt(k)
-            if (at < 0) return this.stack.counters.drop(Reason.BadMdns)
-            const t = r.type
-            if (question) {
-                // the records of that name the question asks for
-                answer |= o & (t === DNS_TYPE_ANY ? R_ALL : t === DNS_TYPE_A ? R_A : t === DNS_TYPE_PTR ? R_PTR | R_ENUM : t === DNS_TYPE_SRV ? R_SRV : t === DNS_TYPE_TXT ? R_TXT : 0)
-                qEnd = at
-                continue
-            }
-            if ((o & (R_A | R_SRV)) === 0 || src === ip) continue
-            const theirIp = t === DNS_TYPE_A && r.rdLength === 4 ? getU32(b, r.rdata) : 0
-            // §9: someone answers for our name: while probing always a conflict; later, only with another address.
-            // §8.2: a simultaneous probe (a query with our name in authority) with a larger address (rdata) wins.
-            if (response ? this.state === MdnsState.Probing || (o === R_A && theirIp !== 0 && theirIp !== ip) : this.state === MdnsState.Probing && o === R_A && theirIp > ip) {
-                // §9: take the next name and probe again; §8.1: after 15 conflicts in 10 s, wait 5 s (we wait 1 s after every fifth)
-                this.conflicts++
-                this.name = this.opts.name + "-" + (this.conflicts + 1)
-                this.stack.say("mdns: conflict, trying " + this.name + ".local")
-                this.probe(now)
-                if (this.conflicts % 5 === 0) this.deadline = now + 1000
-                return
-            }
-        }
-        // probing done: the name is ours while we announce it too (§8.3)
-        if (response || !answer || this.state < MdnsState.Announcing) return
-        // §6.7 legacy unicast (a source port other than 5353): the query's ID and questions, TTL 10, to the asker
-        if (sport !== MDNS_PORT) {
-            if (qEnd - off > 300) return
-            this.buf.blitAt(0, b, off, qEnd - off)
-            this.respond(now, answer, src, sport, qEnd - off, 10)
-        } else this.respond(now, answer, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
-    }
-
-    // ---- output -----------------------------------------------------------
-
-    /** kind 0: a probe (our names' questions, our A in authority); TTL > 0: an announcement of every record; -1: goodbye. */
-    private send(now: number, kind: number): void {
-        if (kind !== 0) return this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, kind < 0 ? 0 : kind)
-        const b = this.buf
-        let at = DNS_HEADER_LEN
-        const qd = this.opts.service ? 2 : 1
-        for (let k = 0; k < qd; k++) {
-            at = writeName(b, at, this.names[k])
-            setU32(b, at, (DNS_TYPE_ANY << 16) | DNS_CLASS_IN)
-            at += 4
-        }
-        at = this.put(at, 0, TTL_HOST, false)
-        writeHeader(b, 0, 0, 0, qd, 0, 1, 0)
-        this.stack.udpSend(MDNS_PORT, MDNS_GROUP, MDNS_PORT, b, 0, at, now)
     }
 
     /**
@@ -250,11 +243,13 @@ export class MdnsResponder implements StackService {
     private put(at: number, i: number, ttl: number, flush: boolean): number {
         const b = this.buf
         const names = this.names
-        // A and SRV carry the host name (TTL 120); the PTRs are shared records: never the cache-flush bit (§10.2)
-        const host = i === 0 || i === 2
-        const shared = i === 1 || i === 4
         // owners: host, service, instance, instance, enumeration; types A, PTR, SRV, TXT, PTR
-        const rd = writeRecordHead(b, writeName(b, at, names["02113".charCodeAt(i) - 48]), "\x01\x0c!\x10\x0c".charCodeAt(i), DNS_CLASS_IN | (flush && !shared ? 0x8000 : 0), ttl === TTL_HOST && !host ? TTL_OTHER : ttl)
+        const p = writeName(b, at, names["02113".charCodeAt(i) - 48])
+        setU16(b, p, "\x01\x0c!\x10\x0c".charCodeAt(i))
+        // A and SRV carry the host name (TTL 120); the PTRs are shared records: never the cache-flush bit (§10.2)
+        setU16(b, p + 2, DNS_CLASS_IN | (flush && i !== 1 && i !== 4 ? 0x8000 : 0))
+        setU32(b, p + 4, ttl === TTL_HOST && i !== 0 && i !== 2 ? TTL_OTHER : ttl)
+        const rd = p + 10
         let q = rd + 4
         if (i === 0) setU32(b, rd, this.stack.ip)
         else if (i === 2) {
@@ -272,7 +267,8 @@ export class MdnsResponder implements StackService {
                 for (let j = 0; j < s.length; j++) b[q++] = s.charCodeAt(j)
             }
         } else q = writeName(b, rd, names[i === 1 ? 1 : 2])
-        return endRecord(b, rd, q)
+        setU16(b, p + 8, q - rd)
+        return q
     }
 }
 

@@ -203,7 +203,7 @@ test("a new address is probed and announced again; a host claiming our name with
     sim.runFor(3000)
     ;(rogue as any).name = "lamp"
     ;(rogue as any).names = ["lamp.local", "", "", ""] // its names (private), as probe() sets them
-    sim.at(sim.now + 1, () => (rogue as any).send(sim.now, 120))
+    sim.at(sim.now + 1, () => (rogue as any).respond(sim.now, 1, MDNS_GROUP, 5353, 0, 120)) // announces its A record
     sim.runFor(3000)
     assert.equal(mdns.name, "lamp-2")
     assert.equal(mdns.conflicts, 1)
