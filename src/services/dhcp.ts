@@ -84,12 +84,13 @@ export class DhcpClient implements StackService {
     private readonly stack: Stack
     private readonly opts: DhcpOptions
     private readonly buf: Buffer
-    private xid = 0
+    // set before they are read: by start(), to() and the replies
+    private xid: number
     private deadline = -1
-    private tries = 0
+    private tries: number
     /** The address offered/acknowledged and not yet bound (REQUESTING..PROBING). */
-    private offered = 0
-    private requestAt = 0
+    private offered: number
+    private requestAt: number
 
     constructor(stack: Stack, opts: DhcpOptions) {
         this.stack = stack
@@ -140,7 +141,8 @@ export class DhcpClient implements StackService {
             self.offered = yiaddr
             if (s >= DhcpState.Renewing) return self.use(yiaddr, now)
             self.to(DhcpState.Probing)
-            self.probe(now)
+            self.deadline = now
+            self.poll(now)
         })
         // RFC 5227 §2.1.1: while probing, any ARP from another host about the address is a conflict: DECLINE, INIT after 10 s
         stack.onArp = (p: ArpPacket, now: number) => {
@@ -174,7 +176,14 @@ export class DhcpClient implements StackService {
     poll(now: number): void {
         if (this.deadline < 0 || now < this.deadline) return
         const s = this.state
-        if (s === DhcpState.Probing) return this.probe(now)
+        if (s === DhcpState.Probing) {
+            // RFC 5227 §2.1.1 probes, then bind if nobody claimed the address
+            const probes = this.opts.probes === undefined ? 3 : this.opts.probes
+            if (this.tries >= probes) return this.use(this.offered, now)
+            this.stack.arpProbe(this.offered)
+            this.deadline = now + (++this.tries < probes ? PROBE_MIN_MS + ((this.stack.random.nextU32() >>> 8) % 1000) : ANNOUNCE_WAIT_MS)
+            return
+        }
         if (s >= DhcpState.Bound) {
             if (now < this.expiresAt) {
                 if (now < this.t1At) {
@@ -237,16 +246,6 @@ export class DhcpClient implements StackService {
             this.deadline = now + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(this.tries, 4)) - 1000 + ((this.stack.random.nextU32() >>> 8) % 2001)
             this.tries++
         }
-    }
-
-    /** PROBING: RFC 5227 §2.1.1 probes, then bind if nobody claimed the address. */
-    private probe(now: number): void {
-        const probes = this.opts.probes === undefined ? 3 : this.opts.probes
-        if (this.tries < probes) {
-            this.stack.arpProbe(this.offered)
-            this.tries++
-            this.deadline = now + (this.tries < probes ? PROBE_MIN_MS + ((this.stack.random.nextU32() >>> 8) % 1000) : ANNOUNCE_WAIT_MS)
-        } else this.use(this.offered, now)
     }
 
     /** Uses addr as our address (BOUND), or none (0); tells the application when we gain or lose one. */
