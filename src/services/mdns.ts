@@ -91,11 +91,17 @@ export class MdnsResponder implements StackService {
     private names: string[]
     private deadline = -1
     private step: number
+    /** The TXT record's rdata. */
+    private readonly txt: Buffer
 
     constructor(stack: Stack, opts: MdnsOptions) {
         this.stack = stack
         this.opts = opts
         this.name = opts.name
+        // TXT: length-prefixed strings; an empty one when there are none (RFC 6763 §6.1)
+        let txt = ""
+        for (const t of opts.txt || []) txt += String.fromCharCode(t.length) + t
+        this.txt = txt ? Buffer.from(txt) : Buffer.alloc(1)
         const self = this
         const r = new DnsRecord()
         stack.joinMulticast(MDNS_GROUP)
@@ -246,9 +252,9 @@ export class MdnsResponder implements StackService {
         // owners: host, service, instance, instance, enumeration; types A, PTR, SRV, TXT, PTR
         const p = writeName(b, at, names["02113".charCodeAt(i) - 48])
         setU16(b, p, "\x01\x0c!\x10\x0c".charCodeAt(i))
-        // A and SRV carry the host name (TTL 120); the PTRs are shared records: never the cache-flush bit (§10.2)
-        setU16(b, p + 2, DNS_CLASS_IN | (flush && i !== 1 && i !== 4 ? 0x8000 : 0))
-        setU32(b, p + 4, ttl === TTL_HOST && i !== 0 && i !== 2 ? TTL_OTHER : ttl)
+        // A and SRV (bits 0, 2: 0x05) carry the host name (TTL 120); the PTRs (bits 1, 4: 0x12) are shared records: never the cache-flush bit (§10.2)
+        setU16(b, p + 2, DNS_CLASS_IN | (flush && ((0x12 >> i) & 1) === 0 ? 0x8000 : 0))
+        setU32(b, p + 4, ttl === TTL_HOST && ((0x05 >> i) & 1) === 0 ? TTL_OTHER : ttl)
         const rd = p + 10
         let q = rd + 4
         if (i === 0) setU32(b, rd, this.stack.ip)
@@ -258,15 +264,9 @@ export class MdnsResponder implements StackService {
             setU16(b, q, this.opts.port || 80)
             q = writeName(b, rd + 6, names[0])
         } else if (i === 3) {
-            // TXT: length-prefixed strings; an empty one when there are none (RFC 6763 §6.1)
-            const txt = this.opts.txt || []
-            q = rd
-            if (txt.length === 0) b[q++] = 0
-            for (const s of txt) {
-                b[q++] = s.length
-                for (let j = 0; j < s.length; j++) b[q++] = s.charCodeAt(j)
-            }
-        } else q = writeName(b, rd, names[i === 1 ? 1 : 2])
+            b.blitAt(rd, this.txt, 0, this.txt.length)
+            q = rd + this.txt.length
+        } else q = writeName(b, rd, names[1 + (i >> 2)]) // PTR: the instance; enumeration: the service
         setU16(b, p + 8, q - rd)
         return q
     }
