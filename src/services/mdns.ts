@@ -186,9 +186,8 @@ export class MdnsResponder implements StackService {
                     setU32(b, at, (DNS_TYPE_ANY << 16) | DNS_CLASS_IN)
                     at += 4
                 }
-                at = this.put(at, 0, TTL_HOST, false)
-                writeHeader(b, 0, 0, 0, qd, 0, 1, 0)
-                this.stack.udpSend(MDNS_PORT, MDNS_GROUP, MDNS_PORT, b, 0, at, now)
+                writeHeader(b, 0, 0, 0, qd, 0, 0, 0)
+                this.respond(now, R_A << 10, MDNS_GROUP, MDNS_PORT, at, TTL_HOST)
                 this.step++
                 this.deadline = now + 250
                 return
@@ -223,52 +222,46 @@ export class MdnsResponder implements StackService {
     }
 
     /**
-     * A response with `answer` records (after qEnd bytes of echoed query, 0
-     * for none) and, in the additional section, what RFC 6763 §12 says goes
-     * with them. ttl 10 marks legacy unicast (no cache-flush bit).
+     * Sends our records `all` after the header, or after qEnd bytes of
+     * questions already in buf (a legacy query's, echoed, or a probe's):
+     * bits 0-4 (R_*) in the answer section, with what RFC 6763 §12 says goes
+     * with them in the additional section (bits 5-9); bits 10-14 in the
+     * authority section (a probe's: then the flags are a query's). After
+     * questions (legacy unicast: ttl 10; a probe) no cache-flush bit.
      */
-    private respond(now: number, answer: number, dst: number, port: number, qEnd: number, ttl: number): void {
-        const b = this.buf
-        const extra = ((answer & R_PTR ? R_SRV | R_TXT | R_A : 0) | (answer & R_SRV ? R_A : 0)) & ~answer
-        // the answers' bits, then the additional records' bits above them
-        const all = answer | (extra << 5)
-        let at = qEnd > 0 ? qEnd : DNS_HEADER_LEN
-        let an = 0
-        let ar = 0
-        for (let i = 0; i < 10; i++) {
-            if (((all >> i) & 1) === 0) continue
-            at = this.put(at, i % 5, ttl, qEnd === 0)
-            if (i < 5) an++
-            else ar++
-        }
-        writeHeader(b, 0, qEnd > 0 ? getU16(b, 0) : 0, 0x8400, qEnd > 0 ? getU16(b, 4) : 0, an, 0, ar)
-        this.stack.udpSend(MDNS_PORT, dst, port, b, 0, at, now)
-    }
-
-    /** Writes record i (the bit 1 << i) at buf[at]; returns the offset past it. */
-    private put(at: number, i: number, ttl: number, flush: boolean): number {
+    private respond(now: number, all: number, dst: number, port: number, qEnd: number, ttl: number): void {
         const b = this.buf
         const names = this.names
-        // owners: host, service, instance, instance, enumeration; types A, PTR, SRV, TXT, PTR
-        const p = writeName(b, at, names["02113".charCodeAt(i) - 48])
-        setU16(b, p, "\x01\x0c!\x10\x0c".charCodeAt(i))
-        // A and SRV (bits 0, 2: 0x05) carry the host name (TTL 120); the PTRs (bits 1, 4: 0x12) are shared records: never the cache-flush bit (§10.2)
-        setU16(b, p + 2, DNS_CLASS_IN | (flush && ((0x12 >> i) & 1) === 0 ? 0x8000 : 0))
-        setU32(b, p + 4, ttl === TTL_HOST && ((0x05 >> i) & 1) === 0 ? TTL_OTHER : ttl)
-        const rd = p + 10
-        let q = rd + 4
-        if (i === 0) setU32(b, rd, this.stack.ip)
-        else if (i === 2) {
-            // RFC 2782: priority 0, weight 0, port, target
-            setU32(b, rd, 0)
-            setU16(b, q, this.opts.port || 80)
-            q = writeName(b, rd + 6, names[0])
-        } else if (i === 3) {
-            b.blitAt(rd, this.txt, 0, this.txt.length)
-            q = rd + this.txt.length
-        } else q = writeName(b, rd, names[1 + (i >> 2)]) // PTR: the instance; enumeration: the service
-        setU16(b, p + 8, q - rd)
-        return q
+        all |= (((all & R_PTR ? R_SRV | R_TXT | R_A : 0) | (all & R_SRV ? R_A : 0)) & ~all & R_ALL) << 5
+        // the header: the ID and question count already in buf after questions
+        writeHeader(b, 0, qEnd > 0 ? getU16(b, 0) : 0, all < 1024 ? 0x8400 : 0, qEnd > 0 ? getU16(b, 4) : 0, 0, 0, 0)
+        let at = qEnd > 0 ? qEnd : DNS_HEADER_LEN
+        for (let bit = 0; bit < 15; bit++) {
+            if (((all >> bit) & 1) === 0) continue
+            // the section's count: answers, additional, authority
+            b[(bit < 5 ? 7 : bit < 10 ? 11 : 9)]++
+            const i = bit % 5
+            // owners: host, service, instance, instance, enumeration; types A, PTR, SRV, TXT, PTR
+            const p = writeName(b, at, names["02113".charCodeAt(i) - 48])
+            setU16(b, p, "\x01\x0c!\x10\x0c".charCodeAt(i))
+            // A and SRV (bits 0, 2: 0x05) carry the host name (TTL 120); the PTRs (bits 1, 4: 0x12) are shared records: never the cache-flush bit (§10.2)
+            setU16(b, p + 2, DNS_CLASS_IN | (qEnd === 0 && ((0x12 >> i) & 1) === 0 ? 0x8000 : 0))
+            setU32(b, p + 4, ttl === TTL_HOST && ((0x05 >> i) & 1) === 0 ? TTL_OTHER : ttl)
+            const rd = p + 10
+            at = rd + 4
+            if (i === 0) setU32(b, rd, this.stack.ip)
+            else if (i === 2) {
+                // RFC 2782: priority 0, weight 0, port, target
+                setU32(b, rd, 0)
+                setU16(b, at, this.opts.port || 80)
+                at = writeName(b, rd + 6, names[0])
+            } else if (i === 3) {
+                b.blitAt(rd, this.txt, 0, this.txt.length)
+                at = rd + this.txt.length
+            } else at = writeName(b, rd, names[1 + (i >> 2)]) // PTR: the instance; enumeration: the service
+            setU16(b, p + 8, at - rd)
+        }
+        this.stack.udpSend(MDNS_PORT, dst, port, b, 0, at, now)
     }
 }
 
