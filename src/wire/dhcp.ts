@@ -40,8 +40,8 @@ const COOKIE = 0x63825363
 
 /**
  * Walks the options of the message at buf[off, off + len) and returns the
- * offset of the value of option `code` (its length is the byte before), 0
- * when it is absent, -1 when the message is malformed: shorter than the
+ * offset of the value of option `code` (its length is the byte before; the
+ * last one when it appears more than once), 0 when it is absent, -1 when the message is malformed: shorter than the
  * fixed part or past the buffer, not Ethernet, no magic cookie, an option
  * running past the end, or an option we read with the wrong size (RFC 2132:
  * 53 one byte; 1, 50, 51, 54, 58, 59 four; 3 and 6 a multiple of four).
@@ -51,7 +51,7 @@ const COOKIE = 0x63825363
 export function dhcpOption(buf: Buffer, off: number, len: number, code: number): number {
     const end = off + len
     if (len < DHCP_FIXED_LEN || end > buf.length || buf[off + 1] !== 1 || buf[off + 2] !== 6 || getU32(buf, off + 236) !== COOKIE) return -1
-    let found = 0
+    let value = 0
     let at = off + DHCP_FIXED_LEN
     while (at < end) {
         const c = buf[at++]
@@ -62,10 +62,10 @@ export function dhcpOption(buf: Buffer, off: number, len: number, code: number):
         // charCodeAt past the string: NaN on Node, 0 on DeviceScript; both read as "any size"
         const size = "040500500000000000000000000000000000000000000000004401400044".charCodeAt(c) - 48
         if (at + n > end || (size === 5 ? n < 4 || (n & 3) !== 0 : size > 0 && n !== size)) return -1
-        if (c === code && found === 0) found = at
+        if (c === code) value = at
         at += n
     }
-    return found
+    return value
 }
 
 /** The value of the 4-byte option `code` (the first address of a list), 0 when absent or malformed. */
