@@ -77,9 +77,9 @@ export class DhcpClient implements StackService {
     t2At = 0
     expiresAt = 0
     declines = 0
-    /** Raised on every lease change (configured() waits on it). */
-    signal: Signal = null
-    host: SocketHost = null
+    /** Raised on every lease change (configured() waits on it); both set by startDhcp. */
+    signal: Signal
+    host: SocketHost
 
     private readonly stack: Stack
     private readonly opts: DhcpOptions
