@@ -87,8 +87,10 @@ export class MdnsResponder implements StackService {
     private readonly stack: Stack
     private readonly opts: MdnsOptions
     private readonly buf = Buffer.alloc(900)
-    /** Our names: NAME.local, the instance NAME.SERVICE.local, SERVICE.local, the DNS-SD enumeration name. */
+    /** Our names: NAME.local, and with a service the instance NAME.SERVICE.local, SERVICE.local, the DNS-SD enumeration name. */
     private names: string[]
+    /** The same in lower case, as readName() gives the names it reads. */
+    private keys: string[]
     private deadline = -1
     private step: number
     /** The TXT record's rdata. */
@@ -123,7 +125,7 @@ export class MdnsResponder implements StackService {
                 // which of our records the name owns (R_* bits): A, SRV+TXT, PTR, the enumeration PTR
                 const name = at < 0 ? null : readName(b, off, r.name, end)
                 if (name === null) return stack.counters.drop(Reason.BadMdns)
-                const k = me.names.indexOf(name)
+                const k = me.keys.indexOf(name)
                 const o = k < 0 ? 0 : "\x01\x0c\x02\x10".charCodeAt(k)
                 const t = r.type
                 if (i < qd) {
@@ -214,8 +216,9 @@ export class MdnsResponder implements StackService {
     /** Probes for this.name (after a random 0-250 ms, §8.1). */
     private probe(now: number): void {
         const svc = this.opts.service
-        const host = this.name + ".local"
-        this.names = svc ? [host, this.name + "." + svc + ".local", svc + ".local", "_services._dns-sd._udp.local"] : [host, "", "", ""]
+        const all = this.name + ".local" + (svc ? " " + this.name + "." + svc + ".local " + svc + ".local _services._dns-sd._udp.local" : "")
+        this.names = all.split(" ")
+        this.keys = all.toLowerCase().split(" ")
         this.state = MdnsState.Probing
         this.step = 0
         this.deadline = now + ((this.stack.random.nextU32() >>> 8) % 250)
