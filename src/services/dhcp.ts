@@ -29,8 +29,7 @@ export const enum DhcpState {
     Rebinding,
 }
 
-/** The states' names, as the log prints them. */
-export const DHCP_STATE_NAMES = "INIT SELECTING REQUESTING REBOOTING PROBING BOUND RENEWING REBINDING"
+export const DHCP_STATE_NAMES = ["INIT", "SELECTING", "REQUESTING", "REBOOTING", "PROBING", "BOUND", "RENEWING", "REBINDING"]
 
 export interface DhcpOptions {
     /** Option 12, sent in DISCOVER and REQUEST (letters, digits, '-'; at most 63). */
@@ -267,8 +266,7 @@ export class DhcpClient implements StackService {
     /** A new state; a new exchange (and xid) for SELECTING, REBOOTING, RENEWING and REBINDING. */
     private to(s: DhcpState): void {
         if (s === this.state) return
-        const names = DHCP_STATE_NAMES.split(" ")
-        this.stack.say("dhcp: " + names[this.state] + " -> " + names[s])
+        this.stack.say("dhcp: " + DHCP_STATE_NAMES[this.state] + " -> " + DHCP_STATE_NAMES[s])
         this.state = s
         this.tries = 0
         if ((NEW_XID >> s) & 1) this.xid = this.stack.random.nextU32()

@@ -216,9 +216,11 @@ export class MdnsResponder implements StackService {
     /** Probes for this.name (after a random 0-250 ms, §8.1). */
     private probe(now: number): void {
         const svc = this.opts.service
-        const all = this.name + ".local" + (svc ? " " + this.name + "." + svc + ".local " + svc + ".local _services._dns-sd._udp.local" : "")
-        this.names = all.split(" ")
-        this.keys = all.toLowerCase().split(" ")
+        const host = this.name + ".local"
+        const names = svc ? [host, this.name + "." + svc + ".local", svc + ".local", "_services._dns-sd._udp.local"] : [host]
+        this.names = names
+        this.keys = []
+        for (const n of names) this.keys.push(n.toLowerCase())
         this.state = MdnsState.Probing
         this.step = 0
         this.deadline = now + ((this.stack.random.nextU32() >>> 8) % 250)
