@@ -97,51 +97,52 @@ export class DhcpClient implements StackService {
         this.buf = Buffer.alloc(300 + (opts.hostName || "").length)
         const self = this
         stack.udpBind(DHCP_CLIENT_PORT, (src, sport, dport, b, off, len, now) => {
+            const me = self
             // one walk checks the message; malformed ones are counted as badDhcp, others' replies (another xid or MAC) as notForUs
             const t = dhcpOption(b, off, len, 53)
             const type = t > 0 ? b[t] : 0
             if (type < DhcpType.Discover || type > DhcpType.Inform) return stack.counters.drop(Reason.BadDhcp)
-            if (b[off] !== 2 || getU32(b, off + 4) !== self.xid || !macEquals(b, off + 28, stack.mac, 0)) return stack.counters.drop(Reason.NotForUs)
-            const s = self.state
+            if (b[off] !== 2 || getU32(b, off + 4) !== me.xid || !macEquals(b, off + 28, stack.mac, 0)) return stack.counters.drop(Reason.NotForUs)
+            const s = me.state
             const yiaddr = getU32(b, off + 16)
             const serverId = dhcpU32(b, off, len, 54)
             if (type === DhcpType.Offer) {
                 // §4.4.1: take the first offer
                 if (s !== DhcpState.Selecting || yiaddr === 0 || serverId === 0) return
-                self.offered = yiaddr
-                self.server = serverId
-                self.to(DhcpState.Requesting)
-                return self.send(now)
+                me.offered = yiaddr
+                me.server = serverId
+                me.to(DhcpState.Requesting)
+                return me.send(now)
             }
             // ACK and NAK answer our REQUESTs only: REQUESTING, REBOOTING, RENEWING, REBINDING
             if (((ASKING >> s) & 1) === 0) return
             if (type === DhcpType.Nak) {
-                self.use(0, now)
-                self.to(DhcpState.Selecting)
-                return self.send(now)
+                me.use(0, now)
+                me.to(DhcpState.Selecting)
+                return me.send(now)
             }
             if (type !== DhcpType.Ack || yiaddr === 0) return
             // the lease's parameters; T1/T2 default to 1/2 and 7/8 of the lease (§4.4.5)
-            if (serverId !== 0) self.server = serverId
+            if (serverId !== 0) me.server = serverId
             const lease0 = dhcpU32(b, off, len, 51)
             const lease = lease0 > 0 ? lease0 : 3600
             const t1 = dhcpU32(b, off, len, 58)
             const t2 = dhcpU32(b, off, len, 59)
-            const start = self.requestAt
-            self.leaseTime = lease
-            self.expiresAt = start + lease * 1000
-            self.t1At = start + (t1 > 0 ? t1 : lease / 2) * 1000
-            self.t2At = start + (t2 > 0 ? t2 : (lease * 7) / 8) * 1000
+            const start = me.requestAt
+            me.leaseTime = lease
+            me.expiresAt = start + lease * 1000
+            me.t1At = start + (t1 > 0 ? t1 : lease / 2) * 1000
+            me.t2At = start + (t2 > 0 ? t2 : (lease * 7) / 8) * 1000
             const mask = dhcpU32(b, off, len, 1)
-            self.netmask = mask !== 0 ? mask : 0xffffff00
-            self.router = dhcpU32(b, off, len, 3)
-            self.dnsCount = readDns(b, off, len, self.dns)
+            me.netmask = mask !== 0 ? mask : 0xffffff00
+            me.router = dhcpU32(b, off, len, 3)
+            me.dnsCount = readDns(b, off, len, me.dns)
             // a renewal may move us to another address: use() then changes the stack's
-            self.offered = yiaddr
-            if (s >= DhcpState.Renewing) return self.use(yiaddr, now)
-            self.to(DhcpState.Probing)
-            self.deadline = now
-            self.poll(now)
+            me.offered = yiaddr
+            if (s >= DhcpState.Renewing) return me.use(yiaddr, now)
+            me.to(DhcpState.Probing)
+            me.deadline = now
+            me.poll(now)
         })
         // RFC 5227 §2.1.1: while probing, any ARP from another host about the address is a conflict: DECLINE, INIT after 10 s
         stack.onArp = (p: ArpPacket, now: number) => {
@@ -250,15 +251,16 @@ export class DhcpClient implements StackService {
     /** Uses addr as our address (BOUND), or none (0); tells the application when we gain or lose one. */
     private use(addr: number, now: number): void {
         const had = this.ip !== 0
-        if (addr === 0 && !had) return
+        const has = addr !== 0
+        if (!has && !had) return
         this.ip = addr
-        if (addr !== 0) {
+        if (has) {
             this.to(DhcpState.Bound)
             this.deadline = this.t1At
         }
-        this.stack.setAddress(addr, addr !== 0 ? this.netmask : 0, addr !== 0 ? this.router : 0, now)
-        if (had !== (addr !== 0)) {
-            if (this.opts.onChange) this.opts.onChange(!had)
+        this.stack.setAddress(addr, has ? this.netmask : 0, has ? this.router : 0, now)
+        if (had !== has) {
+            if (this.opts.onChange) this.opts.onChange(has)
             if (this.host) this.host.raise(this.signal)
         }
     }
