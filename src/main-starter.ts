@@ -55,10 +55,10 @@ if (eth) {
     })
     server.listen(80)
 
-    let name = NAME
+    // the name in use once probed: NAME, or NAME-2 ... if another device has it
+    const mdns = startMdns(stack, { name: NAME, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
     startDhcp(net, {
         hostName: NAME,
-        onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + name + ".local/" : "address lost"),
+        onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + mdns.name + ".local/" : "address lost"),
     })
-    startMdns(stack, { name: NAME, service: "_http._tcp", port: 80, txt: ["path=/"], onName: (n: string) => (name = n) }, ds.millis())
 }

@@ -46,7 +46,6 @@ export class TestDhcpServer {
     /** Addresses a client declined. */
     readonly declined = new Set<number>()
     private readonly rx = new DhcpMessage()
-    private readonly tx = new DhcpMessage()
     private readonly buf = Buffer.alloc(600)
 
     constructor(
@@ -118,32 +117,26 @@ export class TestDhcpServer {
     }
 
     private reply(req: DhcpMessage, type: DhcpType, yiaddr: number, now: number): void {
-        const m = this.tx
         const o = this.opts
-        m.op = 2
-        m.xid = req.xid
-        m.flags = req.flags
-        m.ciaddr = type === DhcpType.Ack ? req.ciaddr : 0
-        m.yiaddr = yiaddr
-        m.siaddr = 0
-        m.giaddr = 0
-        m.chaddr.set(req.chaddr, 0)
-        m.type = type
-        m.serverId = this.stack.ip
+        const buf = this.buf.subarray(0, 300)
+        // the client's emitter writes the fixed part, 53 and 54; a reply's fields go over it
+        emitDhcp(buf, req.xid, type, 0, req.chaddr, this.stack.ip, 0, null)
+        buf[0] = 2 // BOOTREPLY
+        buf.writeUInt16BE(req.flags, 10)
+        buf.writeUInt32BE(type === DhcpType.Ack ? req.ciaddr >>> 0 : 0, 12)
+        buf.writeUInt32BE(yiaddr >>> 0, 16)
         const full = type !== DhcpType.Nak
-        m.requestedIp = 0
-        m.leaseTime = full ? o.leaseTime ?? 3600 : 0
-        m.t1 = full ? o.t1 ?? 0 : 0
-        m.t2 = full ? o.t2 ?? 0 : 0
-        m.subnetMask = full ? o.netmask : 0
-        m.router = full ? o.router ?? 0 : 0
-        const dns = full ? o.dns ?? [] : []
-        m.dnsCount = Math.min(3, dns.length)
-        for (let i = 0; i < m.dnsCount; i++) m.dns[i] = dns[i]
-        m.hostName = null
-        m.clientId = false
-        const len = appendServerOptions(m, this.buf, emitDhcp(m, this.buf, 0))
-        this.buf.writeUInt32BE(yiaddr >>> 0, 16) // the device's emitter leaves yiaddr 0
+        const len = appendServerOptions(
+            {
+                leaseTime: full ? o.leaseTime ?? 3600 : 0,
+                t1: full ? o.t1 ?? 0 : 0,
+                t2: full ? o.t2 ?? 0 : 0,
+                subnetMask: full ? o.netmask : 0,
+                router: full ? o.router ?? 0 : 0,
+                dns: full ? (o.dns ?? []).slice(0, 3) : [],
+            },
+            this.buf,
+        )
         // RFC 2131 §4.1: broadcast when the client has no address or asked for it; NAKs are broadcast
         const dst = type === DhcpType.Nak || req.flags & DHCP_BROADCAST || !req.ciaddr ? 0xffffffff : req.ciaddr
         this.sent.push({ at: now, type, yiaddr, dst })
@@ -152,12 +145,12 @@ export class TestDhcpServer {
 }
 
 /**
- * Writes the server's options of m (51 lease, 58/59 T1/T2, 1 mask, 3 router,
- * 6 DNS) over the end option emitDhcp wrote, then a new end; returns the length.
+ * Writes the server's options (51 lease, 58/59 T1/T2, 1 mask, 3 router,
+ * 6 DNS) after 53 and 54 (where the client's options began), then the end;
+ * returns the length (at least 300).
  */
-function appendServerOptions(m: DhcpMessage, buf: Buffer, len: number): number {
-    let at = 240
-    while (buf[at] !== 255) at += buf[at] === 0 ? 1 : 2 + buf[at + 1]
+function appendServerOptions(m: { leaseTime: number; t1: number; t2: number; subnetMask: number; router: number; dns: number[] }, buf: Buffer): number {
+    let at = 240 + 3 + 6
     const put = (code: number, values: number[]) => {
         const vs = values.filter((v) => v)
         if (!vs.length) return
@@ -171,10 +164,10 @@ function appendServerOptions(m: DhcpMessage, buf: Buffer, len: number): number {
     put(59, [m.t2])
     put(1, [m.subnetMask])
     put(3, [m.router])
-    put(6, m.dns.slice(0, m.dnsCount))
+    put(6, m.dns)
     buf[at++] = 255
-    while (at < len) buf[at++] = 0
-    return Math.max(at, len)
+    buf.fill(0, at, 300)
+    return Math.max(at, 300)
 }
 
 /** The value of option `code` as latin1 text, or null (test bookkeeping, not a parser the stack uses). */

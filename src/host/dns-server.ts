@@ -25,7 +25,7 @@ export class TestDnsServer {
         const r = this.rec
         const qEnd = parseRecord(b, off + 12, end, true, r)
         if (qEnd < 0) return
-        const name = readName(b, off, r.name, end, null)
+        const name = readName(b, off, r.name, end)
         this.queries.push({ name, type: r.type, id: b.readUInt16BE(off), sport })
         if (this.silent) return
         const out = Buffer.alloc(512)

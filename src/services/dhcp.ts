@@ -14,8 +14,8 @@
 import { Stack, StackService } from "../stack.js"
 import { Net, Signal, SocketHost } from "../socket/socket.js"
 import { ArpPacket, ARP_REQUEST } from "../wire/arp.js"
-import { DhcpMessage, DhcpType, DHCP_BROADCAST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, emitDhcp, parseDhcp } from "../wire/dhcp.js"
-import { macEquals } from "../wire/bytes.js"
+import { DhcpType, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, dhcpOption, dhcpU32, emitDhcp, readDns } from "../wire/dhcp.js"
+import { getU32, macEquals } from "../wire/bytes.js"
 import { Reason } from "../wire/reason.js"
 
 export const enum DhcpState {
@@ -55,6 +55,10 @@ const ANNOUNCE_WAIT_MS = 2000
 const DECLINE_WAIT_MS = 10000
 /** §4.4.5: at least 60 s between requests while RENEWING/REBINDING. */
 const MIN_RENEW_RETRY_MS = 60000
+/** The states whose requests an ACK or NAK answers, one bit each: REQUESTING, REBOOTING, RENEWING, REBINDING. */
+const ASKING = 0xcc
+/** The states that start a new exchange (a new xid): SELECTING, REBOOTING, RENEWING, REBINDING. */
+const NEW_XID = 0xca
 
 /** @devsWhenUsed */
 export class DhcpClient implements StackService {
@@ -72,43 +76,95 @@ export class DhcpClient implements StackService {
     t2At = 0
     expiresAt = 0
     declines = 0
-    /** Raised on every lease change (configured() waits on it). */
-    signal: Signal = null
-    host: SocketHost = null
+    /** Raised on every lease change (configured() waits on it); both set by startDhcp. */
+    signal: Signal
+    host: SocketHost
 
     private readonly stack: Stack
     private readonly opts: DhcpOptions
-    private readonly tx = new DhcpMessage()
-    private readonly rx = new DhcpMessage()
     private readonly buf: Buffer
-    private xid = 0
+    // set before they are read: by start(), to() and the replies
+    private xid: number
     private deadline = -1
-    private tries = 0
-    /** The address offered/acknowledged and not yet bound (SELECTING..PROBING). */
-    private offered = 0
-    private requestAt = 0
-    private conflict = false
+    private tries: number
+    /** The address offered/acknowledged and not yet bound (REQUESTING..PROBING). */
+    private offered: number
+    private requestAt: number
 
     constructor(stack: Stack, opts: DhcpOptions) {
         this.stack = stack
         this.opts = opts
-        const name = opts.hostName || ""
-        this.buf = Buffer.alloc(320 + name.length)
+        this.buf = Buffer.alloc(300 + (opts.hostName || "").length)
         const self = this
-        stack.udpBind(DHCP_CLIENT_PORT, (src, sport, dport, b, off, len, now) => self.input(b, off, len, now))
-        stack.onArp = (p: ArpPacket, now: number) => self.arpSeen(p, now)
+        stack.udpBind(DHCP_CLIENT_PORT, (src, sport, dport, b, off, len, now) => {
+            const me = self
+            // one walk checks the message; malformed ones are counted as badDhcp, others' replies (another xid or MAC) as notForUs
+            const t = dhcpOption(b, off, len, 53)
+            const type = t > 0 ? b[t] : 0
+            if (type < DhcpType.Discover || type > DhcpType.Inform) return stack.counters.drop(Reason.BadDhcp)
+            if (b[off] !== 2 || getU32(b, off + 4) !== me.xid || !macEquals(b, off + 28, stack.mac, 0)) return stack.counters.drop(Reason.NotForUs)
+            const s = me.state
+            const yiaddr = getU32(b, off + 16)
+            const serverId = dhcpU32(b, off, len, 54)
+            if (type === DhcpType.Offer) {
+                // §4.4.1: take the first offer
+                if (s !== DhcpState.Selecting || yiaddr === 0 || serverId === 0) return
+                me.offered = yiaddr
+                me.server = serverId
+                me.to(DhcpState.Requesting)
+                return me.send(now)
+            }
+            // ACK and NAK answer our REQUESTs only: REQUESTING, REBOOTING, RENEWING, REBINDING
+            if (((ASKING >> s) & 1) === 0) return
+            if (type === DhcpType.Nak) {
+                me.use(0, now)
+                me.to(DhcpState.Selecting)
+                return me.send(now)
+            }
+            if (type !== DhcpType.Ack || yiaddr === 0) return
+            // the lease's parameters; T1/T2 default to 1/2 and 7/8 of the lease (§4.4.5)
+            if (serverId !== 0) me.server = serverId
+            const lease0 = dhcpU32(b, off, len, 51)
+            const lease = lease0 > 0 ? lease0 : 3600
+            const t1 = dhcpU32(b, off, len, 58)
+            const t2 = dhcpU32(b, off, len, 59)
+            const start = me.requestAt
+            me.leaseTime = lease
+            me.expiresAt = start + lease * 1000
+            me.t1At = start + (t1 > 0 ? t1 : lease / 2) * 1000
+            me.t2At = start + (t2 > 0 ? t2 : (lease * 7) / 8) * 1000
+            const mask = dhcpU32(b, off, len, 1)
+            me.netmask = mask !== 0 ? mask : 0xffffff00
+            me.router = dhcpU32(b, off, len, 3)
+            me.dnsCount = readDns(b, off, len, me.dns)
+            // a renewal may move us to another address: use() then changes the stack's
+            me.offered = yiaddr
+            if (s >= DhcpState.Renewing) return me.use(yiaddr, now)
+            me.to(DhcpState.Probing)
+            me.deadline = now
+            me.poll(now)
+        })
+        // RFC 5227 §2.1.1: while probing, any ARP from another host about the address is a conflict: DECLINE, INIT after 10 s
+        stack.onArp = (p: ArpPacket, now: number) => {
+            const addr = self.offered
+            if (self.state !== DhcpState.Probing || macEquals(p.sha, 0, stack.mac, 0)) return
+            if (p.spa !== addr && !(p.op === ARP_REQUEST && p.spa === 0 && p.tpa === addr)) return
+            self.declines++
+            self.to(DhcpState.Init)
+            self.send(now)
+        }
         stack.services.push(this)
     }
 
     /** Starts acquiring a lease: INIT-REBOOT when a last address is known, else DISCOVER. */
     start(now: number): void {
-        if (this.opts.lastIp > 0) {
-            this.offered = this.opts.lastIp >>> 0
+        const last = this.opts.lastIp
+        if (last > 0) {
+            this.offered = last >>> 0
             this.server = 0
-            this.newXid()
-            this.to(DhcpState.Rebooting)
-            this.request(now)
-        } else this.discover(now)
+        }
+        this.to(last > 0 ? DhcpState.Rebooting : DhcpState.Selecting)
+        this.send(now)
     }
 
     nextDeadline(): number {
@@ -120,28 +176,30 @@ export class DhcpClient implements StackService {
     poll(now: number): void {
         if (this.deadline < 0 || now < this.deadline) return
         const s = this.state
-        if (s === DhcpState.Init || s === DhcpState.Selecting) this.discover(now)
-        else if (s === DhcpState.Requesting || s === DhcpState.Rebooting) {
-            if (this.tries >= REQUEST_TRIES) this.discover(now)
-            else this.request(now)
-        } else if (s === DhcpState.Probing) this.probe(now)
-        else if (now >= this.expiresAt) {
-            // §4.4.5: the lease ran out: stop using the address
-            this.unbind(now)
-            this.discover(now)
-        } else if (now >= this.t2At) {
-            if (s !== DhcpState.Rebinding) {
-                this.to(DhcpState.Rebinding)
-                this.newXid()
+        if (s === DhcpState.Probing) {
+            // RFC 5227 §2.1.1 probes, then bind if nobody claimed the address
+            const probes = this.opts.probes === undefined ? 3 : this.opts.probes
+            if (this.tries >= probes) return this.use(this.offered, now)
+            this.stack.arpProbe(this.offered)
+            this.deadline = now + (++this.tries < probes ? PROBE_MIN_MS + ((this.stack.random.nextU32() >>> 8) % 1000) : ANNOUNCE_WAIT_MS)
+            return
+        }
+        if (s >= DhcpState.Bound) {
+            if (now < this.expiresAt) {
+                if (now < this.t1At) {
+                    this.deadline = this.t1At
+                    return
+                }
+                // T2: REBINDING (broadcast); T1: RENEWING (unicast to the server)
+                this.to(now >= this.t2At ? DhcpState.Rebinding : Math.max(s, DhcpState.Renewing))
+                return this.send(now)
             }
-            this.request(now)
-        } else if (now >= this.t1At) {
-            if (s === DhcpState.Bound) {
-                this.to(DhcpState.Renewing)
-                this.newXid()
-            }
-            this.request(now)
-        } else this.deadline = this.t1At
+            // §4.4.5: the lease ran out: stop using the address, start over
+            this.use(0, now)
+        }
+        // INIT, SELECTING, or REQUESTING/REBOOTING out of tries: DISCOVER; else the REQUEST again
+        if ((s !== DhcpState.Requesting && s !== DhcpState.Rebooting) || this.tries >= REQUEST_TRIES) this.to(DhcpState.Selecting)
+        this.send(now)
     }
 
     /** Resolves true once bound (at once if already), false after timeoutMs (0: no timeout). */
@@ -156,165 +214,64 @@ export class DhcpClient implements StackService {
         return true
     }
 
-    // ---- sending ----------------------------------------------------------
-
-    private discover(now: number): void {
-        if (this.state !== DhcpState.Selecting) {
-            this.newXid()
-            this.to(DhcpState.Selecting)
-        }
-        this.offered = 0
-        this.send(DhcpType.Discover, BROADCAST, now)
-        this.retryAt(now)
-    }
-
-    /** A REQUEST as the state says (RFC 2131 §4.3.2 table 4), with its retransmission time. */
-    private request(now: number): void {
+    /**
+     * Sends what the state calls for (RFC 2131 §4.3.2 table 4) and sets the
+     * retransmission time: SELECTING a DISCOVER; REQUESTING, REBOOTING,
+     * RENEWING (unicast) and REBINDING a REQUEST; INIT (after a conflict) a
+     * DECLINE, then DISCOVER again after 10 s.
+     */
+    private send(now: number): void {
         const s = this.state
-        this.requestAt = now
-        if (s === DhcpState.Renewing || s === DhcpState.Rebinding) {
-            this.send(DhcpType.Request, s === DhcpState.Renewing ? this.server : BROADCAST, now)
+        const renewing = s >= DhcpState.Renewing
+        // server id and requested address only when selecting (REQUESTING) or declining (INIT); the address also when rebooting
+        const selecting = s === DhcpState.Requesting || s === DhcpState.Init
+        const len = emitDhcp(
+            this.buf,
+            this.xid,
+            "41330033".charCodeAt(s) - 48,
+            renewing ? this.ip : 0,
+            this.stack.mac,
+            selecting ? this.server : 0,
+            selecting || s === DhcpState.Rebooting ? this.offered : 0,
+            s === DhcpState.Init ? null : this.opts.hostName,
+        )
+        this.stack.udpSend(DHCP_CLIENT_PORT, s === DhcpState.Renewing ? this.server : BROADCAST, DHCP_SERVER_PORT, this.buf, 0, len, now)
+        if (s !== DhcpState.Selecting) this.requestAt = now
+        if (renewing) {
             const end = s === DhcpState.Renewing ? this.t2At : this.expiresAt
             this.deadline = Math.min(end, now + Math.max(MIN_RENEW_RETRY_MS, (end - now) / 2))
-            return
-        }
-        this.send(DhcpType.Request, BROADCAST, now)
-        this.retryAt(now)
-    }
-
-    // (random >>> 8) % n: DeviceScript's % is wrong past 2^31
-    private retryAt(now: number): void {
-        const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(this.tries, 4))
-        this.tries++
-        this.deadline = now + base - 1000 + ((this.stack.random.nextU32() >>> 8) % 2001)
-    }
-
-    private send(type: DhcpType, dst: number, now: number): void {
-        const m = this.tx
-        const s = this.state
-        const renewing = s === DhcpState.Renewing || s === DhcpState.Rebinding
-        m.op = 1
-        m.xid = this.xid
-        m.type = type
-        m.flags = renewing ? 0 : DHCP_BROADCAST
-        m.ciaddr = renewing ? this.ip : 0
-        m.chaddr.blitAt(0, this.stack.mac, 0, 6)
-        m.clientId = true
-        m.hostName = type === DhcpType.Decline ? null : this.opts.hostName
-        // §4.3.2: server id and requested address only when selecting or declining
-        const selecting = s === DhcpState.Requesting || type === DhcpType.Decline
-        m.serverId = selecting ? this.server : 0
-        m.requestedIp = selecting || s === DhcpState.Rebooting ? this.offered : 0
-        const len = emitDhcp(m, this.buf, 0)
-        this.stack.udpSend(DHCP_CLIENT_PORT, dst, DHCP_SERVER_PORT, this.buf, 0, len, now)
-    }
-
-    // ---- receiving --------------------------------------------------------
-
-    private input(b: Buffer, off: number, len: number, now: number): void {
-        const m = this.rx
-        const r = parseDhcp(b, off, len, m)
-        if (r !== Reason.Ok) return this.stack.counters.drop(Reason.BadDhcp)
-        if (m.op !== 2 || m.xid !== this.xid || !macEquals(m.chaddr, 0, this.stack.mac, 0)) return this.stack.counters.drop(Reason.NotForUs)
-        const s = this.state
-        if (m.type === DhcpType.Offer) {
-            // §4.4.1: take the first offer
-            if (s !== DhcpState.Selecting || m.yiaddr === 0 || m.serverId === 0) return
-            this.offered = m.yiaddr
-            this.server = m.serverId
-            this.tries = 0
-            this.to(DhcpState.Requesting)
-            this.request(now)
-        } else if (m.type === DhcpType.Nak) {
-            if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound) return
-            this.unbind(now)
-            this.discover(now)
-        } else if (m.type === DhcpType.Ack) {
-            if (s === DhcpState.Init || s === DhcpState.Selecting || s === DhcpState.Probing || s === DhcpState.Bound || m.yiaddr === 0) return
-            this.take(m)
-            // a renewal may move us to another address: bind() then changes the stack's
-            this.offered = m.yiaddr
-            if (s === DhcpState.Renewing || s === DhcpState.Rebinding) return this.bind(now)
-            this.tries = 0
-            this.conflict = false
-            this.to(DhcpState.Probing)
-            this.probe(now)
-        }
-    }
-
-    /** Keeps the lease's parameters; T1/T2 default to 1/2 and 7/8 of the lease (§4.4.5). */
-    private take(m: DhcpMessage): void {
-        if (m.serverId !== 0) this.server = m.serverId
-        const lease = m.leaseTime > 0 ? m.leaseTime : 3600
-        this.leaseTime = lease
-        const start = this.requestAt
-        this.expiresAt = start + lease * 1000
-        this.t1At = start + (m.t1 > 0 ? m.t1 : lease / 2) * 1000
-        this.t2At = start + (m.t2 > 0 ? m.t2 : (lease * 7) / 8) * 1000
-        this.netmask = m.subnetMask !== 0 ? m.subnetMask : 0xffffff00
-        this.router = m.router
-        this.dnsCount = m.dnsCount
-        for (let i = 0; i < 3; i++) this.dns[i] = m.dns[i]
-    }
-
-    /** PROBING: RFC 5227 §2.1.1 probes, then bind if nobody claimed the address. */
-    private probe(now: number): void {
-        const probes = this.opts.probes === undefined ? 3 : this.opts.probes
-        if (this.conflict) return
-        if (this.tries < probes) {
-            this.stack.arpProbe(this.offered)
+        } else if (s === DhcpState.Init) this.deadline = now + DECLINE_WAIT_MS
+        else {
+            // 4 s doubling to 64 s, ±1 s; (random >>> 8) % n: DeviceScript's % is wrong past 2^31
+            this.deadline = now + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(this.tries, 4)) - 1000 + ((this.stack.random.nextU32() >>> 8) % 2001)
             this.tries++
-            this.deadline = now + (this.tries < probes ? PROBE_MIN_MS + ((this.stack.random.nextU32() >>> 8) % 1000) : ANNOUNCE_WAIT_MS)
-            return
         }
-        this.bind(now)
     }
 
-    /** RFC 5227 §2.1.1: while probing, any ARP from another host about the address is a conflict. */
-    private arpSeen(p: ArpPacket, now: number): void {
-        if (this.state !== DhcpState.Probing || this.conflict || macEquals(p.sha, 0, this.stack.mac, 0)) return
-        const addr = this.offered
-        if (p.spa !== addr && !(p.op === ARP_REQUEST && p.spa === 0 && p.tpa === addr)) return
-        this.conflict = true
-        this.declines++
-        this.send(DhcpType.Decline, BROADCAST, now)
-        this.to(DhcpState.Init)
-        this.deadline = now + DECLINE_WAIT_MS
+    /** Uses addr as our address (BOUND), or none (0); tells the application when we gain or lose one. */
+    private use(addr: number, now: number): void {
+        const had = this.ip !== 0
+        const has = addr !== 0
+        if (!has && !had) return
+        this.ip = addr
+        if (has) {
+            this.to(DhcpState.Bound)
+            this.deadline = this.t1At
+        }
+        this.stack.setAddress(addr, has ? this.netmask : 0, has ? this.router : 0, now)
+        if (had !== has) {
+            if (this.opts.onChange) this.opts.onChange(has)
+            if (this.host) this.host.raise(this.signal)
+        }
     }
 
-    private bind(now: number): void {
-        const wasBound = this.ip !== 0
-        this.ip = this.offered
-        this.to(DhcpState.Bound)
-        this.deadline = this.t1At
-        this.stack.setAddress(this.ip, this.netmask, this.router, now)
-        if (!wasBound) this.changed(true)
-    }
-
-    private unbind(now: number): void {
-        if (this.ip === 0) return
-        this.ip = 0
-        this.stack.setAddress(0, 0, 0, now)
-        this.changed(false)
-    }
-
-    private changed(bound: boolean): void {
-        if (this.opts.onChange) this.opts.onChange(bound)
-        if (this.host) this.host.raise(this.signal)
-    }
-
-    private newXid(): void {
-        this.xid = this.stack.random.nextU32()
-        this.tries = 0
-    }
-
+    /** A new state; a new exchange (and xid) for SELECTING, REBOOTING, RENEWING and REBINDING. */
     private to(s: DhcpState): void {
-        if (s !== this.state) this.say(DHCP_STATE_NAMES[this.state] + " -> " + DHCP_STATE_NAMES[s])
+        if (s === this.state) return
+        this.stack.say("dhcp: " + DHCP_STATE_NAMES[this.state] + " -> " + DHCP_STATE_NAMES[s])
         this.state = s
-    }
-
-    private say(line: string): void {
-        this.stack.say("dhcp: " + line)
+        this.tries = 0
+        if ((NEW_XID >> s) & 1) this.xid = this.stack.random.nextU32()
     }
 }
 

@@ -74,7 +74,17 @@ export class DnsResolver {
         this.opts = opts || {}
         this.signal = net.host.newSignal()
         const self = this
-        this.handler = (src, sport, dport, b, off, len, at) => self.input(src, sport, b, off, len)
+        // a reply to the query in flight (parsed here: the frame is valid only during the call); anything else is dropped and counted
+        this.handler = (src, sport, dport, b, off, len, at) => {
+            const me = self
+            const counters = net.stack.counters
+            if (me.got !== Got.Nothing || src !== me.server || sport !== 53) return counters.drop(Reason.NotForUs)
+            if (len < DNS_HEADER_LEN || getU16(b, off) !== me.id) return counters.drop(len < DNS_HEADER_LEN ? Reason.BadDns : Reason.NotForUs)
+            const got = me.parse(b, off, off + len)
+            me.got = got
+            if (got === Got.Bad) counters.drop(Reason.BadDns)
+            net.host.raise(me.signal)
+        }
         for (let i = 0; i < (this.opts.cacheEntries || 4); i++) {
             this.names.push(null)
             this.addrs.push(0)
@@ -119,7 +129,12 @@ export class DnsResolver {
                     stack.udpUnbind(port)
                     const got = this.got as Got
                     if (got === Got.Address) {
-                        this.remember(n, this.address, Math.min(this.ttl, this.opts.maxTtl || 300))
+                        // into the cache, oldest entry first, for the TTL (at most maxTtl)
+                        const i = this.next
+                        this.next = (i + 1) % this.names.length
+                        this.names[i] = n
+                        this.addrs[i] = this.address
+                        this.expires[i] = host.now() + Math.min(this.ttl, this.opts.maxTtl || 300) * 1000
                         return this.address
                     }
                     if (got === Got.NxDomain) throw new DnsError("NXDOMAIN", name)
@@ -137,25 +152,6 @@ export class DnsResolver {
         throw new DnsError(failure, name)
     }
 
-    private remember(name: string, ip: number, ttl: number): void {
-        const i = this.next
-        this.next = (i + 1) % this.names.length
-        this.names[i] = name
-        this.addrs[i] = ip
-        this.expires[i] = this.net.host.now() + ttl * 1000
-    }
-
-    /** A reply to the query in flight; anything else is dropped and counted. */
-    private input(src: number, sport: number, b: Buffer, off: number, len: number): void {
-        const counters = this.net.stack.counters
-        if (this.got !== Got.Nothing || src !== this.server || sport !== 53) return counters.drop(Reason.NotForUs)
-        const end = off + len
-        if (len < DNS_HEADER_LEN || getU16(b, off) !== this.id) return counters.drop(len < DNS_HEADER_LEN ? Reason.BadDns : Reason.NotForUs)
-        this.got = this.parse(b, off, end)
-        if (this.got === Got.Bad) counters.drop(Reason.BadDns)
-        this.net.host.raise(this.signal)
-    }
-
     private parse(b: Buffer, off: number, end: number): Got {
         const flags = getU16(b, off + 2)
         const rcode = flags & 15
@@ -164,7 +160,7 @@ export class DnsResolver {
         const r = this.rec
         let at = parseRecord(b, off + DNS_HEADER_LEN, end, true, r)
         const qtype: number = at < 0 ? 0 : r.type
-        if (at < 0 || readName(b, off, r.name, end, this.name) !== this.name || qtype !== DNS_TYPE_A) return Got.Bad
+        if (at < 0 || readName(b, off, r.name, end) !== this.name || qtype !== DNS_TYPE_A) return Got.Bad
         if (rcode === 3) return Got.NxDomain
         if (rcode !== 0) return Got.ServFail
         const an = getU16(b, off + 6)
@@ -176,16 +172,16 @@ export class DnsResolver {
             for (let i = 0; i < an; i++) {
                 p = parseRecord(b, p, end, false, r)
                 if (p < 0) return Got.Bad
-                const owner = readName(b, off, r.name, end, target)
+                const owner = readName(b, off, r.name, end)
                 if (owner === null) return Got.Bad
-                if (!owner || (r.cls & 0x7fff) !== DNS_CLASS_IN) continue
+                if (owner !== target || (r.cls & 0x7fff) !== DNS_CLASS_IN) continue
                 if (r.type === DNS_TYPE_A && r.rdLength === 4) {
                     this.address = getU32(b, r.rdata)
                     this.ttl = r.ttl
                     return Got.Address
                 }
                 if (r.type === DNS_TYPE_CNAME && alias === null) {
-                    alias = readName(b, off, r.rdata, end, null)
+                    alias = readName(b, off, r.rdata, end)
                     if (alias === null) return Got.Bad
                 }
             }

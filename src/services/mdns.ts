@@ -19,22 +19,17 @@
 // Not done: known-answer suppression (§7.1), truncated (TC) queries, and
 // answering with the unicast-response bit (§5.4) by unicast (we multicast).
 import { Stack, StackService } from "../stack.js"
-import { getU16, setU32 } from "../wire/bytes.js"
+import { getU16, getU32, setU16, setU32 } from "../wire/bytes.js"
 import {
     DnsRecord,
     DNS_CLASS_IN,
     DNS_HEADER_LEN,
     DNS_TYPE_A,
     DNS_TYPE_ANY,
-    DNS_TYPE_PTR,
-    DNS_TYPE_SRV,
-    DNS_TYPE_TXT,
-    endRecord,
     parseRecord,
     readName,
     writeHeader,
     writeName,
-    writeRecordHead,
 } from "../wire/dns.js"
 import { Reason } from "../wire/reason.js"
 
@@ -61,7 +56,8 @@ export const enum MdnsState {
     Running,
 }
 
-// record bits
+// our records, one bit each, in the order they are written: A, PTR (service -> instance),
+// SRV, TXT, the DNS-SD enumeration PTR (_services._dns-sd._udp.local -> service)
 const R_A = 1
 const R_PTR = 2
 const R_SRV = 4
@@ -72,7 +68,14 @@ const R_ALL = 31
 /** RFC 6762 §10: 120 s for records with a host name, 75 min for the others. */
 const TTL_HOST = 120
 const TTL_OTHER = 4500
-const FLUSH = 0x8000
+
+/**
+ * Which of a name's records a question of each type (the index) asks for:
+ * the low 5 bits of the character (A: R_A; PTR: both PTRs; TXT; SRV; ANY
+ * at 255: all). Data, not code: a string literal lies outside the image's
+ * function bytes.
+ */
+const QUESTION_TYPES = "@A@@@@@@@@@@R@@@H@@@@@@@@@@@@@@@@D@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@_"
 
 /** @devsWhenUsed */
 export class MdnsResponder implements StackService {
@@ -80,26 +83,79 @@ export class MdnsResponder implements StackService {
     /** The label in use (the requested one, or NAME-2 ... after conflicts). */
     name: string
     conflicts = 0
-    queriesAnswered = 0
 
     private readonly stack: Stack
     private readonly opts: MdnsOptions
     private readonly buf = Buffer.alloc(900)
-    private readonly rec = new DnsRecord()
-    private host = ""
-    private instance = ""
-    private serviceName = ""
+    /** Our names: NAME.local, and with a service the instance NAME.SERVICE.local, SERVICE.local, the DNS-SD enumeration name. */
+    private names: string[]
+    /** The same in lower case, as readName() gives the names it reads. */
+    private keys: string[]
     private deadline = -1
-    private step = 0
+    private step: number
+    /** The TXT record's rdata. */
+    private readonly txt: Buffer
 
     constructor(stack: Stack, opts: MdnsOptions) {
         this.stack = stack
         this.opts = opts
         this.name = opts.name
-        this.names()
+        // TXT: length-prefixed strings; an empty one when there are none (RFC 6763 §6.1)
+        let txt = ""
+        for (const t of opts.txt || []) txt += String.fromCharCode(t.length) + t
+        this.txt = txt ? Buffer.from(txt) : Buffer.alloc(1)
         const self = this
+        const r = new DnsRecord()
         stack.joinMulticast(MDNS_GROUP)
-        stack.udpBind(MDNS_PORT, (src, sport, dport, b, off, len, now) => self.input(src, sport, b, off, len, now))
+        stack.udpBind(MDNS_PORT, (src, sport, dport, b, off, len, now) => {
+            const me = self
+            const end = off + len
+            if (len < DNS_HEADER_LEN) return stack.counters.drop(Reason.BadMdns)
+            const state = me.state
+            if (state === MdnsState.Idle) return
+            const ip = stack.ip
+            const response = (b[off + 2] & 0x80) !== 0
+            const qd = getU16(b, off + 4)
+            const count = qd + getU16(b, off + 6) + getU16(b, off + 8) + getU16(b, off + 10)
+            let at = off + DNS_HEADER_LEN
+            let answer = 0
+            let qEnd = at
+            for (let i = 0; i < count; i++) {
+                at = parseRecord(b, at, end, i < qd, r)
+                // which of our records the name owns (R_* bits): A, SRV+TXT, PTR, the enumeration PTR
+                const name = at < 0 ? null : readName(b, off, r.name, end)
+                if (name === null) return stack.counters.drop(Reason.BadMdns)
+                const k = me.keys.indexOf(name)
+                const o = k < 0 ? 0 : "\x01\x0c\x02\x10".charCodeAt(k)
+                const t = r.type
+                if (i < qd) {
+                    // the records of that name the question asks for
+                    answer |= o & QUESTION_TYPES.charCodeAt(t)
+                    qEnd = at
+                    continue
+                }
+                if ((o & (R_A | R_SRV)) === 0 || src === ip) continue
+                const theirIp = t === DNS_TYPE_A && r.rdLength === 4 ? getU32(b, r.rdata) : 0
+                // §9: someone answers for our name: while probing always a conflict; later, only with another address.
+                // §8.2: a simultaneous probe (a query with our name in authority) with a larger address (rdata) wins.
+                if (state === MdnsState.Probing ? response || (o === R_A && theirIp > ip) : response && o === R_A && theirIp !== 0 && theirIp !== ip) {
+                    // §9: take the next name and probe again; §8.1: after 15 conflicts in 10 s, wait 5 s (we wait 1 s after every fifth)
+                    const n = ++me.conflicts
+                    me.name = opts.name + "-" + (n + 1)
+                    stack.say("mdns: conflict, trying " + me.name + ".local")
+                    me.probe(now)
+                    if (n % 5 === 0) me.deadline = now + 1000
+                    return
+                }
+            }
+            // probing done: the name is ours while we announce it too (§8.3)
+            if (response || !answer || state < MdnsState.Announcing) return
+            // §6.7 legacy unicast (a source port other than 5353): the query's ID and questions, TTL 10, to the asker
+            if (sport === MDNS_PORT) return me.respond(now, answer, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
+            if (qEnd - off > 300) return
+            me.buf.blitAt(0, b, off, qEnd - off)
+            me.respond(now, answer, src, sport, qEnd - off, 10)
+        })
         stack.services.push(this)
     }
 
@@ -111,15 +167,29 @@ export class MdnsResponder implements StackService {
     addressChanged(now: number): void {
         this.state = MdnsState.Idle
         this.deadline = -1
-        if (this.stack.ip !== 0) this.probeSoon(now)
+        if (this.stack.ip !== 0) this.probe(now)
     }
 
+    /**
+     * PROBING: 3 queries "NAME.local ANY?" (and the instance's) 250 ms
+     * apart, our A in the authority section; then ANNOUNCING: every record
+     * twice, 1 s apart; then RUNNING.
+     */
     poll(now: number): void {
         if (this.deadline < 0 || now < this.deadline) return
         this.deadline = -1
         if (this.state === MdnsState.Probing) {
             if (this.step < 3) {
-                this.send(now, 0)
+                const b = this.buf
+                let at = DNS_HEADER_LEN
+                const qd = this.opts.service ? 2 : 1
+                for (let k = 0; k < qd; k++) {
+                    at = writeName(b, at, this.names[k])
+                    setU32(b, at, (DNS_TYPE_ANY << 16) | DNS_CLASS_IN)
+                    at += 4
+                }
+                writeHeader(b, 0, 0, 0, qd, 0, 0, 0)
+                this.respond(now, R_A << 10, MDNS_GROUP, MDNS_PORT, at, TTL_HOST)
                 this.step++
                 this.deadline = now + 250
                 return
@@ -127,10 +197,10 @@ export class MdnsResponder implements StackService {
             this.state = MdnsState.Announcing
             this.step = 0
             if (this.opts.onName) this.opts.onName(this.name)
-            this.stack.say("mdns: " + this.host + " is ours")
+            this.stack.say("mdns: " + this.names[0] + " is ours")
         }
         if (this.state === MdnsState.Announcing) {
-            this.send(now, TTL_HOST)
+            this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
             if (++this.step < 2) this.deadline = now + 1000
             else this.state = MdnsState.Running
         }
@@ -138,197 +208,65 @@ export class MdnsResponder implements StackService {
 
     /** Goodbye (RFC 6762 §10.1): every record with TTL 0; then silent until the next address. */
     stop(now: number): void {
-        if (this.state === MdnsState.Running || this.state === MdnsState.Announcing) this.send(now, -1)
+        if (this.state >= MdnsState.Announcing) this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, 0)
         this.state = MdnsState.Idle
         this.deadline = -1
     }
 
-    // ---- names ------------------------------------------------------------
-
-    private names(): void {
-        this.host = this.name + ".local"
+    /** Probes for this.name (after a random 0-250 ms, §8.1). */
+    private probe(now: number): void {
         const svc = this.opts.service
-        this.serviceName = svc ? svc + ".local" : ""
-        this.instance = svc ? this.name + "." + this.serviceName : ""
-    }
-
-    private probeSoon(now: number): void {
+        const host = this.name + ".local"
+        const names = svc ? [host, this.name + "." + svc + ".local", svc + ".local", "_services._dns-sd._udp.local"] : [host]
+        this.names = names
+        this.keys = []
+        for (const n of names) this.keys.push(n.toLowerCase())
         this.state = MdnsState.Probing
         this.step = 0
-        // §8.1: a random 0-250 ms before the first probe
         this.deadline = now + ((this.stack.random.nextU32() >>> 8) % 250)
     }
 
-    /** §9: another host has the name: take the next one and probe again. */
-    private rename(now: number): void {
-        this.conflicts++
-        const base = this.opts.name
-        this.name = base + "-" + (this.conflicts + 1)
-        this.stack.say("mdns: conflict, trying " + this.name + ".local")
-        this.names()
-        this.probeSoon(now)
-        // §8.1: after 15 conflicts in 10 s, wait 5 s (we wait 1 s after every fifth)
-        if (this.conflicts % 5 === 0) this.deadline = now + 1000
-    }
-
-    /** Which of our records the name at buf[off] owns (R_* bits), 0 for none, -1 when malformed. */
-    private owner(b: Buffer, base: number, off: number, end: number): number {
-        const h = readName(b, base, off, end, this.host)
-        if (h === null) return -1
-        if (h) return R_A
-        if (!this.instance) return 0
-        if (readName(b, base, off, end, this.instance)) return R_SRV | R_TXT
-        if (readName(b, base, off, end, this.serviceName)) return R_PTR
-        if (readName(b, base, off, end, "_services._dns-sd._udp.local")) return R_ENUM
-        return 0
-    }
-
-    // ---- input ------------------------------------------------------------
-
-    private input(src: number, sport: number, b: Buffer, off: number, len: number, now: number): void {
-        const end = off + len
-        if (len < DNS_HEADER_LEN) return this.stack.counters.drop(Reason.BadMdns)
-        if (this.state === MdnsState.Idle) return
-        const flags = getU16(b, off + 2)
-        const qd = getU16(b, off + 4)
-        const rest = getU16(b, off + 6) + getU16(b, off + 8) + getU16(b, off + 10)
-        const r = this.rec
-        let at = off + DNS_HEADER_LEN
-        let answer = 0
-        let qEnd = 0
-        for (let i = 0; i < qd; i++) {
-            at = parseRecord(b, at, end, true, r)
-            if (at < 0) return this.stack.counters.drop(Reason.BadMdns)
-            const o = this.owner(b, off, r.name, end)
-            if (o < 0) return this.stack.counters.drop(Reason.BadMdns)
-            const t = r.type
-            if (o === R_A && (t === DNS_TYPE_A || t === DNS_TYPE_ANY)) answer |= R_A
-            else if (o === R_PTR && (t === DNS_TYPE_PTR || t === DNS_TYPE_ANY)) answer |= R_PTR
-            else if (o === R_ENUM && (t === DNS_TYPE_PTR || t === DNS_TYPE_ANY)) answer |= R_ENUM
-            else if (o === (R_SRV | R_TXT)) answer |= t === DNS_TYPE_SRV ? R_SRV : t === DNS_TYPE_TXT ? R_TXT : t === DNS_TYPE_ANY ? R_SRV | R_TXT : 0
-        }
-        qEnd = at
-        const response = (flags & 0x8000) !== 0
-        for (let i = 0; i < rest; i++) {
-            at = parseRecord(b, at, end, false, r)
-            if (at < 0) return this.stack.counters.drop(Reason.BadMdns)
-            const o = this.owner(b, off, r.name, end)
-            if (o < 0) return this.stack.counters.drop(Reason.BadMdns)
-            if (!(o & (R_A | R_SRV)) || src === this.stack.ip) continue
-            const theirIp = r.type === DNS_TYPE_A && r.rdLength === 4 ? ((b[r.rdata] << 24) | (b[r.rdata + 1] << 16) | (b[r.rdata + 2] << 8) | b[r.rdata + 3]) >>> 0 : 0
-            if (response) {
-                // §9: someone answers for our name: while probing always a conflict; later, only with another address
-                if (this.state === MdnsState.Probing || (o === R_A && theirIp !== 0 && theirIp !== this.stack.ip)) return this.rename(now)
-            } else if (this.state === MdnsState.Probing && o === R_A && theirIp > this.stack.ip) {
-                // §8.2: a simultaneous probe; the larger rdata wins (we compare the A records)
-                return this.rename(now)
-            }
-        }
-        // probing done: the name is ours while we announce it too (§8.3)
-        if (response || !answer || this.state < MdnsState.Announcing) return
-        this.queriesAnswered++
-        if (sport !== MDNS_PORT) this.reply(src, sport, b, off, qEnd - off, answer, now)
-        else this.respond(now, answer, MDNS_GROUP, MDNS_PORT, 0, TTL_HOST)
-    }
-
-    /** §6.7 legacy unicast: the query's ID and questions, TTL 10, to the asker. */
-    private reply(dst: number, port: number, q: Buffer, off: number, qLen: number, answer: number, now: number): void {
-        if (qLen > 300) return
-        this.buf.blitAt(0, q, off, qLen)
-        this.respond(now, answer, dst, port, qLen, 10)
-    }
-
-    // ---- output -----------------------------------------------------------
-
-    /** kind 0: a probe; TTL > 0: an announcement of every record; -1: goodbye. */
-    private send(now: number, kind: number): void {
-        if (kind === 0) {
-            const b = this.buf
-            let at = writeName(b, DNS_HEADER_LEN, this.host)
-            at = writeRecordHead(b, at, DNS_TYPE_ANY, DNS_CLASS_IN, 0) - 6 // a question: type and class only
-            let qd = 1
-            if (this.instance) {
-                at = writeName(b, at, this.instance)
-                at = writeRecordHead(b, at, DNS_TYPE_ANY, DNS_CLASS_IN, 0) - 6
-                qd++
-            }
-            at = this.put(at, R_A, TTL_HOST, false)
-            writeHeader(b, 0, 0, 0, qd, 0, 1, 0)
-            this.stack.udpSend(MDNS_PORT, MDNS_GROUP, MDNS_PORT, b, 0, at, now)
-            return
-        }
-        this.respond(now, this.opts.service ? R_ALL : R_A, MDNS_GROUP, MDNS_PORT, 0, kind < 0 ? 0 : kind)
-    }
-
     /**
-     * A response with `answer` records (after qEnd bytes of echoed query, 0
-     * for none) and, in the additional section, what RFC 6763 §12 says goes
-     * with them. ttl 10 marks legacy unicast (no cache-flush bit).
+     * Sends our records `all` after the header, or after qEnd bytes of
+     * questions already in buf (a legacy query's, echoed, or a probe's):
+     * bits 0-4 (R_*) in the answer section, with what RFC 6763 §12 says goes
+     * with them in the additional section (bits 5-9); bits 10-14 in the
+     * authority section (a probe's: then the flags are a query's). After
+     * questions (legacy unicast: ttl 10; a probe) no cache-flush bit.
      */
-    private respond(now: number, answer: number, dst: number, port: number, qEnd: number, ttl: number): void {
-        let extra = 0
-        if (answer & R_PTR) extra |= R_SRV | R_TXT | R_A
-        if (answer & R_SRV) extra |= R_A
-        extra &= ~answer
-        const legacy = qEnd > 0
-        let at = legacy ? qEnd : DNS_HEADER_LEN
-        let an = 0
-        let ar = 0
-        for (let bit = 1; bit <= R_ENUM; bit <<= 1) {
-            if (answer & bit) {
-                at = this.put(at, bit, ttl, !legacy)
-                an++
-            }
-        }
-        for (let bit = 1; bit <= R_ENUM; bit <<= 1) {
-            if (extra & bit) {
-                at = this.put(at, bit, ttl, !legacy)
-                ar++
-            }
-        }
+    private respond(now: number, all: number, dst: number, port: number, qEnd: number, ttl: number): void {
         const b = this.buf
-        writeHeader(b, 0, legacy ? getU16(b, 0) : 0, 0x8400, legacy ? getU16(b, 4) : 0, an, 0, ar)
+        const names = this.names
+        all |= (((all & R_PTR ? R_SRV | R_TXT | R_A : 0) | (all & R_SRV ? R_A : 0)) & ~all & R_ALL) << 5
+        // the header: the ID and question count already in buf after questions
+        writeHeader(b, 0, qEnd > 0 ? getU16(b, 0) : 0, all < 1024 ? 0x8400 : 0, qEnd > 0 ? getU16(b, 4) : 0, 0, 0, 0)
+        let at = qEnd > 0 ? qEnd : DNS_HEADER_LEN
+        for (let bit = 0; bit < 15; bit++) {
+            if (((all >> bit) & 1) === 0) continue
+            // the section's count: answers, additional, authority
+            b[(bit < 5 ? 7 : bit < 10 ? 11 : 9)]++
+            const i = bit % 5
+            // owners: host, service, instance, instance, enumeration; types A, PTR, SRV, TXT, PTR
+            const p = writeName(b, at, names["02113".charCodeAt(i) - 48])
+            setU16(b, p, "\x01\x0c!\x10\x0c".charCodeAt(i))
+            // A and SRV (bits 0, 2: 0x05) carry the host name (TTL 120); the PTRs (bits 1, 4: 0x12) are shared records: never the cache-flush bit (§10.2)
+            setU16(b, p + 2, DNS_CLASS_IN | (qEnd === 0 && ((0x12 >> i) & 1) === 0 ? 0x8000 : 0))
+            setU32(b, p + 4, ttl === TTL_HOST && ((0x05 >> i) & 1) === 0 ? TTL_OTHER : ttl)
+            const rd = p + 10
+            at = rd + 4
+            if (i === 0) setU32(b, rd, this.stack.ip)
+            else if (i === 2) {
+                // RFC 2782: priority 0, weight 0, port, target
+                setU32(b, rd, 0)
+                setU16(b, at, this.opts.port || 80)
+                at = writeName(b, rd + 6, names[0])
+            } else if (i === 3) {
+                b.blitAt(rd, this.txt, 0, this.txt.length)
+                at = rd + this.txt.length
+            } else at = writeName(b, rd, names[1 + (i >> 2)]) // PTR: the instance; enumeration: the service
+            setU16(b, p + 8, at - rd)
+        }
         this.stack.udpSend(MDNS_PORT, dst, port, b, 0, at, now)
-    }
-
-    /** Writes one record at buf[at]; returns the offset past it. */
-    private put(at: number, bit: number, ttl: number, flush: boolean): number {
-        const b = this.buf
-        const host = bit === R_A || bit === R_SRV
-        const t = ttl === TTL_HOST && !host ? TTL_OTHER : ttl
-        // the PTRs are shared records: never the cache-flush bit (§10.2)
-        const cls = DNS_CLASS_IN | (flush && bit !== R_PTR && bit !== R_ENUM ? FLUSH : 0)
-        let rd = 0
-        if (bit === R_A) {
-            rd = writeRecordHead(b, writeName(b, at, this.host), DNS_TYPE_A, cls, t)
-            setU32(b, rd, this.stack.ip)
-            return endRecord(b, rd, rd + 4)
-        }
-        if (bit === R_PTR || bit === R_ENUM) {
-            const owner = bit === R_PTR ? this.serviceName : "_services._dns-sd._udp.local"
-            rd = writeRecordHead(b, writeName(b, at, owner), DNS_TYPE_PTR, cls, t)
-            return endRecord(b, rd, writeName(b, rd, bit === R_PTR ? this.instance : this.serviceName))
-        }
-        const p = writeName(b, at, this.instance)
-        if (bit === R_SRV) {
-            // RFC 2782: priority 0, weight 0, port, target
-            rd = writeRecordHead(b, p, DNS_TYPE_SRV, cls, t)
-            b[rd] = b[rd + 1] = b[rd + 2] = b[rd + 3] = 0
-            const port = this.opts.port || 80
-            b[rd + 4] = port >> 8
-            b[rd + 5] = port & 0xff
-            return endRecord(b, rd, writeName(b, rd + 6, this.host))
-        }
-        // TXT: length-prefixed strings; an empty one when there are none (RFC 6763 §6.1)
-        rd = writeRecordHead(b, p, DNS_TYPE_TXT, cls, t)
-        let q = rd
-        const txt = this.opts.txt || []
-        if (txt.length === 0) b[q++] = 0
-        for (const s of txt) {
-            b[q++] = s.length
-            for (let i = 0; i < s.length; i++) b[q++] = s.charCodeAt(i)
-        }
-        return endRecord(b, rd, q)
     }
 }
 

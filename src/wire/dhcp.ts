@@ -7,9 +7,14 @@
 //   12 ciaddr | 16 yiaddr | 20 siaddr | 24 giaddr | 28 chaddr(16)
 //   44 sname(64) | 108 file(128) | 236 cookie(4) | 240 options...
 //
-// Option overload (52: options in sname/file) is not supported: such options
-// are ignored. Every read is bounded by [off, off + len).
-import { getU16, getU32, setU16, setU32 } from "./bytes.js"
+// The device reads a message through dhcpOption(), one bounded walk of the
+// options that also checks the fixed part and the size of every option we
+// read; the fixed fields are read in place. DhcpMessage/parseDhcp give the
+// whole message as a record, for the test servers and the tests (a client
+// image does not carry them). Option overload (52: options in sname/file) is
+// not supported: such options are ignored. Every read is bounded by
+// [off, off + len).
+import { getU16, getU32, setU32 } from "./bytes.js"
 import { Reason } from "./reason.js"
 
 export const DHCP_SERVER_PORT = 67
@@ -32,25 +37,102 @@ export const enum DhcpType {
 }
 
 const COOKIE = 0x63825363
-const MAX_DNS = 3
 
 /**
- * A DHCP message's fields and the options we know. Zero means "absent" for
- * every option (0.0.0.0 is never a valid value for them).
+ * Walks the options of the message at buf[off, off + len) and returns the
+ * offset of the value of option `code` (its length is the byte before; the
+ * last one when it appears more than once), 0 when it is absent, -1 when the message is malformed: shorter than the
+ * fixed part or past the buffer, not Ethernet, no magic cookie, an option
+ * running past the end, or an option we read with the wrong size (RFC 2132:
+ * 53 one byte; 1, 50, 51, 54, 58, 59 four; 3 and 6 a multiple of four).
+ * Those sizes are data: the digit at index `code` of the string below (0:
+ * any size; 5: a multiple of 4).
+ */
+export function dhcpOption(buf: Buffer, off: number, len: number, code: number): number {
+    const end = off + len
+    if (len < DHCP_FIXED_LEN || end > buf.length || buf[off + 1] !== 1 || buf[off + 2] !== 6 || getU32(buf, off + 236) !== COOKIE) return -1
+    let value = 0
+    let at = off + DHCP_FIXED_LEN
+    while (at < end) {
+        const c = buf[at++]
+        if (c === 255) break
+        if (c === 0) continue // pad
+        if (at >= end) return -1
+        const n = buf[at++]
+        // charCodeAt past the string: NaN on Node, 0 on DeviceScript; both read as "any size"
+        const size = "040500500000000000000000000000000000000000000000004401400044".charCodeAt(c) - 48
+        if (at + n > end || (size === 5 ? n < 4 || (n & 3) !== 0 : size > 0 && n !== size)) return -1
+        if (c === code) value = at
+        at += n
+    }
+    return value
+}
+
+/** The value of the 4-byte option `code` (the first address of a list), 0 when absent or malformed. */
+export function dhcpU32(buf: Buffer, off: number, len: number, code: number): number {
+    const v = dhcpOption(buf, off, len, code)
+    return v > 0 ? getU32(buf, v) : 0
+}
+
+function putText(buf: Buffer, at: number, s: string): number {
+    for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i) & 0x7f
+    return at + s.length
+}
+
+function putU32Option(buf: Buffer, at: number, code: number, v: number): number {
+    if (v === 0) return at
+    buf[at] = code
+    buf[at + 1] = 4
+    setU32(buf, at + 2, v)
+    return at + 6
+}
+
+/**
+ * Writes a client's message at buf[0] and returns its length: op 1, xid,
+ * the broadcast flag when ciaddr is 0 (we cannot receive unicast before we
+ * have an address), ciaddr, chaddr (6 bytes of mac), the cookie; then the
+ * options 53, 54 and 50 (when not 0), 61 (type 1 + the MAC, RFC 2132
+ * §9.14), 12 (when hostName), the parameter request list 55 (mask, router,
+ * DNS, lease, T1, T2; §9.8) and the end, padded to 300 bytes (RFC 1542
+ * §2.1: some relays drop shorter ones). buf is zeroed first: it must hold
+ * 300 bytes and 300 - 240 + the host name.
+ */
+export function emitDhcp(buf: Buffer, xid: number, type: DhcpType, ciaddr: number, mac: Buffer, serverId: number, requestedIp: number, hostName: string): number {
+    buf.fillAt(0, buf.length, 0)
+    putText(buf, 0, "\x01\x01\x06") // BOOTREQUEST, Ethernet, 6-byte addresses
+    setU32(buf, 4, xid)
+    if (ciaddr === 0) buf[10] = DHCP_BROADCAST >> 8
+    setU32(buf, 12, ciaddr)
+    buf.blitAt(28, mac, 0, 6)
+    setU32(buf, 236, COOKIE)
+    let at = putText(buf, DHCP_FIXED_LEN, "5\x01" + String.fromCharCode(type))
+    at = putU32Option(buf, at, 54, serverId)
+    at = putU32Option(buf, at, 50, requestedIp)
+    at = putText(buf, at, "=\x07\x01")
+    buf.blitAt(at, mac, 0, 6)
+    at += 6
+    if (hostName) at = putText(buf, at, "\x0c" + String.fromCharCode(hostName.length) + hostName)
+    at = putText(buf, at, "7\x06\x01\x03\x063:;")
+    buf[at] = 255
+    return Math.max(at + 1, 300)
+}
+
+/**
+ * A DHCP message's fields and the options we know, for the test servers and
+ * the tests. Zero means "absent" for every option (0.0.0.0 is never a valid
+ * value for them).
  */
 export class DhcpMessage {
     /** 1 BOOTREQUEST, 2 BOOTREPLY */
     op = 0
     xid = 0
-    secs = 0
     flags = 0
     ciaddr = 0
     yiaddr = 0
     siaddr = 0
-    giaddr = 0
     /** Client hardware address (Ethernet: 6 bytes). */
     chaddr = Buffer.alloc(6)
-    /** Option 53. */
+    /** 53 message type */
     type = 0
     /** 1 subnet mask */
     subnetMask = 0
@@ -68,126 +150,36 @@ export class DhcpMessage {
     /** 58, 59: renewal (T1) and rebinding (T2) times (s) */
     t1 = 0
     t2 = 0
-    /** 12 host name (emit only; a received one is not kept) */
-    hostName: string = null
-    /** 61 client identifier: emitted as type 1 + chaddr when true */
-    clientId = false
 }
 
 /** Reads the message at buf[off, off + len) into out. */
 export function parseDhcp(buf: Buffer, off: number, len: number, out: DhcpMessage): Reason {
-    const end = off + len
-    if (len < DHCP_FIXED_LEN || end > buf.length) return Reason.Truncated
-    if (buf[off + 1] !== 1 || buf[off + 2] !== 6 || getU32(buf, off + 236) !== COOKIE) return Reason.BadDhcp
+    if (len < DHCP_FIXED_LEN || off + len > buf.length) return Reason.Truncated
+    const t = dhcpOption(buf, off, len, 53)
+    out.type = t > 0 ? buf[t] : 0
+    if (out.type < DhcpType.Discover || out.type > DhcpType.Inform) return Reason.BadDhcp
     out.op = buf[off]
     out.xid = getU32(buf, off + 4)
-    out.secs = getU16(buf, off + 8)
     out.flags = getU16(buf, off + 10)
     out.ciaddr = getU32(buf, off + 12)
     out.yiaddr = getU32(buf, off + 16)
     out.siaddr = getU32(buf, off + 20)
-    out.giaddr = getU32(buf, off + 24)
-    for (let i = 0; i < 6; i++) out.chaddr[i] = buf[off + 28 + i]
-    out.type = out.subnetMask = out.router = out.dnsCount = out.requestedIp = out.leaseTime = out.serverId = out.t1 = out.t2 = 0
-    let at = off + DHCP_FIXED_LEN
-    while (at < end) {
-        const code = buf[at++]
-        if (code === 255) break
-        if (code === 0) continue // pad
-        if (at >= end) return Reason.BadDhcp
-        const n = buf[at++]
-        if (at + n > end) return Reason.BadDhcp
-        // the options we read must have their size (RFC 2132); others are skipped
-        const v = n >= 4 ? getU32(buf, at) : 0
-        let size = 4
-        if (code === 53) {
-            size = 1
-            out.type = buf[at]
-        } else if (code === 1) out.subnetMask = v
-        else if (code === 50) out.requestedIp = v
-        else if (code === 51) out.leaseTime = v
-        else if (code === 54) out.serverId = v
-        else if (code === 58) out.t1 = v
-        else if (code === 59) out.t2 = v
-        else if (code === 3 || code === 6) {
-            // lists of addresses: a multiple of 4
-            size = n < 4 || n % 4 !== 0 ? -1 : n
-            if (code === 3) out.router = v
-            else if (size === n) for (let i = 0; i < n && out.dnsCount < MAX_DNS; i += 4) out.dns[out.dnsCount++] = getU32(buf, at + i)
-        } else size = n
-        if (n !== size) return Reason.BadDhcp
-        at += n
-    }
-    if (out.type < DhcpType.Discover || out.type > DhcpType.Inform) return Reason.BadDhcp
+    out.chaddr.blitAt(0, buf, off + 28, 6)
+    out.subnetMask = dhcpU32(buf, off, len, 1)
+    out.router = dhcpU32(buf, off, len, 3)
+    out.requestedIp = dhcpU32(buf, off, len, 50)
+    out.leaseTime = dhcpU32(buf, off, len, 51)
+    out.serverId = dhcpU32(buf, off, len, 54)
+    out.t1 = dhcpU32(buf, off, len, 58)
+    out.t2 = dhcpU32(buf, off, len, 59)
+    out.dnsCount = readDns(buf, off, len, out.dns)
     return Reason.Ok
 }
 
-function putU32Option(buf: Buffer, at: number, code: number, v: number): number {
-    if (v === 0) return at
-    buf[at] = code
-    buf[at + 1] = 4
-    setU32(buf, at + 2, v)
-    return at + 6
-}
-
-/**
- * Writes m at buf[off] and returns its length: the fixed part (op, xid,
- * flags, ciaddr, chaddr; the rest zero), then the
- * options a client sends (53, 54, 50, 61, 12 and in requests the parameter
- * request list 55), the end option, and padding to 300 bytes. A server's
- * options (lease, mask, router, DNS) are the host's business (the test
- * server appends them), so the device does not carry their code.
- * The caller's buffer holds at least DHCP_FIXED_LEN + 64 + the host name.
- */
-export function emitDhcp(m: DhcpMessage, buf: Buffer, off: number): number {
-    buf.fillAt(off, DHCP_FIXED_LEN, 0)
-    buf[off] = m.op
-    buf[off + 1] = 1 // Ethernet
-    buf[off + 2] = 6
-    setU32(buf, off + 4, m.xid)
-    // secs, yiaddr, siaddr, giaddr stay 0: a client's values (a server sets yiaddr itself)
-    setU16(buf, off + 10, m.flags)
-    setU32(buf, off + 12, m.ciaddr)
-    buf.blitAt(off + 28, m.chaddr, 0, 6)
-    setU32(buf, off + 236, COOKIE)
-    let at = off + DHCP_FIXED_LEN
-    buf[at] = 53
-    buf[at + 1] = 1
-    buf[at + 2] = m.type
-    at += 3
-    at = putU32Option(buf, at, 54, m.serverId)
-    at = putU32Option(buf, at, 50, m.requestedIp)
-    if (m.clientId) {
-        // RFC 2132 §9.14: hardware type 1 followed by the MAC
-        buf[at] = 61
-        buf[at + 1] = 7
-        buf[at + 2] = 1
-        buf.blitAt(at + 3, m.chaddr, 0, 6)
-        at += 9
-    }
-    if (m.hostName) {
-        const n = m.hostName.length
-        buf[at] = 12
-        buf[at + 1] = n
-        for (let i = 0; i < n; i++) buf[at + 2 + i] = m.hostName.charCodeAt(i) & 0x7f
-        at += 2 + n
-    }
-    if (m.op === 1) {
-        // RFC 2132 §9.8: mask, router, DNS, lease, T1, T2
-        buf[at] = 55
-        buf[at + 1] = 6
-        buf[at + 2] = 1
-        buf[at + 3] = 3
-        buf[at + 4] = 6
-        buf[at + 5] = 51
-        buf[at + 6] = 58
-        buf[at + 7] = 59
-        at += 8
-    }
-    buf[at++] = 255
-    // RFC 1542 §2.1: some relays drop BOOTP messages shorter than 300 bytes
-    const len = at - off
-    if (len >= 300) return len
-    buf.fillAt(at, 300 - len, 0)
-    return 300
+/** Copies up to 3 DNS servers (option 6) into dns; returns how many. */
+export function readDns(buf: Buffer, off: number, len: number, dns: number[]): number {
+    const v = dhcpOption(buf, off, len, 6)
+    let n = 0
+    if (v > 0) for (; n < 3 && n * 4 < buf[v - 1]; n++) dns[n] = getU32(buf, v + n * 4)
+    return n
 }

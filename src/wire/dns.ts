@@ -31,51 +31,33 @@ export class DnsRecord {
     rdLength = 0
 }
 
-function lower(c: number): number {
-    return c >= 65 && c <= 90 ? c + 32 : c
-}
-
 /**
- * Walks the name at buf[off] of the message that starts at buf[base] and
- * ends at end (pointers count from base). With `want` null it returns
- * the name in lower case, dotted ("" for the root); with `want` it returns
- * want when the name equals it (ASCII case-insensitive), else "". Null
- * when the name is malformed.
+ * Reads the name at buf[off] of the message that starts at buf[base] and
+ * ends at end (pointers count from base): dotted, ASCII letters in lower
+ * case ("" for the root); null when the name is malformed. Names are
+ * compared as this text.
  */
-export function readName(buf: Buffer, base: number, off: number, end: number, want: string): string {
+export function readName(buf: Buffer, base: number, off: number, end: number): string {
     let at = off
     let bound = off
     let total = 0
-    let pos = 0
-    let labels = 0
-    let same = true
     let text = ""
     for (;;) {
         if (at < base || at >= end) return null
         const n = buf[at]
         if (n >= 0xc0) {
-            if (at + 1 >= end) return null
             const target = base + (((n & 0x3f) << 8) | buf[at + 1])
-            if (target >= bound) return null
-            bound = target
-            at = target
+            if (at + 1 >= end || target >= bound) return null
+            bound = at = target
             continue
         }
-        if (n > 63) return null
-        if (n === 0) {
-            if (want === null) return text
-            return same && pos === want.length ? want : ""
-        }
+        if (n === 0) return text
         total += n + 1
-        if (total > 255 || at + 1 + n > end) return null
-        if (labels++ > 0) {
-            if (want === null) text += "."
-            else if (want.charCodeAt(pos++) !== 46) same = false
-        }
+        if (n > 63 || total > 255 || at + 1 + n > end) return null
+        if (total > n + 1) text += "."
         for (let i = 1; i <= n; i++) {
-            const c = lower(buf[at + i])
-            if (want === null) text += String.fromCharCode(c)
-            else if (same && lower(want.charCodeAt(pos++)) !== c) same = false
+            const c = buf[at + i]
+            text += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c)
         }
         at += 1 + n
     }
@@ -112,21 +94,21 @@ export function parseRecord(buf: Buffer, off: number, end: number, question: boo
     return r.rdata + r.rdLength <= end ? r.rdata + r.rdLength : -1
 }
 
-/** Writes the dotted `name` as labels (no compression) at buf[off]; returns the offset past it. */
+/** Writes the dotted `name` as labels (no compression; empty labels skipped) at buf[off]; returns the offset past it. */
 export function writeName(buf: Buffer, off: number, name: string): number {
-    let at = off
-    let start = 0
+    // len: where the current label's length goes; at: its next byte
+    let len = off
+    let at = off + 1
     for (let i = 0; i <= name.length; i++) {
-        if (i < name.length && name.charCodeAt(i) !== 46) continue
-        const n = i - start
-        if (n > 0) {
-            buf[at++] = n
-            for (let j = start; j < i; j++) buf[at++] = name.charCodeAt(j)
+        const c = name.charCodeAt(i)
+        if (i < name.length && c !== 46) buf[at++] = c
+        else if (at > len + 1) {
+            buf[len] = at - len - 1
+            len = at++
         }
-        start = i + 1
     }
-    buf[at++] = 0
-    return at
+    buf[len] = 0
+    return len + 1
 }
 
 /** Writes a header: id, flags, then the four counts. */

@@ -31,8 +31,7 @@ link.attach(lanPort, lan)
 // ---- the LAN's DHCP server: one address, 60 s leases ----------------------
 const LEASE = parseIp("198.18.0.100")
 const rx = new DhcpMessage()
-const tx = new DhcpMessage()
-const out = Buffer.alloc(400)
+const out = Buffer.alloc(300)
 let offers = 0
 let acks = 0
 lan.udpBind(67, (src, sport, dport, b, off, len, now) => {
@@ -41,18 +40,12 @@ lan.udpBind(67, (src, sport, dport, b, off, len, now) => {
     if (rx.type === DhcpType.Discover) type = DhcpType.Offer
     else if (rx.type === DhcpType.Request && (rx.requestedIp === LEASE || rx.ciaddr === LEASE)) type = DhcpType.Ack
     if (!type) return
-    tx.op = 2
-    tx.xid = rx.xid
-    tx.flags = rx.flags
-    tx.yiaddr = LEASE
-    tx.chaddr.blitAt(0, rx.chaddr, 0, 6)
-    tx.type = type
-    tx.serverId = lan.ip
-    const n = emitDhcp(tx, out, 0)
-    setU32(out, 16, LEASE) // yiaddr: emitDhcp writes a client's fields only
-    // the server's options over the end option: lease 60 s, mask, router
-    let at = 240
-    while (out[at] !== 255) at += 2 + out[at + 1]
+    // the client's emitter writes xid, the broadcast flag, chaddr, 53 and 54; then a reply's fields
+    const n = emitDhcp(out, rx.xid, type, 0, rx.chaddr, lan.ip, 0, null)
+    out[0] = 2
+    setU32(out, 16, LEASE) // yiaddr
+    // the server's options after 53 and 54: lease 60 s, mask, router
+    let at = 240 + 3 + 6
     const put = (code: number, v: number) => {
         out[at] = code
         out[at + 1] = 4
@@ -80,7 +73,7 @@ lan.udpBind(40000, (src, sport, dport, b, off, len, now) => {
         at = parseRecord(b, at, end, false, rec)
         if (at < 0) break
         if (rec.type === 1 && rec.rdLength === 4) answerA = ipToString(((b[rec.rdata] << 24) | (b[rec.rdata + 1] << 16) | (b[rec.rdata + 2] << 8) | b[rec.rdata + 3]) >>> 0)
-        if (rec.type === 12) answerPtr = readName(b, off, rec.rdata, end, null)
+        if (rec.type === 12) answerPtr = readName(b, off, rec.rdata, end)
     }
 })
 const q = Buffer.alloc(64)

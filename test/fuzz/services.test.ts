@@ -79,11 +79,9 @@ test("readName, skipName, parseRecord: random and mutated messages terminate wit
         fc.property(dnsInput, fc.nat(20), (b, start) => {
             const end = b.length
             const off = Math.min(start, end)
-            const name = readName(b, 0, off, end, null)
+            const name = readName(b, 0, off, end)
             assert.ok(name === null || name.length <= 255)
-            const cmp = readName(b, 0, off, end, "files.test")
-            assert.ok(cmp === null || cmp === "" || cmp === "files.test")
-            assert.equal(cmp === null, name === null, "both walks agree on malformed")
+            assert.ok(name === null || name === name.toLowerCase() || /[^\x00-\x7f]/.test(name), "ASCII letters in lower case")
             const s = skipName(b, off, end)
             assert.ok(s === -1 || (s > off && s <= end))
             // walk every record the counts claim, as the services do
@@ -91,7 +89,7 @@ test("readName, skipName, parseRecord: random and mutated messages terminate wit
             const n = b.length >= 12 ? b.readUInt16BE(4) + b.readUInt16BE(6) : 0
             for (let i = 0; i < Math.min(n, 50) && at > 0; i++) {
                 at = parseRecord(b, at, end, i === 0, r)
-                if (at > 0) readName(b, 0, r.name, end, null)
+                if (at > 0) readName(b, 0, r.name, end)
             }
             checkBounds()
         }),

@@ -43,7 +43,7 @@ function decode(b: Buffer, off: number, len: number): { id: number; flags: numbe
     for (let i = 0; i < qd; i++) {
         at = parseRecord(b, at, end, true, r)
         assert.ok(at > 0, "question parses")
-        questions.push(readName(b, off, r.name, end, null) + " " + r.type)
+        questions.push(readName(b, off, r.name, end) + " " + r.type)
     }
     const records: Rr[] = []
     for (let i = 0; i < rest; i++) {
@@ -51,10 +51,10 @@ function decode(b: Buffer, off: number, len: number): { id: number; flags: numbe
         assert.ok(at > 0, "record parses")
         let data = ""
         if (r.type === DNS_TYPE_A) data = ipToString(b.readUInt32BE(r.rdata))
-        else if (r.type === DNS_TYPE_PTR) data = readName(b, off, r.rdata, end, null)
-        else if (r.type === DNS_TYPE_SRV) data = b.readUInt16BE(r.rdata + 4) + " " + readName(b, off, r.rdata + 6, end, null)
+        else if (r.type === DNS_TYPE_PTR) data = readName(b, off, r.rdata, end)
+        else if (r.type === DNS_TYPE_SRV) data = b.readUInt16BE(r.rdata + 4) + " " + readName(b, off, r.rdata + 6, end)
         else if (r.type === DNS_TYPE_TXT) data = b.toString("latin1", r.rdata + 1, r.rdata + 1 + b[r.rdata])
-        records.push({ section: i < an ? "an" : "ar", name: readName(b, off, r.name, end, null), type: r.type, flush: (r.cls & 0x8000) !== 0, ttl: r.ttl, data })
+        records.push({ section: i < an ? "an" : "ar", name: readName(b, off, r.name, end), type: r.type, flush: (r.cls & 0x8000) !== 0, ttl: r.ttl, data })
     }
     return { id: b.readUInt16BE(off), flags: b.readUInt16BE(off + 2), questions, records }
 }
@@ -202,8 +202,8 @@ test("a new address is probed and announced again; a host claiming our name with
     const rogue = startMdns(other.endpoint, { name: "x" }, sim.now)
     sim.runFor(3000)
     ;(rogue as any).name = "lamp"
-    ;(rogue as any).names()
-    sim.at(sim.now + 1, () => (rogue as any).send(sim.now, 120))
+    ;(rogue as any).names = ["lamp.local"] // its name (private), as probe() sets it
+    sim.at(sim.now + 1, () => (rogue as any).respond(sim.now, 1, MDNS_GROUP, 5353, 0, 120)) // announces its A record
     sim.runFor(3000)
     assert.equal(mdns.name, "lamp-2")
     assert.equal(mdns.conflicts, 1)
@@ -225,4 +225,37 @@ test("malformed mDNS packets are counted as badMdns; loops and wild pointers do 
     sim.runFor(100)
     assert.equal(stack.counters.drops[Reason.BadMdns], 5)
     assert.equal(stack.counters.drops[Reason.InternalError], 0)
+})
+
+test("names match without regard to case; a responder without a service answers for its name only", () => {
+    const { sim, devices, asker, heard } = rig(["Porch"])
+    sim.run(5000)
+    assert.equal(devices[0].mdns.state, MdnsState.Running)
+    heard.length = 0
+    const q = query(0x77, [["porch.LOCAL", DNS_TYPE_A]])
+    sim.at(sim.now + 1, () => asker.udpSend(40000, MDNS_GROUP, 5353, q, 0, q.length, sim.now))
+    sim.runFor(100)
+    assert.deepEqual(
+        heard.map((m) => m.records.map((r) => r.name + " " + r.data).join()),
+        [`porch.local ${ipToString(devices[0].stack.ip)}`],
+        "the configured name answers a query in other case",
+    )
+    // a device without a service; while it probes, responses carrying a root-named record (an OPT) come by
+    const solo = addStackHost(sim, "solo", { ip: "198.18.0.60", mac: "02:00:00:00:02:60", seed: 60 })
+    solo.endpoint.start(sim.now)
+    const m = startMdns(solo.endpoint, { name: "solo" }, sim.now)
+    const opt = Buffer.from("000084000000000100000000" + "00" + "0029" + "0001" + "00000000" + "0000", "hex")
+    for (const dt of [50, 200, 400, 600, 800]) sim.at(sim.now + dt, () => asker.udpSend(5353, MDNS_GROUP, 5353, opt, 0, opt.length, sim.now))
+    sim.runFor(5000)
+    assert.deepEqual([m.name, m.conflicts, m.state], ["solo", 0, MdnsState.Running])
+    // questions for the root, the service enumeration and an instance-like name: nothing from it
+    heard.length = 0
+    const qs = query(0, [["", DNS_TYPE_ANY], ["_services._dns-sd._udp.local", DNS_TYPE_PTR], ["solo._http._tcp.local", DNS_TYPE_ANY]])
+    sim.at(sim.now + 1, () => asker.udpSend(5353, MDNS_GROUP, 5353, qs, 0, qs.length, sim.now))
+    sim.runFor(100)
+    assert.equal(heard.filter((h) => h.src === "198.18.0.60").length, 0)
+    const qa = query(0, [["SOLO.local", DNS_TYPE_ANY]])
+    sim.at(sim.now + 1, () => asker.udpSend(5353, MDNS_GROUP, 5353, qa, 0, qa.length, sim.now))
+    sim.runFor(100)
+    assert.deepEqual(heard.filter((h) => h.src === "198.18.0.60").map((h) => h.records.map((r) => r.name + " " + r.type).join()), ["solo.local 1"])
 })

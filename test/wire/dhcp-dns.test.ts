@@ -7,7 +7,7 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { DhcpMessage, DhcpType, DHCP_BROADCAST, emitDhcp, parseDhcp } from "../../src/wire/dhcp.js"
+import { DhcpMessage, DhcpType, DHCP_BROADCAST, dhcpOption, emitDhcp, parseDhcp } from "../../src/wire/dhcp.js"
 import { DnsRecord, parseRecord, readName, skipName, writeName } from "../../src/wire/dns.js"
 import { ipToString, parseMac } from "../../src/wire/bytes.js"
 import { Reason } from "../../src/wire/reason.js"
@@ -33,6 +33,10 @@ test("dnsmasq's OFFER and ACK: every field we use", () => {
         assert.equal(ipToString(m.subnetMask), "255.255.255.0")
         assert.equal(ipToString(m.router), "198.18.0.1")
         assert.deepEqual(m.dns.slice(0, m.dnsCount).map(ipToString), ["198.18.0.1"])
+        // the walk the client uses: the type's value, an absent option, a short message
+        assert.equal(b[dhcpOption(b, 0, b.length, 53)], type)
+        assert.equal(dhcpOption(b, 0, b.length, 99), 0)
+        assert.equal(dhcpOption(b, 0, 239, 53), -1)
         // a truncated copy, a broken cookie, an option running past the end
         assert.equal(parseDhcp(b, 0, 239, m), Reason.Truncated)
         const bad = Buffer.from(b)
@@ -52,31 +56,32 @@ test("dnsmasq's OFFER and ACK: every field we use", () => {
 })
 
 test("our REQUEST, emitted and parsed back; its option bytes", () => {
-    const m = new DhcpMessage()
-    m.op = 1
-    m.xid = 0x01020304
-    m.flags = DHCP_BROADCAST
-    m.type = DhcpType.Request
-    m.chaddr.set(parseMac("02:00:00:00:11:02"), 0)
-    m.serverId = 0xc6120001
-    m.requestedIp = 0xc6120070
-    m.clientId = true
-    m.hostName = "dsdev"
-    const buf = Buffer.alloc(400)
-    const len = emitDhcp(m, buf, 10)
+    const buf = Buffer.alloc(310, 0xaa)
+    const len = emitDhcp(buf, 0x01020304, DhcpType.Request, 0, parseMac("02:00:00:00:11:02"), 0xc6120001, 0xc6120070, "dsdev")
     assert.equal(len, 300, "padded to 300 (RFC 1542)")
     const back = new DhcpMessage()
-    assert.equal(parseDhcp(buf, 10, len, back), Reason.Ok)
+    assert.equal(parseDhcp(buf, 0, len, back), Reason.Ok)
+    assert.equal(back.op, 1)
     assert.equal(back.type, DhcpType.Request)
     assert.equal(back.xid, 0x01020304)
+    assert.equal(back.flags, DHCP_BROADCAST, "no ciaddr: broadcast replies")
     assert.equal(back.serverId, 0xc6120001)
     assert.equal(back.requestedIp, 0xc6120070)
     assert.equal(back.chaddr.toString("hex"), "020000001102")
+    assert.equal(buf.subarray(0, 4).toString("hex"), "01010600")
+    assert.ok(buf.subarray(len, 310).equals(Buffer.alloc(10)), "the whole buffer was zeroed first")
+    assert.ok(buf.subarray(8, 236).equals(Buffer.concat([Buffer.from("00008000", "hex"), Buffer.alloc(16), Buffer.from("020000001102", "hex"), Buffer.alloc(202)])), "secs, flags .. file")
     // 53=3, 54, 50, 61 (type 1 + MAC), 12 "dsdev", 55 (1 3 6 51 58 59), end
     assert.equal(
-        buf.subarray(10 + 240, 10 + 240 + 40).toString("hex"),
+        buf.subarray(240, 240 + 40).toString("hex"),
         "350103" + "3604c6120001" + "3204c6120070" + "3d0701020000001102" + "0c056473646576" + "3706010306333a3b" + "ff",
     )
+    assert.ok(buf.subarray(280, 300).equals(Buffer.alloc(20)), "padding")
+    // a renewal: ciaddr, no broadcast flag; no 54, 50 or 12
+    const n = emitDhcp(buf, 7, DhcpType.Request, 0xc6120070, parseMac("02:00:00:00:11:02"), 0, 0, null)
+    assert.equal(parseDhcp(buf, 0, n, back), Reason.Ok)
+    assert.deepEqual([back.flags, back.ciaddr, back.serverId, back.requestedIp], [0, 0xc6120070, 0, 0])
+    assert.equal(buf.subarray(240, 240 + 21).toString("hex"), "350103" + "3d0701020000001102" + "3706010306333a3b" + "ff")
 })
 
 test("dnsmasq's A answer (compressed) and NXDOMAIN; dig's query with EDNS", () => {
@@ -84,29 +89,29 @@ test("dnsmasq's A answer (compressed) and NXDOMAIN; dig's query with EDNS", () =
     const r = new DnsRecord()
     assert.equal(a.readUInt16BE(2) & 15, 0)
     let at = parseRecord(a, 12, a.length, true, r)
-    assert.equal(readName(a, 0, r.name, a.length, null), "files.test")
-    assert.equal(readName(a, 0, r.name, a.length, "FILES.test"), "FILES.test")
-    assert.equal(readName(a, 0, r.name, a.length, "files.tes"), "")
-    assert.equal(readName(a, 0, r.name, a.length, "files.testx"), "")
+    assert.equal(readName(a, 0, r.name, a.length), "files.test")
+    const upper = Buffer.from(a)
+    upper.write("FiLES", 13, "latin1")
+    assert.equal(readName(upper, 0, 12, upper.length), "files.test", "letters in lower case")
     at = parseRecord(a, at, a.length, false, r)
     assert.equal(at, a.length)
-    assert.equal(readName(a, 0, r.name, a.length, null), "files.test", "the pointer to the question")
+    assert.equal(readName(a, 0, r.name, a.length), "files.test", "the pointer to the question")
     assert.deepEqual([r.type, r.cls, r.ttl, r.rdLength], [1, 1, 0, 4])
     assert.equal(ipToString(a.readUInt32BE(r.rdata)), "198.18.0.1")
     const nx = Buffer.from(DNSMASQ_NXDOMAIN, "hex")
     assert.equal(nx.readUInt16BE(2) & 15, 3)
     const q = Buffer.from(DIG_QUERY, "hex")
     at = parseRecord(q, 12, q.length, true, r)
-    assert.equal(readName(q, 0, r.name, q.length, null), "dsdev.local")
+    assert.equal(readName(q, 0, r.name, q.length), "dsdev.local")
     at = parseRecord(q, at, q.length, false, r)
     assert.equal(r.type, 41, "OPT")
-    assert.equal(readName(q, 0, r.name, q.length, null), "", "the root")
+    assert.equal(readName(q, 0, r.name, q.length), "", "the root")
     assert.equal(at, q.length)
     // the same message at an offset in a bigger buffer: pointers count from the message's start
     const shifted = Buffer.concat([Buffer.alloc(42, 0xaa), a])
     at = parseRecord(shifted, 42 + 12, shifted.length, true, r)
     parseRecord(shifted, at, shifted.length, false, r)
-    assert.equal(readName(shifted, 42, r.name, shifted.length, null), "files.test")
+    assert.equal(readName(shifted, 42, r.name, shifted.length), "files.test")
 })
 
 test("malformed names are rejected: loops, forward and wild pointers, long labels and names, truncation", () => {
@@ -123,18 +128,21 @@ test("malformed names are rejected: loops, forward and wild pointers, long label
     ]
     for (const [hex, what] of cases) {
         const b = msg(hex)
-        assert.equal(readName(b, 0, 12, b.length, null), null, what)
-        assert.equal(readName(b, 0, 12, b.length, "abc"), null, what)
+        assert.equal(readName(b, 0, 12, b.length), null, what)
     }
     // a 256-byte name: 4 labels of 63 + one more
     let long = ""
     for (let i = 0; i < 4; i++) long += "3f" + "61".repeat(63)
     const b = msg(long + "0161" + "00")
-    assert.equal(readName(b, 0, 12, b.length, null), null, "over 255 bytes")
+    assert.equal(readName(b, 0, 12, b.length), null, "over 255 bytes")
     assert.equal(skipName(Buffer.from("0361", "hex"), 0, 2), -1)
     // writeName and readName agree
     const w = Buffer.alloc(64)
     const end = writeName(w, 0, "Kitchen-2._http._tcp.local")
-    assert.equal(readName(w, 0, 0, end, null), "kitchen-2._http._tcp.local")
+    assert.equal(readName(w, 0, 0, end), "kitchen-2._http._tcp.local")
     assert.equal(skipName(w, 0, end), end)
+    // empty labels are skipped; "" is the root
+    assert.equal(w.subarray(0, writeName(w, 0, ".a..bc.")).toString("hex"), "0161026263" + "00")
+    assert.equal(writeName(w, 0, ""), 1)
+    assert.equal(w[0], 0)
 })
