@@ -90,7 +90,8 @@ export class Stack {
     ip: number
     netmask: number
     gateway: number
-    onEchoReply: EchoReplyHandler = null
+    /** Unset (no initializer: no code) until an application sets it. */
+    onEchoReply: EchoReplyHandler
     /** Sees every well-formed ARP packet first (DHCP's conflict check, RFC 5227); unset (no initializer: no code) until a service sets it. */
     onArp: (p: ArpPacket, now: number) => void
     /** Set in the constructor: a field initializer here tipped test/device/tcp-vm.ts's two stacks over the VM heap. */
@@ -250,12 +251,10 @@ export class Stack {
             if (len < ETH_HEADER_LEN) return c.drop(Reason.Truncated)
             const type = (frame[12] << 8) | frame[13]
             if (type < ETHERTYPE_MIN) return c.drop(Reason.BadEtherType)
-            if (
-                !(frame.getAt(0, "u32") === this.macLo && frame.getAt(4, "u16") === this.macHi) &&
-                !(frame.getAt(0, "u32") === 0xffffffff && frame.getAt(4, "u16") === 0xffff) &&
-                !(this.multicastMac && this.multicastMac(frame))
-            ) {
-                return c.drop(Reason.NotForUs)
+            const d = frame.getAt(0, "u32")
+            const d2 = frame.getAt(4, "u16")
+            if (d !== this.macLo || d2 !== this.macHi) {
+                if ((d !== 0xffffffff || d2 !== 0xffff) && !(this.multicastMac && this.multicastMac(frame))) return c.drop(Reason.NotForUs)
             }
             if (type === ETHERTYPE_IPV4) this.ipInput(frame, len - ETH_HEADER_LEN, now)
             else if (type === ETHERTYPE_ARP) this.arpInput(frame, len - ETH_HEADER_LEN, now)
@@ -317,7 +316,7 @@ export class Stack {
      * without its UDP header being checked, as no port could take it; once
      * on, datagrams are validated (length, checksum: drops counted by
      * reason) and delivered to bound ports. An image with no UDP user
-     * carries none of it: about 0.6 KB of bytecode (udpInput, udpSlot,
+     * carries none of it: about 0.6 KB of bytecode (udpInput,
      * parseUdp, UdpHeader). The host runners and test helpers turn it on.
      */
     enableUdp(): void {
@@ -330,7 +329,8 @@ export class Stack {
     /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
     udpBind(port: number, handler: UdpHandler): boolean {
         this.enableUdp()
-        if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
+        // port 0 marks free slots and is never bound
+        if (port <= 0 || port > 0xffff || this.udpPorts.indexOf(port) >= 0) return false
         const slot = this.udpPorts.indexOf(0)
         if (slot < 0) return false
         this.udpPorts[slot] = port
@@ -339,7 +339,7 @@ export class Stack {
     }
 
     udpUnbind(port: number): void {
-        const slot = this.udpSlot(port)
+        const slot = port === 0 ? -1 : this.udpPorts.indexOf(port)
         if (slot < 0) return
         this.udpPorts[slot] = 0
         this.udpHandlers[slot] = null
@@ -421,7 +421,15 @@ export class Stack {
         }
         const forUs = p.tpa === this.ip
         const learned = p.spa !== 0 && !this.isBroadcastOrMulticast(p.spa) ? this.arp.learn(p.spa, p.sha, 0, now, forUs) : -1
-        if (learned >= 0) this.flushPending(learned)
+        // the frames that waited for this address leave, in the order of their slots
+        const hops = this.pendingHops
+        for (let k = 0; learned >= 0 && k < hops.length; k++) {
+            if (hops[k] !== p.spa) continue
+            const f = this.pendingFrames[k]
+            f.blitAt(0, p.sha, 0, 6)
+            hops[k] = -1
+            this.send(f, this.pendingLengths[k])
+        }
         if (!forUs) {
             if (learned < 0) this.counters.drop(Reason.NotForUs)
             return
@@ -492,7 +500,7 @@ export class Stack {
         const ip = this.rxIp
         const r = parseUdp(frame, off, len, ip.src, ip.dst, u)
         if (r !== Reason.Ok) return this.counters.drop(r)
-        const slot = this.udpSlot(u.dstPort)
+        const slot = u.dstPort === 0 ? -1 : this.udpPorts.indexOf(u.dstPort)
         if (slot < 0) {
             this.sendIcmpError(frame, ICMP_PORT_UNREACHABLE, now)
             return this.counters.drop(Reason.NoSocket)
@@ -556,18 +564,26 @@ export class Stack {
             }
             const arp = this.arp
             let i = arp.find(nextHop, now)
-            if (i < 0) {
+            const resolve = i < 0
+            if (resolve) {
                 i = arp.startResolve(nextHop, now)
                 if (i < 0) {
                     this.counters.drop(Reason.ArpUnresolved)
                     return false
                 }
-                const queued = this.queuePending(nextHop, frameLen)
-                this.sendArp(ARP_REQUEST, null, 0, nextHop)
-                return queued
             }
             const st = arp.state[i]
-            if (st === ArpState.Incomplete) return this.queuePending(nextHop, frameLen)
+            if (st === ArpState.Incomplete) {
+                // a copy of tx waits until nextHop resolves (dropped, counted, when the queue is full)
+                const slot = this.pendingHops.indexOf(-1)
+                if (slot >= 0) {
+                    this.pendingHops[slot] = nextHop
+                    this.pendingLengths[slot] = frameLen
+                    copyBytes(this.pendingFrames[slot], 0, tx, 0, frameLen)
+                } else this.counters.drop(Reason.ArpQueueFull)
+                if (resolve) this.sendArp(ARP_REQUEST, null, 0, nextHop)
+                return slot >= 0
+            }
             tx.blitAt(0, arp.macs, 6 * i, 6)
             this.send(tx, frameLen)
             // lwIP's refresh: an entry in use shortly before it expires is re-resolved by unicast
@@ -592,32 +608,6 @@ export class Stack {
         c.txFrames++
         c.txBytes += n
         this.driver.transmit(buf, n)
-    }
-
-    /** Keeps a copy of tx until nextHop resolves; drops (counted) when the queue is full. */
-    private queuePending(nextHop: number, frameLen: number): boolean {
-        const slot = this.pendingHops.indexOf(-1)
-        if (slot < 0) {
-            this.counters.drop(Reason.ArpQueueFull)
-            return false
-        }
-        this.pendingHops[slot] = nextHop
-        this.pendingLengths[slot] = frameLen
-        copyBytes(this.pendingFrames[slot], 0, this.tx, 0, frameLen)
-        return true
-    }
-
-    /** Sends the frames that waited for ARP entry i's address, in the order of their slots. */
-    private flushPending(i: number): void {
-        const hops = this.pendingHops
-        const ip = this.arp.ips[i]
-        for (let k = 0; k < hops.length; k++) {
-            if (hops[k] !== ip) continue
-            const f = this.pendingFrames[k]
-            f.blitAt(0, this.arp.macs, 6 * i, 6)
-            hops[k] = -1
-            this.send(f, this.pendingLengths[k])
-        }
     }
 
     /**
@@ -706,17 +696,12 @@ export class Stack {
         return ip === BROADCAST || ip === this.bcast || isMulticast(ip)
     }
 
+    /** A multicast MAC (01:00:5e plus 23 bits, RFC 1112 §6.4) of a group we joined. */
     private acceptsMulticastMac(mac: Buffer): boolean {
         if (mac[0] !== 0x01 || mac[1] !== 0x00 || mac[2] !== 0x5e) return false
-        for (const g of this.multicastGroups) {
-            if (((g >> 16) & 0x7f) === mac[3] && ((g >> 8) & 0xff) === mac[4] && (g & 0xff) === mac[5]) return true
-        }
+        const low = (mac[3] << 16) | (mac[4] << 8) | mac[5]
+        for (const g of this.multicastGroups) if ((g & 0x7fffff) === low) return true
         return false
-    }
-
-    /** The slot bound to port, or -1 (port 0 marks free slots and is never bound). */
-    private udpSlot(port: number): number {
-        return port === 0 ? -1 : this.udpPorts.indexOf(port)
     }
 
     say(line: string): void {
