@@ -15,7 +15,7 @@
 // and per frame only what differs (src/wire's emit functions are the
 // reference the tests parse our frames with).
 
-import { Limits, resolveLimits, checkLimits } from "./config.js"
+import { Limits, defaultLimits, checkLimits } from "./config.js"
 import { NetDriver } from "./driver.js"
 import { RandomSource } from "./random.js"
 import { Counters } from "./net/counters.js"
@@ -131,7 +131,7 @@ export class Stack {
     private udpIn: (frame: Buffer, off: number, len: number, now: number) => void
 
     constructor(config: StackConfig) {
-        const limits = resolveLimits(config.limits)
+        const limits = defaultLimits(config.limits)
         const problem = checkLimits(limits)
         if (problem) throw new Error("ds-tcpip: bad limits: " + problem)
         if (!config.driver || !config.driver.mac || config.driver.mac.length !== 6) throw new Error("ds-tcpip: driver with a 6-byte mac required")

@@ -188,24 +188,20 @@ export class Enc28j60 implements NetDriver {
         await this.cmd(WCR, reg + 1, v >> 8)
     }
 
-    private async phyWrite(reg: number, v: number): Promise<void> {
+    /**
+     * A PHY register (DS §3.3): writes v, or reads when v is -1 (MICMD.MIIRD,
+     * then MIRDL/MIRDH). MII operations take 10.24 µs (DS §3.3.1): one SPI
+     * transfer later MISTAT.BUSY is nearly always clear.
+     */
+    private async phy(reg: number, v: number): Promise<number> {
         await this.cmd(WCR, R.MIREGADR, reg)
-        await this.write16(R.MIWRL, v)
-        await this.miiWait()
-    }
-
-    private async phyRead(reg: number): Promise<number> {
-        await this.cmd(WCR, R.MIREGADR, reg)
-        await this.cmd(WCR, R.MICMD, 1) // MIIRD
-        await this.miiWait()
+        if (v >= 0) await this.write16(R.MIWRL, v)
+        else await this.cmd(WCR, R.MICMD, 1) // MIIRD
+        for (let i = 0; i < 10 && (await this.cmd(RCR, R.MISTAT, 0)) & MISTAT_BUSY; i++) await this.bus.sleep(1)
+        if (v >= 0) return 0
         await this.cmd(WCR, R.MICMD, 0)
         const lo = await this.cmd(RCR, R.MIRDL, 0)
         return lo | ((await this.cmd(RCR, R.MIRDL + 1, 0)) << 8)
-    }
-
-    /** MII operations take 10.24 µs (DS §3.3.1): one SPI transfer later it is nearly always done. */
-    private async miiWait(): Promise<void> {
-        for (let i = 0; i < 10 && (await this.cmd(RCR, R.MISTAT, 0)) & MISTAT_BUSY; i++) await this.bus.sleep(1)
     }
 
     // ---- set-up --------------------------------------------------------------
@@ -244,10 +240,10 @@ export class Enc28j60 implements NetDriver {
         for (let i = 0; i < 6; i++) await this.cmd(WCR, R.MAADR5 + 4 - (i & 6) + (i & 1), this.mac[i])
         // PHY (DS §6.6): full duplex to match the MAC, no loopback in half
         // duplex, interrupts on link changes
-        await this.phyWrite(PHCON1, 0x0100) // PDPXMD
-        await this.phyWrite(PHCON2, 0x0100) // HDLDIS
-        await this.phyWrite(PHIE, 0x12) // PLNKIE | PGEIE
-        this.link = ((await this.phyRead(PHSTAT2)) & PHSTAT2_LSTAT) !== 0
+        await this.phy(PHCON1, 0x0100) // PDPXMD
+        await this.phy(PHCON2, 0x0100) // HDLDIS
+        await this.phy(PHIE, 0x12) // PLNKIE | PGEIE
+        this.link = ((await this.phy(PHSTAT2, -1)) & PHSTAT2_LSTAT) !== 0
         // INT pin on: packet, link, TX error, RX error (DS §12)
         await this.cmd(WCR, R.EIE, 0xd3) // INTIE | PKTIE | LINKIE | TXERIE | RXERIE
         await this.cmd(BFS, R.ECON1, ECON1_RXEN)
@@ -293,8 +289,8 @@ export class Enc28j60 implements NetDriver {
         const c = this.counters
         const eir = await this.cmd(RCR, R.EIR, 0)
         if (eir & EIR_LINKIF) {
-            await this.phyRead(PHIR) // reading PHIR clears LINKIF (DS §12.1.5)
-            const up = ((await this.phyRead(PHSTAT2)) & PHSTAT2_LSTAT) !== 0
+            await this.phy(PHIR, -1) // reading PHIR clears LINKIF (DS §12.1.5)
+            const up = ((await this.phy(PHSTAT2, -1)) & PHSTAT2_LSTAT) !== 0
             if (up !== this.link) c.linkChanges++
             this.link = up
         }
