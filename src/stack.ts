@@ -26,15 +26,7 @@ import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_MIN } from "./
 import { ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST, parseArp } from "./wire/arp.js"
 import { Ipv4Header, IPV4_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_UDP, parseIpv4 } from "./wire/ipv4.js"
 import { internetChecksum } from "./wire/checksum.js"
-import {
-    IcmpHeader,
-    ICMP_DEST_UNREACHABLE,
-    ICMP_ECHO_REPLY,
-    ICMP_ECHO_REQUEST,
-    ICMP_PORT_UNREACHABLE,
-    emitIcmp,
-    parseIcmp,
-} from "./wire/icmp.js"
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_PORT_UNREACHABLE } from "./wire/icmp.js"
 import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "./wire/udp.js"
 import { Tcp, TcpHost, IP_PROTO_TCP } from "./tcp/tcp.js"
 import { TcpConnection } from "./tcp/connection.js"
@@ -120,10 +112,9 @@ export class Stack {
     private readonly macLo: number
     private readonly macHi: number
 
-    // parse and emit records, reused for every frame (ICMP's for the message received and the one sent)
+    // parse records, reused for every frame (ICMP is read and written in place)
     private readonly rxArp = new ArpPacket()
     private readonly rxIp = new Ipv4Header()
-    private readonly icmp = new IcmpHeader()
     /** Made by enableUdp(), with udpIn: an image without UDP users has no UdpHeader. */
     private rxUdp: UdpHeader
     private txUdp: UdpHeader
@@ -299,15 +290,13 @@ export class Stack {
             this.counters.drop(Reason.TxTooLong)
             return false
         }
-        const base = L4_OFF + 8
-        for (let i = 0; i < payloadLength; i++) this.tx[base + i] = i & 0xff
-        const h = this.icmp
-        h.type = ICMP_ECHO_REQUEST
-        h.code = 0
-        h.id = id & 0xffff
-        h.seq = seq & 0xffff
-        emitIcmp(h, this.tx, L4_OFF, payloadLength)
-        return this.ipOutput(dst >>> 0, IP_PROTO_ICMP, 8 + payloadLength, now)
+        const tx = this.tx
+        for (let i = 0; i < payloadLength; i++) tx[L4_OFF + 8 + i] = i & 0xff
+        tx[L4_OFF + 4] = (id >> 8) & 0xff
+        tx[L4_OFF + 5] = id & 0xff
+        tx[L4_OFF + 6] = (seq >> 8) & 0xff
+        tx[L4_OFF + 7] = seq & 0xff
+        return this.icmpOutput(dst >>> 0, ICMP_ECHO_REQUEST, 0, payloadLength, now)
     }
 
     /**
@@ -471,27 +460,29 @@ export class Stack {
         }
     }
 
+    /**
+     * An ICMP message (RFC 792) of `len` bytes at frame[off], read in place
+     * with parseIcmp's checks: at least the 8-byte header, and the checksum
+     * over all of it.
+     */
     private icmpInput(frame: Buffer, off: number, len: number, now: number): void {
-        const m = this.icmp
-        const r = parseIcmp(frame, off, len, m)
-        if (r !== Reason.Ok) return this.counters.drop(r)
+        const c = this.counters
+        if (len < ICMP_HEADER_LEN || off + len > frame.length) return c.drop(Reason.Truncated)
+        if (internetChecksum(frame, off, len) !== 0) return c.drop(Reason.BadChecksum)
+        const type = frame[off]
         const src = this.rxIp.src
-        if (m.type === ICMP_ECHO_REQUEST) {
+        if (type === ICMP_ECHO_REQUEST) {
             // Like Linux (icmp_echo_ignore_broadcasts), answer only our unicast address.
-            if (this.rxIp.dst !== this.ip) return this.counters.drop(Reason.IcmpIgnored)
-            const payloadLen = len - 8
+            if (this.rxIp.dst !== this.ip) return c.drop(Reason.IcmpIgnored)
             // the link may deliver more than our MTU: the reply would not fit tx
-            if (L4_OFF + len > this.tx.length) return this.counters.drop(Reason.TxTooLong)
-            copyBytes(this.tx, L4_OFF + 8, frame, off + 8, payloadLen)
-            // the same identifier and sequence number
-            m.type = ICMP_ECHO_REPLY
-            m.code = 0
-            emitIcmp(m, this.tx, L4_OFF, payloadLen)
-            if (this.ipOutput(src, IP_PROTO_ICMP, 8 + payloadLen, now)) this.counters.icmpEchoRepliesSent++
-        } else if (m.type === ICMP_ECHO_REPLY && this.onEchoReply) {
-            this.onEchoReply(src, m.id, m.seq, frame, off + 8, len - 8, now)
+            if (L4_OFF + len > this.tx.length) return c.drop(Reason.TxTooLong)
+            // the same identifier, sequence number and data
+            copyBytes(this.tx, L4_OFF + 4, frame, off + 4, len - 4)
+            if (this.icmpOutput(src, ICMP_ECHO_REPLY, 0, len - 8, now)) c.icmpEchoRepliesSent++
+        } else if (type === ICMP_ECHO_REPLY && this.onEchoReply) {
+            this.onEchoReply(src, (frame[off + 4] << 8) | frame[off + 5], (frame[off + 6] << 8) | frame[off + 7], frame, off + 8, len - 8, now)
         } else {
-            this.counters.drop(Reason.IcmpIgnored)
+            c.drop(Reason.IcmpIgnored)
         }
     }
 
@@ -680,14 +671,28 @@ export class Stack {
         if (this.icmpTokens < 1) return
         this.icmpTokens -= 1
         const quoted = Math.min(ip.totalLength, ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8)
-        copyBytes(this.tx, L4_OFF + 8, frame, IP_OFF, quoted)
-        const h = this.icmp
-        h.type = ICMP_DEST_UNREACHABLE
-        h.code = code
-        h.id = 0
-        h.seq = 0
-        emitIcmp(h, this.tx, L4_OFF, quoted)
-        if (this.ipOutput(ip.src, IP_PROTO_ICMP, 8 + quoted, now)) this.counters.icmpErrorsSent++
+        const tx = this.tx
+        copyBytes(tx, L4_OFF + 8, frame, IP_OFF, quoted)
+        // the 4 bytes after the checksum are unused (zero)
+        tx.fillAt(L4_OFF + 4, 4, 0)
+        if (this.icmpOutput(ip.src, ICMP_DEST_UNREACHABLE, code, quoted, now)) this.counters.icmpErrorsSent++
+    }
+
+    /**
+     * Sends the ICMP message at tx[34] whose bytes 4..7 and payloadLen
+     * bytes of data are in place: its type, code and checksum (RFC 792),
+     * then the IP header.
+     */
+    private icmpOutput(dst: number, type: number, code: number, payloadLen: number, now: number): boolean {
+        const tx = this.tx
+        tx[L4_OFF] = type
+        tx[L4_OFF + 1] = code
+        tx[L4_OFF + 2] = 0
+        tx[L4_OFF + 3] = 0
+        const sum = internetChecksum(tx, L4_OFF, ICMP_HEADER_LEN + payloadLen)
+        tx[L4_OFF + 2] = sum >> 8
+        tx[L4_OFF + 3] = sum & 0xff
+        return this.ipOutput(dst, IP_PROTO_ICMP, ICMP_HEADER_LEN + payloadLen, now)
     }
 
     // ---- addressing -------------------------------------------------------
