@@ -260,7 +260,27 @@ export class Stack {
     /** Runs the timers that are due. */
     poll(now: number): void {
         try {
-            this.arpTimers(now)
+            // ARP: RFC 1122 §2.3.2.1 retries, then give up and drop what waited
+            const arp = this.arp
+            const st = arp.state
+            for (let i = 0; i < st.length; i++) {
+                if (st[i] !== ArpState.Incomplete || arp.times[i] > now) continue
+                const ip = arp.ips[i]
+                if (arp.retries[i] > 0) {
+                    arp.retries[i]--
+                    arp.times[i] = now + this.limits.arpRetryMs
+                    this.sendArp(ARP_REQUEST, null, 0, ip)
+                    continue
+                }
+                st[i] = ArpState.Free
+                this.say("ARP: " + ipToString(ip) + " did not answer")
+                const hops = this.pendingHops
+                for (let k = 0; k < hops.length; k++) {
+                    if (hops[k] !== ip) continue
+                    hops[k] = -1
+                    this.counters.drop(Reason.ArpUnresolved)
+                }
+            }
             this.tcp.poll(now)
             // each service looks at its own deadline
             for (const s of this.services) s.poll(now)
@@ -623,30 +643,6 @@ export class Stack {
         this.send(b, ETH_HEADER_LEN + ARP_LEN)
     }
 
-    /** RFC 1122 §2.3.2.1 retries, then give up and drop what waited. */
-    private arpTimers(now: number): void {
-        const arp = this.arp
-        const st = arp.state
-        for (let i = 0; i < st.length; i++) {
-            if (st[i] !== ArpState.Incomplete || arp.times[i] > now) continue
-            const ip = arp.ips[i]
-            if (arp.retries[i] > 0) {
-                arp.retries[i]--
-                arp.times[i] = now + this.limits.arpRetryMs
-                this.sendArp(ARP_REQUEST, null, 0, ip)
-                continue
-            }
-            st[i] = ArpState.Free
-            this.say("ARP: " + ipToString(ip) + " did not answer")
-            const hops = this.pendingHops
-            for (let k = 0; k < hops.length; k++) {
-                if (hops[k] !== ip) continue
-                hops[k] = -1
-                this.counters.drop(Reason.ArpUnresolved)
-            }
-        }
-    }
-
     /**
      * A destination unreachable (RFC 792) with `code` about the datagram
      * received (its IP header at frame[14]), under the rules of RFC 1122
@@ -714,6 +710,7 @@ export class Stack {
     }
 }
 
+/** 224.0.0.0/4 (RFC 5771). */
 function isMulticast(ip: number): boolean {
     return ip >>> 28 === 0xe
 }

@@ -68,7 +68,7 @@ export class ArpCache {
         let i = this.find(ip, now)
         if (i < 0) {
             if (!create) return -1
-            i = this.allocate(ip, now)
+            i = this.startResolve(ip, now)
             if (i < 0) return -1
         }
         this.macs.blitAt(6 * i, mac, macOff, 6)
@@ -77,33 +77,28 @@ export class ArpCache {
         return i
     }
 
-    /** A new Incomplete entry for ip (the caller sends the first request), or -1 when the table is full of resolutions. */
+    /**
+     * A new Incomplete entry for ip (the caller sends the first request):
+     * a free one, or the Reachable entry that expires first; -1 when the
+     * table is full of resolutions.
+     */
     startResolve(ip: number, now: number): number {
-        const i = this.allocate(ip, now)
+        const st = this.state
+        let i = -1
+        for (let k = 0; k < st.length; k++) {
+            if (st[k] === ArpState.Incomplete) continue
+            if (st[k] === ArpState.Free || now >= this.times[k]) {
+                i = k
+                break
+            }
+            if (i < 0 || this.times[k] < this.times[i]) i = k
+        }
         if (i < 0) return -1
-        this.state[i] = ArpState.Incomplete
+        this.ips[i] = ip
+        st[i] = ArpState.Incomplete
         this.retries[i] = this.limits.arpRetries - 1
         this.times[i] = now + this.limits.arpRetryMs
         return i
-    }
-
-    /** A free entry for ip, or the Reachable entry that expires first, or -1. */
-    private allocate(ip: number, now: number): number {
-        const st = this.state
-        let victim = -1
-        for (let i = 0; i < st.length; i++) {
-            if (st[i] === ArpState.Incomplete) continue
-            if (st[i] === ArpState.Free || now >= this.times[i]) {
-                victim = i
-                break
-            }
-            if (victim < 0 || this.times[i] < this.times[victim]) victim = i
-        }
-        if (victim >= 0) {
-            st[victim] = ArpState.Free
-            this.ips[victim] = ip
-        }
-        return victim
     }
 
     /** The earliest retry among Incomplete entries, or -1. */
