@@ -107,18 +107,20 @@ export class Enc28j60 implements NetDriver {
     link = false
     /** Silicon revision (EREVID) after init(). */
     revision = 0
-    /** Called when transmit() queued a frame (the driver's loop wakes up). */
-    onQueued: () => void = null
+    /** Called when transmit() queued a frame (the driver's loop wakes up); unset (no initializer: no code) until the loop sets it. */
+    onQueued: () => void
 
     private readonly bus: SpiBus
     private readonly queue: TxQueue
     private readonly hash = Buffer.alloc(8)
-    private bank = 0
+    /** The register bank selected (init() resets it). */
+    private bank: number
     /** Where the next received frame starts (its next-packet pointer said so). */
     private next = RX_START
     /** Where ERDPT points now (-1: unknown). */
     private rdpt = -1
-    private txBusy = false
+    /** A transmission is under way (init() clears it). */
+    private txBusy: boolean
     private readonly t2 = Buffer.alloc(2)
     private readonly r2 = Buffer.alloc(2)
     private readonly t3 = Buffer.alloc(3)
