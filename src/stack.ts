@@ -154,12 +154,8 @@ export class Stack {
         this.tx = tx
         const a = Buffer.alloc(MIN_FRAME)
         a.blitAt(6, mac, 0, 6)
-        a[12] = ETHERTYPE_ARP >> 8
-        a[13] = ETHERTYPE_ARP & 0xff
-        a[15] = 1 // hardware type: Ethernet
-        a[16] = ETHERTYPE_IPV4 >> 8
-        a[18] = 6
-        a[19] = 4
+        // EtherType 0x0806; hardware type 1 (Ethernet), protocol 0x0800, address lengths 6 and 4
+        a.blitAt(12, Buffer.from("0806000108000604", "hex"), 0, 8)
         a.blitAt(22, mac, 0, 6)
         this.arpTx = a
         this.arp = new ArpCache(limits)
@@ -699,7 +695,8 @@ export class Stack {
 
     /** A multicast MAC (01:00:5e plus 23 bits, RFC 1112 §6.4) of a group we joined. */
     private acceptsMulticastMac(mac: Buffer): boolean {
-        if (mac[0] !== 0x01 || mac[1] !== 0x00 || mac[2] !== 0x5e) return false
+        // bytes 01 00 5e, read as a little-endian word
+        if ((mac.getAt(0, "u32") & 0xffffff) !== 0x5e0001) return false
         const low = (mac[3] << 16) | (mac[4] << 8) | mac[5]
         for (const g of this.multicastGroups) if ((g & 0x7fffff) === low) return true
         return false
