@@ -9,9 +9,10 @@
 //
 // Every SPI command is its own chip-select transaction (DS §4.2), so a
 // register access is one transfer and one fiber suspension on the device:
-// the driver caches the register bank, tracks the read pointer instead of
-// reading it, and reads a frame with two transfers (status vector, then the
-// frame) from size classes of buffers (an over-read in the ring is harmless).
+// the driver caches the register bank, sets the read pointer to each frame's
+// start from the previous frame's next-packet pointer instead of reading it,
+// and reads a frame with two transfers (status vector, then the frame) from
+// size classes of buffers (an over-read in the ring is harmless).
 import { NetDriver } from "../driver.js"
 import { DriverCounters, FrameSink, SpiBus, TxQueue } from "./spi.js"
 
@@ -117,8 +118,6 @@ export class Enc28j60 implements NetDriver {
     private bank: number
     /** Where the next received frame starts (its next-packet pointer said so). */
     private next = RX_START
-    /** Where ERDPT points now (-1: unknown). */
-    private rdpt = -1
     /** A transmission is under way (init() clears it). */
     private txBusy: boolean
     private readonly t2 = Buffer.alloc(2)
@@ -263,7 +262,6 @@ export class Enc28j60 implements NetDriver {
         // reset leaves EPKTCNT alone: decrement it to 0 (DS §7.2.4)
         for (let n = await this.cmd(RCR, R.EPKTCNT, 0); n > 0; n--) await this.cmd(BFS, R.ECON2, ECON2_PKTDEC)
         this.next = RX_START
-        this.rdpt = -1
         await this.cmd(BFC, R.EIR, EIR_RXERIF)
         if (enable) await this.cmd(BFS, R.ECON1, ECON1_RXEN)
     }
@@ -326,7 +324,8 @@ export class Enc28j60 implements NetDriver {
 
     private async receiveOne(sink: FrameSink, now: number): Promise<boolean> {
         const c = this.counters
-        if (this.rdpt !== this.next) await this.write16(R.ERDPTL, this.next)
+        // ERDPT to the frame's start (after a read it is wherever the over-read left it)
+        await this.write16(R.ERDPTL, this.next)
         const h = this.rHdr
         c.spiTransfers++
         await this.bus.xfer(this.tHdr, h)
@@ -349,7 +348,6 @@ export class Enc28j60 implements NetDriver {
         c.spiTransfers++
         await this.bus.xfer(tx, rx)
         if (!small) tx[0] = WBM
-        this.rdpt = -1
         this.next = next
         // errata #14: ERXRDPT = next - 1, odd, frees the frame's space
         await this.write16(R.ERXRDPTL, next === RX_START ? RX_END : next - 1)
