@@ -8,7 +8,7 @@
 // bench/device/features/ what each optional feature adds).
 import * as ds from "@devicescript/core"
 import { Stack } from "./stack.js"
-import { Xoshiro128 } from "./random.js"
+import { runtimeRandom } from "./random.js"
 import { ipToString, parseMac } from "./wire/bytes.js"
 import { Net } from "./socket/socket.js"
 import { HttpServer, IncomingRequest } from "./http/server.js"
@@ -32,12 +32,12 @@ const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
 if (eth) {
     // no address until DHCP leases one; the 64 KiB heap also holds the driver's
     // frame buffers (about 4.5 KB), so three connections of the default 2 + 2 KB
-    const stack = new Stack({ driver: eth, ip: 0, netmask: 0, random: new Xoshiro128(ds.millis() + mac[5]), limits: { tcpConnections: 3 } })
+    const stack = new Stack({ driver: eth, ip: 0, netmask: 0, random: runtimeRandom(), limits: { tcpConnections: 3 } })
     const host = deviceSocketHost(kick, log)
     const net = new Net(stack, host)
     const server = new HttpServer(net)
     runEthernet(eth, stack, kick, log)
-    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
+    runNetwork([stack], null, kick, 2, log)
     stack.start(ds.millis())
 
     server.get("/", async (req: IncomingRequest, res: ServerResponse) => {

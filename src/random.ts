@@ -57,3 +57,17 @@ export class Xoshiro128 implements RandomSource {
 function rotl(x: number, k: number): number {
     return (x << k) | (x >>> (32 - k))
 }
+
+/**
+ * The runtime's own generator as a RandomSource, for a firmware: the
+ * DeviceScript runtime seeds Math.random from the chip's random bytes
+ * (jd_crypto_get_random; the VM harness seeds it per VM, reproducibly), so
+ * the device needs no generator of its own and no seed (a seed from the
+ * clock at boot repeats from one boot to the next). Not for cryptography
+ * either: ISNs mix it with a keyed hash (RFC 6528). About 60 bytes of
+ * bytecode where Xoshiro128 took 400; the simulator and the host runners
+ * keep Xoshiro128 for runs that repeat byte for byte.
+ */
+export function runtimeRandom(): RandomSource {
+    return { nextU32: () => Math.floor(Math.random() * 4294967296) }
+}

@@ -9,27 +9,24 @@
 // Everything is allocated in the constructor: one transmit buffer, one small
 // ARP buffer, the ARP cache and its queue of pending frames, parse records.
 // A received frame is read in place and never kept; the work per frame is
-// bounded by the table sizes in Limits.
+// bounded by the table sizes in Limits. The headers we send are written in
+// place: the bytes that never change (our MAC, the EtherTypes, IPv4's version,
+// flags and TTL, ARP's hardware and protocol fields) once, at construction,
+// and per frame only what differs (src/wire's emit functions are the
+// reference the tests parse our frames with).
 
-import { Limits, resolveLimits, checkLimits } from "./config.js"
+import { Limits, defaultLimits, checkLimits } from "./config.js"
 import { NetDriver } from "./driver.js"
 import { RandomSource } from "./random.js"
 import { Counters } from "./net/counters.js"
-import { ArpCache, ArpEntry, ArpState } from "./net/arp-cache.js"
+import { ArpCache, ArpState } from "./net/arp-cache.js"
 import { Reason } from "./wire/reason.js"
-import { copyBytes, ipToString, isBroadcastMac, macEquals, macToString } from "./wire/bytes.js"
-import { EthernetHeader, ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, emitEthernet, parseEthernet } from "./wire/ethernet.js"
-import { ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from "./wire/arp.js"
-import { Ipv4Header, IPV4_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_UDP, emitIpv4, parseIpv4 } from "./wire/ipv4.js"
-import {
-    IcmpHeader,
-    ICMP_DEST_UNREACHABLE,
-    ICMP_ECHO_REPLY,
-    ICMP_ECHO_REQUEST,
-    ICMP_PORT_UNREACHABLE,
-    emitIcmp,
-    parseIcmp,
-} from "./wire/icmp.js"
+import { copyBytes, ipToString, macEquals, macToString, setU32 } from "./wire/bytes.js"
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_MIN } from "./wire/ethernet.js"
+import { ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST, parseArp } from "./wire/arp.js"
+import { Ipv4Header, IPV4_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_UDP, parseIpv4 } from "./wire/ipv4.js"
+import { internetChecksum } from "./wire/checksum.js"
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_PORT_UNREACHABLE } from "./wire/icmp.js"
 import { UdpHeader, UDP_HEADER_LEN, emitUdp, parseUdp } from "./wire/udp.js"
 import { Tcp, TcpHost, IP_PROTO_TCP } from "./tcp/tcp.js"
 import { TcpConnection } from "./tcp/connection.js"
@@ -75,17 +72,6 @@ const BROADCAST = 0xffffffff
 /** RFC 1812 §4.3.2.3: an ICMP error carries as much of the offending datagram as fits in 576 bytes. */
 const ICMP_ERROR_MAX = 576
 
-/** A frame waiting for its next hop's MAC address. @devsWhenUsed */
-class PendingFrame {
-    used = false
-    nextHop = 0
-    length = 0
-    buf: Buffer
-    constructor(size: number) {
-        this.buf = Buffer.alloc(size)
-    }
-}
-
 /** @devsWhenUsed */
 export class Stack {
     readonly limits: Limits
@@ -96,7 +82,8 @@ export class Stack {
     ip: number
     netmask: number
     gateway: number
-    onEchoReply: EchoReplyHandler = null
+    /** Unset (no initializer: no code) until an application sets it. */
+    onEchoReply: EchoReplyHandler
     /** Sees every well-formed ARP packet first (DHCP's conflict check, RFC 5227); unset (no initializer: no code) until a service sets it. */
     onArp: (p: ArpPacket, now: number) => void
     /** Set in the constructor: a field initializer here tipped test/device/tcp-vm.ts's two stacks over the VM heap. */
@@ -107,7 +94,10 @@ export class Stack {
     private readonly log: (line: string) => void
     private readonly tx: Buffer
     private readonly arpTx: Buffer
-    private readonly pending: PendingFrame[] = []
+    /** Frames waiting for their next hop's MAC address: the frame, its length, and the next hop (-1: the slot is free). */
+    private readonly pendingFrames: Buffer[] = []
+    private readonly pendingLengths: number[] = []
+    private readonly pendingHops: number[] = []
     private readonly udpPorts: number[] = []
     private readonly udpHandlers: UdpHandler[] = []
     private readonly multicastGroups: number[] = []
@@ -116,24 +106,23 @@ export class Stack {
     private ipId: number
     private icmpTokens: number
     private icmpTokensAt = 0
+    /** Our subnet's broadcast address (from ip and netmask). */
+    private bcast: number
+    /** Our MAC address as a little-endian u32 (bytes 0..3) and u16 (4..5): a received frame's destination is two reads. */
+    private readonly macLo: number
+    private readonly macHi: number
 
-    // parse and emit records, reused for every frame
-    private readonly rxEth = new EthernetHeader()
+    // parse records, reused for every frame (ICMP is read and written in place)
     private readonly rxArp = new ArpPacket()
     private readonly rxIp = new Ipv4Header()
-    private readonly rxIcmp = new IcmpHeader()
     /** Made by enableUdp(), with udpIn: an image without UDP users has no UdpHeader. */
     private rxUdp: UdpHeader
-    private readonly txEth = new EthernetHeader()
-    private readonly txArp = new ArpPacket()
-    private readonly txIp = new Ipv4Header()
-    private readonly txIcmp = new IcmpHeader()
     private txUdp: UdpHeader
     /** udpInput once enableUdp() ran; unset (no initializer: no code) before. */
     private udpIn: (frame: Buffer, off: number, len: number, now: number) => void
 
     constructor(config: StackConfig) {
-        const limits = resolveLimits(config.limits)
+        const limits = defaultLimits(config.limits)
         const problem = checkLimits(limits)
         if (problem) throw new Error("ds-tcpip: bad limits: " + problem)
         if (!config.driver || !config.driver.mac || config.driver.mac.length !== 6) throw new Error("ds-tcpip: driver with a 6-byte mac required")
@@ -148,10 +137,33 @@ export class Stack {
         this.random = config.random
         this.services = []
         this.log = config.log || null
-        this.tx = Buffer.alloc(ETH_HEADER_LEN + limits.mtu)
-        this.arpTx = Buffer.alloc(MIN_FRAME)
+        this.bcast = (this.ip | ~this.netmask) >>> 0
+        const mac = this.mac
+        this.macLo = mac.getAt(0, "u32")
+        this.macHi = mac.getAt(4, "u16")
+        // what never changes in the frames we send: Ethernet's source and type,
+        // IPv4's version and header length, TOS 0, DF (we never fragment: path
+        // MTU discovery, RFC 1191, tells senders) and TTL; ARP's hardware and
+        // protocol fields and our MAC as the sender's
+        const tx = Buffer.alloc(ETH_HEADER_LEN + limits.mtu)
+        tx.blitAt(6, mac, 0, 6)
+        tx[12] = ETHERTYPE_IPV4 >> 8
+        tx[14] = 0x45
+        tx[20] = 0x40
+        tx[22] = limits.ttl
+        this.tx = tx
+        const a = Buffer.alloc(MIN_FRAME)
+        a.blitAt(6, mac, 0, 6)
+        // EtherType 0x0806; hardware type 1 (Ethernet), protocol 0x0800, address lengths 6 and 4
+        a.blitAt(12, Buffer.from("0806000108000604", "hex"), 0, 8)
+        a.blitAt(22, mac, 0, 6)
+        this.arpTx = a
         this.arp = new ArpCache(limits)
-        for (let i = 0; i < limits.arpQueueFrames; i++) this.pending.push(new PendingFrame(ETH_HEADER_LEN + limits.mtu))
+        for (let i = 0; i < limits.arpQueueFrames; i++) {
+            this.pendingFrames.push(Buffer.alloc(ETH_HEADER_LEN + limits.mtu))
+            this.pendingLengths.push(0)
+            this.pendingHops.push(-1)
+        }
         for (let i = 0; i < limits.udpSockets; i++) {
             this.udpPorts.push(0)
             this.udpHandlers.push(null)
@@ -177,7 +189,7 @@ export class Stack {
     /** Announces our address with a gratuitous ARP request (RFC 5227 §3). */
     start(now: number): void {
         this.icmpTokensAt = now
-        if (this.ip !== 0) this.sendArp(ARP_REQUEST, null, this.ip)
+        if (this.ip !== 0) this.sendArp(ARP_REQUEST, null, 0, this.ip)
     }
 
     /**
@@ -189,6 +201,7 @@ export class Stack {
         const old = this.ip
         this.netmask = netmask >>> 0
         this.gateway = gateway >>> 0
+        this.bcast = (old | ~this.netmask) >>> 0
         if (ip >>> 0 === old) return
         // the reset leaves from the old address, while it is still ours
         for (const c of this.tcp.pool) {
@@ -198,6 +211,7 @@ export class Stack {
             }
         }
         this.ip = ip >>> 0
+        this.bcast = (this.ip | ~this.netmask) >>> 0
         this.say("address " + ipToString(this.ip))
         this.start(now)
         for (const s of this.services) s.addressChanged(now)
@@ -205,16 +219,33 @@ export class Stack {
 
     /** An RFC 5227 ARP probe for ip: sender address 0.0.0.0 when we have none yet. */
     arpProbe(ip: number): void {
-        this.sendArp(ARP_REQUEST, null, ip)
+        this.sendArp(ARP_REQUEST, null, 0, ip)
     }
 
-    /** Handles one received Ethernet frame. Never throws; a frame not taken is counted under its reason. */
+    /**
+     * Handles one received Ethernet frame. Never throws; a frame not taken is
+     * counted under its reason. The Ethernet II header (IEEE 802.3 clause
+     * 3.2.6) is read in place, with parseEthernet's checks: at least 14
+     * bytes, an EtherType and not an 802.3 length; then the destination: us,
+     * broadcast, or a multicast group we joined.
+     */
     receive(frame: Buffer, now: number, length?: number): void {
         const len = length === undefined ? frame.length : Math.min(length, frame.length)
-        this.counters.rxFrames++
-        this.counters.rxBytes += len
+        const c = this.counters
+        c.rxFrames++
+        c.rxBytes += len
         try {
-            this.input(frame, len, now)
+            if (len < ETH_HEADER_LEN) return c.drop(Reason.Truncated)
+            const type = (frame[12] << 8) | frame[13]
+            if (type < ETHERTYPE_MIN) return c.drop(Reason.BadEtherType)
+            const d = frame.getAt(0, "u32")
+            const d2 = frame.getAt(4, "u16")
+            if (d !== this.macLo || d2 !== this.macHi) {
+                if ((d !== 0xffffffff || d2 !== 0xffff) && !(this.multicastMac && this.multicastMac(frame))) return c.drop(Reason.NotForUs)
+            }
+            if (type === ETHERTYPE_IPV4) this.ipInput(frame, len - ETH_HEADER_LEN, now)
+            else if (type === ETHERTYPE_ARP) this.arpInput(frame, len - ETH_HEADER_LEN, now)
+            else c.drop(Reason.UnknownEtherType)
         } catch (e) {
             // a bug, not bad input: count it so tests and /status show it
             this.counters.drop(Reason.InternalError)
@@ -225,7 +256,27 @@ export class Stack {
     /** Runs the timers that are due. */
     poll(now: number): void {
         try {
-            this.arpTimers(now)
+            // ARP: RFC 1122 §2.3.2.1 retries, then give up and drop what waited
+            const arp = this.arp
+            const st = arp.state
+            for (let i = 0; i < st.length; i++) {
+                if (st[i] !== ArpState.Incomplete || arp.times[i] > now) continue
+                const ip = arp.ips[i]
+                if (arp.retries[i] > 0) {
+                    arp.retries[i]--
+                    arp.times[i] = now + this.limits.arpRetryMs
+                    this.sendArp(ARP_REQUEST, null, 0, ip)
+                    continue
+                }
+                st[i] = ArpState.Free
+                this.say("ARP: " + ipToString(ip) + " did not answer")
+                const hops = this.pendingHops
+                for (let k = 0; k < hops.length; k++) {
+                    if (hops[k] !== ip) continue
+                    hops[k] = -1
+                    this.counters.drop(Reason.ArpUnresolved)
+                }
+            }
             this.tcp.poll(now)
             // each service looks at its own deadline
             for (const s of this.services) s.poll(now)
@@ -255,15 +306,13 @@ export class Stack {
             this.counters.drop(Reason.TxTooLong)
             return false
         }
-        const base = L4_OFF + 8
-        for (let i = 0; i < payloadLength; i++) this.tx[base + i] = i & 0xff
-        const h = this.txIcmp
-        h.type = ICMP_ECHO_REQUEST
-        h.code = 0
-        h.id = id & 0xffff
-        h.seq = seq & 0xffff
-        emitIcmp(h, this.tx, L4_OFF, payloadLength)
-        return this.ipOutput(dst >>> 0, IP_PROTO_ICMP, 8 + payloadLength, now)
+        const tx = this.tx
+        for (let i = 0; i < payloadLength; i++) tx[L4_OFF + 8 + i] = i & 0xff
+        tx[L4_OFF + 4] = (id >> 8) & 0xff
+        tx[L4_OFF + 5] = id & 0xff
+        tx[L4_OFF + 6] = (seq >> 8) & 0xff
+        tx[L4_OFF + 7] = seq & 0xff
+        return this.icmpOutput(dst >>> 0, ICMP_ECHO_REQUEST, 0, payloadLength, now)
     }
 
     /**
@@ -272,7 +321,7 @@ export class Stack {
      * without its UDP header being checked, as no port could take it; once
      * on, datagrams are validated (length, checksum: drops counted by
      * reason) and delivered to bound ports. An image with no UDP user
-     * carries none of it: about 0.6 KB of bytecode (udpInput, udpSlot,
+     * carries none of it: about 0.6 KB of bytecode (udpInput,
      * parseUdp, UdpHeader). The host runners and test helpers turn it on.
      */
     enableUdp(): void {
@@ -285,7 +334,8 @@ export class Stack {
     /** Binds a UDP port to a handler. False when the port is taken or the table is full. */
     udpBind(port: number, handler: UdpHandler): boolean {
         this.enableUdp()
-        if (port <= 0 || port > 0xffff || this.udpSlot(port) >= 0) return false
+        // port 0 marks free slots and is never bound
+        if (port <= 0 || port > 0xffff || this.udpPorts.indexOf(port) >= 0) return false
         const slot = this.udpPorts.indexOf(0)
         if (slot < 0) return false
         this.udpPorts[slot] = port
@@ -294,7 +344,7 @@ export class Stack {
     }
 
     udpUnbind(port: number): void {
-        const slot = this.udpSlot(port)
+        const slot = port === 0 ? -1 : this.udpPorts.indexOf(port)
         if (slot < 0) return
         this.udpPorts[slot] = 0
         this.udpHandlers[slot] = null
@@ -362,22 +412,10 @@ export class Stack {
 
     // ---- input ------------------------------------------------------------
 
-    private input(frame: Buffer, len: number, now: number): void {
-        const eth = this.rxEth
-        const r = parseEthernet(frame, 0, len, eth)
-        if (r !== Reason.Ok) return this.counters.drop(r)
-        if (!macEquals(eth.dst, 0, this.mac, 0) && !isBroadcastMac(eth.dst, 0) && !(this.multicastMac && this.multicastMac(eth.dst))) {
-            return this.counters.drop(Reason.NotForUs)
-        }
-        if (eth.etherType === ETHERTYPE_ARP) this.arpInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
-        else if (eth.etherType === ETHERTYPE_IPV4) this.ipInput(frame, ETH_HEADER_LEN, len - ETH_HEADER_LEN, now)
-        else this.counters.drop(Reason.UnknownEtherType)
-    }
-
     /** RFC 826 "Packet Reception", with RFC 5227 probes (sender 0.0.0.0) never learned. */
-    private arpInput(frame: Buffer, off: number, len: number, now: number): void {
+    private arpInput(frame: Buffer, len: number, now: number): void {
         const p = this.rxArp
-        const r = parseArp(frame, off, len, p)
+        const r = parseArp(frame, ETH_HEADER_LEN, len, p)
         if (r !== Reason.Ok) return this.counters.drop(r)
         if (this.onArp) this.onArp(p, now)
         if (this.ip === 0) return this.counters.drop(Reason.NotForUs)
@@ -387,75 +425,80 @@ export class Stack {
             return this.counters.drop(Reason.Martian)
         }
         const forUs = p.tpa === this.ip
-        const learned = p.spa !== 0 && !this.isBroadcastOrMulticast(p.spa) ? this.arp.learn(p.spa, p.sha, 0, now, forUs) : null
-        if (learned) this.flushPending(learned)
+        const learned = p.spa !== 0 && !this.isBroadcastOrMulticast(p.spa) ? this.arp.learn(p.spa, p.sha, 0, now, forUs) : -1
+        // the frames that waited for this address leave, in the order of their slots
+        const hops = this.pendingHops
+        for (let k = 0; learned >= 0 && k < hops.length; k++) {
+            if (hops[k] !== p.spa) continue
+            const f = this.pendingFrames[k]
+            f.blitAt(0, p.sha, 0, 6)
+            hops[k] = -1
+            this.send(f, this.pendingLengths[k])
+        }
         if (!forUs) {
-            if (!learned) this.counters.drop(Reason.NotForUs)
+            if (learned < 0) this.counters.drop(Reason.NotForUs)
             return
         }
-        if (p.op === ARP_REQUEST) this.sendArp(ARP_REPLY, p.sha, p.spa)
+        if (p.op === ARP_REQUEST) this.sendArp(ARP_REPLY, p.sha, 0, p.spa)
     }
 
-    /** RFC 1122 §3.2.1: validate, then deliver by protocol. */
-    private ipInput(frame: Buffer, off: number, len: number, now: number): void {
+    /** RFC 1122 §3.2.1: validate, then deliver by protocol (the IPv4 header is at frame[14]). */
+    private ipInput(frame: Buffer, len: number, now: number): void {
         const h = this.rxIp
-        const r = parseIpv4(frame, off, len, h)
-        if (r !== Reason.Ok) return this.counters.drop(r)
+        const c = this.counters
+        const r = parseIpv4(frame, IP_OFF, len, h)
+        if (r !== Reason.Ok) return c.drop(r)
         const dst = h.dst
-        if (dst !== this.ip && dst !== BROADCAST && dst !== this.subnetBroadcast() && !(isMulticast(dst) && this.multicastGroups.indexOf(dst) >= 0)) {
-            return this.counters.drop(Reason.NotForUs)
+        if (dst !== this.ip && dst !== BROADCAST && dst !== this.bcast && !(isMulticast(dst) && this.multicastGroups.indexOf(dst) >= 0)) {
+            return c.drop(Reason.NotForUs)
         }
         // RFC 1122 §3.2.1.3: a source address must be a host's
-        if (this.isBroadcastOrMulticast(h.src)) return this.counters.drop(Reason.BroadcastSource)
+        if (this.isBroadcastOrMulticast(h.src)) return c.drop(Reason.BroadcastSource)
         if (h.moreFragments || h.fragmentOffset !== 0) {
             // We do not reassemble (see README): our own output never needs
             // it (DF set, TCP MSS from the MTU) and the services use small datagrams.
-            return this.counters.drop(Reason.Fragment)
+            return c.drop(Reason.Fragment)
         }
-        const payloadOff = off + h.headerLength
+        const payloadOff = IP_OFF + h.headerLength
         const payloadLen = h.totalLength - h.headerLength
-        if (h.protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
-        else if (h.protocol === IP_PROTO_UDP) {
-            if (this.udpIn) this.udpIn(frame, payloadOff, payloadLen, now)
-            else {
-                this.sendIcmpError(frame, IP_OFF, ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, now)
-                this.counters.drop(Reason.NoSocket)
-            }
-        }
-        else if (h.protocol === IP_PROTO_TCP) {
+        const protocol = h.protocol
+        if (protocol === IP_PROTO_TCP) {
             // TCP is unicast only (RFC 1122 §4.2.3.10)
-            if (dst !== this.ip) return this.counters.drop(Reason.NotForUs)
+            if (dst !== this.ip) return c.drop(Reason.NotForUs)
             this.tcp.input(frame, payloadOff, payloadLen, h.src, dst, now)
-        }
+        } else if (protocol === IP_PROTO_ICMP) this.icmpInput(frame, payloadOff, payloadLen, now)
+        else if (protocol === IP_PROTO_UDP && this.udpIn) this.udpIn(frame, payloadOff, payloadLen, now)
         else {
-            this.sendIcmpError(frame, off, ICMP_DEST_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, now)
-            this.counters.drop(Reason.UnknownProtocol)
+            // UDP without the socket API: no port could take it
+            const udp = protocol === IP_PROTO_UDP
+            this.sendIcmpError(frame, udp ? ICMP_PORT_UNREACHABLE : ICMP_PROTOCOL_UNREACHABLE, now)
+            c.drop(udp ? Reason.NoSocket : Reason.UnknownProtocol)
         }
     }
 
+    /**
+     * An ICMP message (RFC 792) of `len` bytes at frame[off], read in place
+     * with parseIcmp's checks: at least the 8-byte header, and the checksum
+     * over all of it.
+     */
     private icmpInput(frame: Buffer, off: number, len: number, now: number): void {
-        const m = this.rxIcmp
-        const r = parseIcmp(frame, off, len, m)
-        if (r !== Reason.Ok) return this.counters.drop(r)
+        const c = this.counters
+        if (len < ICMP_HEADER_LEN || off + len > frame.length) return c.drop(Reason.Truncated)
+        if (internetChecksum(frame, off, len) !== 0) return c.drop(Reason.BadChecksum)
+        const type = frame[off]
         const src = this.rxIp.src
-        if (m.type === ICMP_ECHO_REQUEST) {
+        if (type === ICMP_ECHO_REQUEST) {
             // Like Linux (icmp_echo_ignore_broadcasts), answer only our unicast address.
-            if (this.rxIp.dst !== this.ip) return this.counters.drop(Reason.IcmpIgnored)
-            const payloadLen = len - 8
+            if (this.rxIp.dst !== this.ip) return c.drop(Reason.IcmpIgnored)
             // the link may deliver more than our MTU: the reply would not fit tx
-            if (L4_OFF + len > this.tx.length) return this.counters.drop(Reason.TxTooLong)
-            copyBytes(this.tx, L4_OFF + 8, frame, off + 8, payloadLen)
-            const h = this.txIcmp
-            h.type = ICMP_ECHO_REPLY
-            h.code = 0
-            h.id = m.id
-            h.seq = m.seq
-            emitIcmp(h, this.tx, L4_OFF, payloadLen)
-            if (this.ipOutput(src, IP_PROTO_ICMP, 8 + payloadLen, now)) this.counters.icmpEchoRepliesSent++
-        } else if (m.type === ICMP_ECHO_REPLY && this.onEchoReply) {
-            this.onEchoReply(src, m.id, m.seq, frame, off + 8, len - 8, now)
+            if (L4_OFF + len > this.tx.length) return c.drop(Reason.TxTooLong)
+            // the same identifier, sequence number and data
+            copyBytes(this.tx, L4_OFF + 4, frame, off + 4, len - 4)
+            if (this.icmpOutput(src, ICMP_ECHO_REPLY, 0, len - 8, now)) c.icmpEchoRepliesSent++
+        } else if (type === ICMP_ECHO_REPLY && this.onEchoReply) {
+            this.onEchoReply(src, (frame[off + 4] << 8) | frame[off + 5], (frame[off + 6] << 8) | frame[off + 7], frame, off + 8, len - 8, now)
         } else {
-            this.counters.drop(Reason.IcmpIgnored)
+            c.drop(Reason.IcmpIgnored)
         }
     }
 
@@ -464,9 +507,9 @@ export class Stack {
         const ip = this.rxIp
         const r = parseUdp(frame, off, len, ip.src, ip.dst, u)
         if (r !== Reason.Ok) return this.counters.drop(r)
-        const slot = this.udpSlot(u.dstPort)
+        const slot = u.dstPort === 0 ? -1 : this.udpPorts.indexOf(u.dstPort)
         if (slot < 0) {
-            this.sendIcmpError(frame, IP_OFF, ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, now)
+            this.sendIcmpError(frame, ICMP_PORT_UNREACHABLE, now)
             return this.counters.drop(Reason.NoSocket)
         }
         this.counters.udpDelivered++
@@ -475,181 +518,139 @@ export class Stack {
 
     // ---- output -----------------------------------------------------------
 
-    /** Sends the IP packet whose payload (payloadLen bytes) is already at tx[34]. */
+    /**
+     * Sends the IP packet whose payload (payloadLen bytes) is already at
+     * tx[34]: the header's varying fields (RFC 791 §3.1) and its checksum;
+     * the others were written at construction.
+     */
     private ipOutput(dst: number, protocol: number, payloadLen: number, now: number): boolean {
         const total = IPV4_HEADER_LEN + payloadLen
         if (total > this.limits.mtu) {
             this.counters.drop(Reason.TxTooLong)
             return false
         }
-        const h = this.txIp
-        h.headerLength = IPV4_HEADER_LEN
-        h.tos = 0
-        h.totalLength = total
-        h.id = this.ipId
-        this.ipId = (this.ipId + 1) & 0xffff
-        // We never fragment; DF lets path MTU discovery (RFC 1191) tell senders.
-        h.dontFragment = true
-        h.moreFragments = false
-        h.fragmentOffset = 0
-        h.ttl = this.limits.ttl
-        h.protocol = protocol
-        h.src = this.ip
-        h.dst = dst
-        emitIpv4(h, this.tx, IP_OFF)
+        const b = this.tx
+        const id = this.ipId
+        this.ipId = (id + 1) & 0xffff
+        b[16] = total >> 8
+        b[17] = total & 0xff
+        b[18] = id >> 8
+        b[19] = id & 0xff
+        b[23] = protocol
+        b[24] = 0
+        b[25] = 0
+        setU32(b, 26, this.ip)
+        setU32(b, 30, dst)
+        const sum = internetChecksum(b, IP_OFF, IPV4_HEADER_LEN)
+        b[24] = sum >> 8
+        b[25] = sum & 0xff
         return this.ethOutput(dst, ETH_HEADER_LEN + total, now)
     }
 
-    /** Fills the Ethernet header of tx for dstIp and sends it, resolving the next hop by ARP if needed. */
+    /** Fills the destination MAC of tx for dstIp and sends it, resolving the next hop by ARP if needed. */
     private ethOutput(dstIp: number, frameLen: number, now: number): boolean {
-        const eth = this.txEth
-        copyBytes(eth.src, 0, this.mac, 0, 6)
-        eth.etherType = ETHERTYPE_IPV4
-        if (dstIp === BROADCAST || dstIp === this.subnetBroadcast()) {
-            eth.dst.fillAt(0, 6, 0xff)
-            return this.emitAndSend(frameLen)
-        }
-        if (isMulticast(dstIp)) {
+        const tx = this.tx
+        if (dstIp === BROADCAST || dstIp === this.bcast) tx.fillAt(0, 6, 0xff)
+        else if (isMulticast(dstIp)) {
             // RFC 1112 §6.4: 01:00:5e plus the low 23 bits of the group
-            eth.dst[0] = 0x01
-            eth.dst[1] = 0x00
-            eth.dst[2] = 0x5e
-            eth.dst[3] = (dstIp >> 16) & 0x7f
-            eth.dst[4] = (dstIp >> 8) & 0xff
-            eth.dst[5] = dstIp & 0xff
-            return this.emitAndSend(frameLen)
-        }
-        let nextHop = dstIp
-        if (((dstIp ^ this.ip) & this.netmask) !== 0) {
-            // not on our link: through the gateway
-            if (this.gateway === 0) {
-                this.counters.drop(Reason.NoRoute)
-                return false
+            tx[0] = 0x01
+            tx[1] = 0x00
+            tx[2] = 0x5e
+            tx[3] = (dstIp >> 16) & 0x7f
+            tx[4] = (dstIp >> 8) & 0xff
+            tx[5] = dstIp & 0xff
+        } else {
+            let nextHop = dstIp
+            if (((dstIp ^ this.ip) & this.netmask) !== 0) {
+                // not on our link: through the gateway
+                if (this.gateway === 0) {
+                    this.counters.drop(Reason.NoRoute)
+                    return false
+                }
+                nextHop = this.gateway
             }
-            nextHop = this.gateway
-        }
-        const e = this.arp.find(nextHop, now)
-        if (e && e.state === ArpState.Reachable) {
-            copyBytes(eth.dst, 0, e.mac, 0, 6)
-            const sent = this.emitAndSend(frameLen)
+            const arp = this.arp
+            let i = arp.find(nextHop, now)
+            const resolve = i < 0
+            if (resolve) {
+                i = arp.startResolve(nextHop, now)
+                if (i < 0) {
+                    this.counters.drop(Reason.ArpUnresolved)
+                    return false
+                }
+            }
+            const st = arp.state[i]
+            if (st === ArpState.Incomplete) {
+                // a copy of tx waits until nextHop resolves (dropped, counted, when the queue is full)
+                const slot = this.pendingHops.indexOf(-1)
+                if (slot >= 0) {
+                    this.pendingHops[slot] = nextHop
+                    this.pendingLengths[slot] = frameLen
+                    copyBytes(this.pendingFrames[slot], 0, tx, 0, frameLen)
+                } else this.counters.drop(Reason.ArpQueueFull)
+                if (resolve) this.sendArp(ARP_REQUEST, null, 0, nextHop)
+                return slot >= 0
+            }
+            tx.blitAt(0, arp.macs, 6 * i, 6)
+            this.send(tx, frameLen)
             // lwIP's refresh: an entry in use shortly before it expires is re-resolved by unicast
-            if (!e.refreshSent && e.expires - now < this.limits.arpRefreshMs) {
-                e.refreshSent = true
-                this.sendArp(ARP_REQUEST, e.mac, e.ip)
+            if (st === ArpState.Reachable && arp.times[i] - now < this.limits.arpRefreshMs) {
+                arp.state[i] = ArpState.Reachable | ArpState.Refreshed
+                this.sendArp(ARP_REQUEST, arp.macs, 6 * i, nextHop)
             }
-            return sent
+            return true
         }
-        if (e) return this.queuePending(nextHop, frameLen)
-        const started = this.arp.startResolve(nextHop, now)
-        if (!started) {
-            this.counters.drop(Reason.ArpUnresolved)
-            return false
-        }
-        const queued = this.queuePending(nextHop, frameLen)
-        this.sendArp(ARP_REQUEST, null, nextHop)
-        return queued
-    }
-
-    private emitAndSend(frameLen: number): boolean {
-        emitEthernet(this.txEth, this.tx, 0)
-        this.transmit(this.tx, frameLen)
+        this.send(tx, frameLen)
         return true
     }
 
-    private transmit(buf: Buffer, len: number): void {
+    /** Hands buf[0, len) to the driver, padded to Ethernet's minimum frame. */
+    private send(buf: Buffer, len: number): void {
         let n = len
         if (n < MIN_FRAME) {
             buf.fillAt(n, MIN_FRAME - n, 0)
             n = MIN_FRAME
         }
-        this.counters.txFrames++
-        this.counters.txBytes += n
+        const c = this.counters
+        c.txFrames++
+        c.txBytes += n
         this.driver.transmit(buf, n)
     }
 
-    /** Keeps a copy of tx until nextHop resolves; drops (counted) when the queue is full. */
-    private queuePending(nextHop: number, frameLen: number): boolean {
-        for (const p of this.pending) {
-            if (p.used) continue
-            p.used = true
-            p.nextHop = nextHop
-            p.length = frameLen
-            copyBytes(p.buf, 0, this.tx, 0, frameLen)
-            return true
+    /**
+     * An ARP request or reply (RFC 826) from arpTx, to the MAC at
+     * mac[macOff], or broadcast when mac is null (a request for tpa); a
+     * reply or a refresh goes to that MAC.
+     */
+    private sendArp(op: number, mac: Buffer, macOff: number, tpa: number): void {
+        const b = this.arpTx
+        if (mac) b.blitAt(0, mac, macOff, 6)
+        else b.fillAt(0, 6, 0xff)
+        b[21] = op
+        setU32(b, 28, this.ip)
+        if (op === ARP_REPLY) {
+            b.blitAt(32, mac, macOff, 6)
+            this.counters.arpRepliesSent++
+        } else {
+            b.fillAt(32, 6, 0)
+            this.counters.arpRequestsSent++
         }
-        this.counters.drop(Reason.ArpQueueFull)
-        return false
-    }
-
-    /** Sends the frames that waited for e's address, in the order they were queued. */
-    private flushPending(e: ArpEntry): void {
-        for (const p of this.pending) {
-            if (!p.used || p.nextHop !== e.ip) continue
-            const eth = this.txEth
-            copyBytes(eth.dst, 0, e.mac, 0, 6)
-            copyBytes(eth.src, 0, this.mac, 0, 6)
-            eth.etherType = ETHERTYPE_IPV4
-            emitEthernet(eth, p.buf, 0)
-            p.used = false
-            this.transmit(p.buf, p.length)
-        }
+        setU32(b, 38, tpa)
+        this.send(b, ETH_HEADER_LEN + ARP_LEN)
     }
 
     /**
-     * An ARP request or reply from arpTx. `targetMac` null means broadcast
-     * (a request for tpa); a reply or a refresh goes to targetMac.
+     * A destination unreachable (RFC 792) with `code` about the datagram
+     * received (its IP header at frame[14]), under the rules of RFC 1122
+     * §3.2.2: never about an ICMP error, a broadcast or multicast, a
+     * non-initial fragment, or a source that is not a unique host;
+     * rate-limited (RFC 1812 §4.3.2.8).
      */
-    private sendArp(op: number, targetMac: Buffer, tpa: number): void {
-        const p = this.txArp
-        p.op = op
-        copyBytes(p.sha, 0, this.mac, 0, 6)
-        p.spa = this.ip
-        if (op === ARP_REPLY) copyBytes(p.tha, 0, targetMac, 0, 6)
-        else p.tha.fillAt(0, 6, 0)
-        p.tpa = tpa
-        const eth = this.txEth
-        if (targetMac) copyBytes(eth.dst, 0, targetMac, 0, 6)
-        else eth.dst.fillAt(0, 6, 0xff)
-        copyBytes(eth.src, 0, this.mac, 0, 6)
-        eth.etherType = ETHERTYPE_ARP
-        emitEthernet(eth, this.arpTx, 0)
-        emitArp(p, this.arpTx, ETH_HEADER_LEN)
-        if (op === ARP_REPLY) this.counters.arpRepliesSent++
-        else this.counters.arpRequestsSent++
-        this.transmit(this.arpTx, ETH_HEADER_LEN + ARP_LEN)
-    }
-
-    /** RFC 1122 §2.3.2.1 retries, then give up and drop what waited. */
-    private arpTimers(now: number): void {
-        for (const e of this.arp.entries) {
-            if (e.state !== ArpState.Incomplete || e.nextRetry > now) continue
-            if (e.retriesLeft > 0) {
-                e.retriesLeft--
-                e.nextRetry = now + this.limits.arpRetryMs
-                this.sendArp(ARP_REQUEST, null, e.ip)
-                continue
-            }
-            e.state = ArpState.Free
-            this.say("ARP: " + ipToString(e.ip) + " did not answer")
-            for (const p of this.pending) {
-                if (!p.used || p.nextHop !== e.ip) continue
-                p.used = false
-                this.counters.drop(Reason.ArpUnresolved)
-            }
-        }
-    }
-
-    /**
-     * An ICMP error about the datagram whose IP header is at frame[ipOff]
-     * (RFC 792), under the rules of RFC 1122 §3.2.2: never about an ICMP
-     * error, a broadcast or multicast, a non-initial fragment, or a source
-     * that is not a unique host; rate-limited (RFC 1812 §4.3.2.8).
-     */
-    private sendIcmpError(frame: Buffer, ipOff: number, type: number, code: number, now: number): void {
+    private sendIcmpError(frame: Buffer, code: number, now: number): void {
         const ip = this.rxIp
         if (ip.dst !== this.ip || ip.src === 0 || this.isBroadcastOrMulticast(ip.src) || ip.fragmentOffset !== 0) return
         if (ip.protocol === IP_PROTO_ICMP) {
-            const t = frame[ipOff + ip.headerLength]
+            const t = frame[IP_OFF + ip.headerLength]
             if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return
         }
         // a token bucket: icmpErrorsPerSecond, refilled continuously
@@ -661,39 +662,44 @@ export class Stack {
         }
         if (this.icmpTokens < 1) return
         this.icmpTokens -= 1
-        let quoted = ip.totalLength
-        if (quoted > ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8) quoted = ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8
-        copyBytes(this.tx, L4_OFF + 8, frame, ipOff, quoted)
-        const h = this.txIcmp
-        h.type = type
-        h.code = code
-        h.id = 0
-        h.seq = 0
-        emitIcmp(h, this.tx, L4_OFF, quoted)
-        if (this.ipOutput(ip.src, IP_PROTO_ICMP, 8 + quoted, now)) this.counters.icmpErrorsSent++
+        const quoted = Math.min(ip.totalLength, ICMP_ERROR_MAX - IPV4_HEADER_LEN - 8)
+        const tx = this.tx
+        copyBytes(tx, L4_OFF + 8, frame, IP_OFF, quoted)
+        // the 4 bytes after the checksum are unused (zero)
+        tx.fillAt(L4_OFF + 4, 4, 0)
+        if (this.icmpOutput(ip.src, ICMP_DEST_UNREACHABLE, code, quoted, now)) this.counters.icmpErrorsSent++
+    }
+
+    /**
+     * Sends the ICMP message at tx[34] whose bytes 4..7 and payloadLen
+     * bytes of data are in place: its type, code and checksum (RFC 792),
+     * then the IP header.
+     */
+    private icmpOutput(dst: number, type: number, code: number, payloadLen: number, now: number): boolean {
+        const tx = this.tx
+        tx[L4_OFF] = type
+        tx[L4_OFF + 1] = code
+        tx[L4_OFF + 2] = 0
+        tx[L4_OFF + 3] = 0
+        const sum = internetChecksum(tx, L4_OFF, ICMP_HEADER_LEN + payloadLen)
+        tx[L4_OFF + 2] = sum >> 8
+        tx[L4_OFF + 3] = sum & 0xff
+        return this.ipOutput(dst, IP_PROTO_ICMP, ICMP_HEADER_LEN + payloadLen, now)
     }
 
     // ---- addressing -------------------------------------------------------
 
-    private subnetBroadcast(): number {
-        return (this.ip | ~this.netmask) >>> 0
-    }
-
     private isBroadcastOrMulticast(ip: number): boolean {
-        return ip === BROADCAST || ip === this.subnetBroadcast() || isMulticast(ip)
+        return ip === BROADCAST || ip === this.bcast || isMulticast(ip)
     }
 
+    /** A multicast MAC (01:00:5e plus 23 bits, RFC 1112 §6.4) of a group we joined. */
     private acceptsMulticastMac(mac: Buffer): boolean {
-        if (mac[0] !== 0x01 || mac[1] !== 0x00 || mac[2] !== 0x5e) return false
-        for (const g of this.multicastGroups) {
-            if (((g >> 16) & 0x7f) === mac[3] && ((g >> 8) & 0xff) === mac[4] && (g & 0xff) === mac[5]) return true
-        }
+        // bytes 01 00 5e, read as a little-endian word
+        if ((mac.getAt(0, "u32") & 0xffffff) !== 0x5e0001) return false
+        const low = (mac[3] << 16) | (mac[4] << 8) | mac[5]
+        for (const g of this.multicastGroups) if ((g & 0x7fffff) === low) return true
         return false
-    }
-
-    /** The slot bound to port, or -1 (port 0 marks free slots and is never bound). */
-    private udpSlot(port: number): number {
-        return port === 0 ? -1 : this.udpPorts.indexOf(port)
     }
 
     say(line: string): void {
@@ -701,6 +707,7 @@ export class Stack {
     }
 }
 
+/** 224.0.0.0/4 (RFC 5771). */
 function isMulticast(ip: number): boolean {
     return ip >>> 28 === 0xe
 }

@@ -45,9 +45,7 @@ export function boardSpiBus(hz: number): SpiBus {
             await spi.spiXfer(tx, rx)
             if (cs) cs.setMode(OUTPUT_HIGH)
         },
-        sleep: async (ms: number) => {
-            await ds.sleep(ms)
-        },
+        sleep: ds.sleep,
         hardReset: rst
             ? async () => {
                   rst.setMode(OUTPUT_LOW)

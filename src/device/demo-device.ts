@@ -5,7 +5,7 @@
 // (src/main.ts: the ENC28J60; test/device/main-w5500.ts: the W5500).
 import * as ds from "@devicescript/core"
 import { Stack } from "../stack.js"
-import { Xoshiro128 } from "../random.js"
+import { runtimeRandom } from "../random.js"
 import { parseIp, macToString } from "../wire/bytes.js"
 import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
@@ -19,7 +19,7 @@ export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: ds.Emitter<bo
         ip: parseIp("198.18.0.2"),
         netmask: parseIp("255.255.255.0"),
         gateway: parseIp("198.18.0.1"),
-        random: new Xoshiro128(ds.millis() + mac[5]),
+        random: runtimeRandom(),
         // the 64 KiB heap also holds the driver's frame buffers (about 5 KB)
         limits: { tcpConnections: 2, tcpRecvBuffer: 1460, arpEntries: 4, arpQueueFrames: 1 },
     })
@@ -28,7 +28,7 @@ export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: ds.Emitter<bo
     stack.tcp.enableOutOfOrder()
     const host = deviceSocketHost(kick, log)
     runEthernet(eth, stack, kick, log)
-    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
+    runNetwork([stack], null, kick, 2, log)
     stack.start(ds.millis())
     startDemo(new Net(stack, host), stack, {
         maxWebSocketMessage: 2048,

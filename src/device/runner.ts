@@ -14,13 +14,14 @@ export interface FrameSource {
     pending(): number
 }
 
-export function runNetwork(stacks: Stack[], source: FrameSource, kick: ds.Emitter<boolean>, framesPerTurn: number, log: (line: string) => void): void {
+/** `source` is null when a driver's own fiber hands the frames to the stacks (src/device/board-driver.ts). */
+export function runNetwork(stacks: Stack[], source: FrameSource | null, kick: ds.Emitter<boolean>, framesPerTurn: number, log: (line: string) => void): void {
     setTimeout(async () => {
         for (;;) {
             let next = -1
             try {
                 const now = ds.millis()
-                source.deliver(now, framesPerTurn)
+                if (source) source.deliver(now, framesPerTurn)
                 for (const s of stacks) {
                     const d = s.nextDeadline()
                     if (d >= 0 && d <= now) s.poll(now)
@@ -30,7 +31,7 @@ export function runNetwork(stacks: Stack[], source: FrameSource, kick: ds.Emitte
             } catch (e) {
                 log("network loop: " + e)
             }
-            if (source.pending() > 0) {
+            if (source && source.pending() > 0) {
                 // more to do: yield (sleep(0) would starve I/O) and go on
                 await ds.sleep(1)
                 continue

@@ -6,7 +6,7 @@ import { SocketHost, Signal } from "../socket/socket.js"
 
 export function deviceSocketHost(kick: ds.Emitter<boolean>, log: (line: string) => void): SocketHost {
     return {
-        now: () => ds.millis(),
+        now: ds.millis,
         newSignal: (): Signal => ds.emitter<boolean>(),
         wait: async (signal: Signal, timeoutMs: number) => {
             const v = await ds.wait(signal as ds.Emitter<boolean>, timeoutMs > 0 ? timeoutMs : undefined)

@@ -9,9 +9,10 @@
 //
 // Every SPI command is its own chip-select transaction (DS §4.2), so a
 // register access is one transfer and one fiber suspension on the device:
-// the driver caches the register bank, tracks the read pointer instead of
-// reading it, and reads a frame with two transfers (status vector, then the
-// frame) from size classes of buffers (an over-read in the ring is harmless).
+// the driver caches the register bank, sets the read pointer to each frame's
+// start from the previous frame's next-packet pointer instead of reading it,
+// and reads a frame with two transfers (status vector, then the frame) from
+// size classes of buffers (an over-read in the ring is harmless).
 import { NetDriver } from "../driver.js"
 import { DriverCounters, FrameSink, SpiBus, TxQueue } from "./spi.js"
 
@@ -107,18 +108,18 @@ export class Enc28j60 implements NetDriver {
     link = false
     /** Silicon revision (EREVID) after init(). */
     revision = 0
-    /** Called when transmit() queued a frame (the driver's loop wakes up). */
-    onQueued: () => void = null
+    /** Called when transmit() queued a frame (the driver's loop wakes up); unset (no initializer: no code) until the loop sets it. */
+    onQueued: () => void
 
     private readonly bus: SpiBus
     private readonly queue: TxQueue
     private readonly hash = Buffer.alloc(8)
-    private bank = 0
+    /** The register bank selected (init() resets it). */
+    private bank: number
     /** Where the next received frame starts (its next-packet pointer said so). */
     private next = RX_START
-    /** Where ERDPT points now (-1: unknown). */
-    private rdpt = -1
-    private txBusy = false
+    /** A transmission is under way (init() clears it). */
+    private txBusy: boolean
     private readonly t2 = Buffer.alloc(2)
     private readonly r2 = Buffer.alloc(2)
     private readonly t3 = Buffer.alloc(3)
@@ -155,64 +156,53 @@ export class Enc28j60 implements NetDriver {
 
     // ---- SPI ---------------------------------------------------------------
 
-    private async raw(op: number, data: number): Promise<number> {
-        const t = this.t2
-        t[0] = op
-        t[1] = data
-        this.counters.spiTransfers++
-        await this.bus.xfer(t, this.r2)
-        return this.r2[1]
-    }
-
-    private async select(reg: number): Promise<void> {
+    /**
+     * One SPI command on register reg (bank << 5 | address, | 0x80 for MAC
+     * and MII registers): op is RCR, WCR, BFS or BFC, v its data byte. The
+     * register's bank is selected first unless the address is in every bank
+     * (0x1B-0x1F); a MAC or MII register's read shifts out a dummy byte
+     * before the value (DS §4.2.1). Returns the byte read.
+     */
+    private async cmd(op: number, reg: number, v: number): Promise<number> {
         const a = reg & 0x1f
         const b = (reg >> 5) & 3
-        if (a >= 0x1b || b === this.bank) return
-        // BFC then BFS, never WCR: ECON1 also holds TXRTS and RXEN (DS §3.1)
-        if (this.bank & ~b) await this.raw(BFC | R.ECON1, this.bank & ~b)
-        if (b & ~this.bank) await this.raw(BFS | R.ECON1, b & ~this.bank)
-        this.bank = b
-    }
-
-    private async read(reg: number): Promise<number> {
-        await this.select(reg)
-        if (!(reg & 0x80)) return await this.raw(RCR | (reg & 0x1f), 0)
-        const t = this.t3
-        t[0] = RCR | (reg & 0x1f)
+        const cur = this.bank
+        if (a < 0x1b && b !== cur) {
+            this.bank = b
+            // BFC then BFS, never WCR: ECON1 also holds TXRTS and RXEN (DS §3.1)
+            if (cur & ~b) await this.cmd(BFC, R.ECON1, cur & ~b)
+            if (b & ~cur) await this.cmd(BFS, R.ECON1, b & ~cur)
+        }
+        const long = op === RCR && reg & 0x80
+        const t = long ? this.t3 : this.t2
+        const r = long ? this.r3 : this.r2
+        t[0] = op | a
+        t[1] = v
         this.counters.spiTransfers++
-        await this.bus.xfer(t, this.r3)
-        return this.r3[2]
-    }
-
-    private async write(reg: number, v: number): Promise<void> {
-        await this.select(reg)
-        await this.raw(WCR | (reg & 0x1f), v & 0xff)
+        await this.bus.xfer(t, r)
+        return r[t.length - 1]
     }
 
     /** A 16-bit pointer register pair, low byte first (DS §3.2: ERXRDPT latches on the high byte). */
     private async write16(reg: number, v: number): Promise<void> {
-        await this.write(reg, v)
-        await this.write(reg + 1, v >> 8)
+        await this.cmd(WCR, reg, v & 0xff)
+        await this.cmd(WCR, reg + 1, v >> 8)
     }
 
-    private async phyWrite(reg: number, v: number): Promise<void> {
-        await this.write(R.MIREGADR, reg)
-        await this.write16(R.MIWRL, v)
-        await this.miiWait()
-    }
-
-    private async phyRead(reg: number): Promise<number> {
-        await this.write(R.MIREGADR, reg)
-        await this.write(R.MICMD, 1) // MIIRD
-        await this.miiWait()
-        await this.write(R.MICMD, 0)
-        const lo = await this.read(R.MIRDL)
-        return lo | ((await this.read(R.MIRDL + 1)) << 8)
-    }
-
-    /** MII operations take 10.24 µs (DS §3.3.1): one SPI transfer later it is nearly always done. */
-    private async miiWait(): Promise<void> {
-        for (let i = 0; i < 10 && (await this.read(R.MISTAT)) & MISTAT_BUSY; i++) await this.bus.sleep(1)
+    /**
+     * A PHY register (DS §3.3): writes v, or reads when v is -1 (MICMD.MIIRD,
+     * then MIRDL/MIRDH). MII operations take 10.24 µs (DS §3.3.1): one SPI
+     * transfer later MISTAT.BUSY is nearly always clear.
+     */
+    private async phy(reg: number, v: number): Promise<number> {
+        await this.cmd(WCR, R.MIREGADR, reg)
+        if (v >= 0) await this.write16(R.MIWRL, v)
+        else await this.cmd(WCR, R.MICMD, 1) // MIIRD
+        for (let i = 0; i < 10 && (await this.cmd(RCR, R.MISTAT, 0)) & MISTAT_BUSY; i++) await this.bus.sleep(1)
+        if (v >= 0) return 0
+        await this.cmd(WCR, R.MICMD, 0)
+        const lo = await this.cmd(RCR, R.MIRDL, 0)
+        return lo | ((await this.cmd(RCR, R.MIRDL + 1, 0)) << 8)
     }
 
     // ---- set-up --------------------------------------------------------------
@@ -228,52 +218,52 @@ export class Enc28j60 implements NetDriver {
         await this.bus.sleep(1)
         let ready = false
         for (let i = 0; i < 10 && !ready; i++) {
-            ready = ((await this.read(R.ESTAT)) & ESTAT_CLKRDY) !== 0
+            ready = ((await this.cmd(RCR, R.ESTAT, 0)) & ESTAT_CLKRDY) !== 0
             if (!ready) await this.bus.sleep(1)
         }
-        this.revision = await this.read(R.EREVID)
+        this.revision = await this.cmd(RCR, R.EREVID, 0)
         if (!ready || this.revision === 0 || this.revision === 0xff) return false
-        await this.write(R.ECON2, ECON2_AUTOINC)
+        await this.cmd(WCR, R.ECON2, ECON2_AUTOINC)
         await this.rxReset(false)
         await this.write16(R.ETXSTL, TX_START)
-        // unicast to us, broadcast, CRC checked, multicast through the hash table (DS §8)
-        for (let i = 0; i < 8; i++) await this.write(R.EHT0 + i, this.hash[i])
-        await this.write(R.ERXFCON, 0xa5) // UCEN | CRCEN | HTEN | BCEN
-        // MAC (DS §6.5): receive with pause frames both ways, pad to 60 + CRC,
-        // length check, full duplex, the maximum frame, full-duplex gaps
-        await this.write(R.MACON1, 0x0d) // TXPAUS | RXPAUS | MARXEN
-        await this.write(R.MACON3, 0x33) // PADCFG=001 | TXCRCEN | FRMLNEN | FULDPX
-        await this.write16(R.MAMXFLL, MAX_FRAME + 4)
-        await this.write(R.MABBIPG, 0x15)
-        await this.write(R.MAIPGL, 0x12)
+        // the multicast hash table (DS §8)
+        for (let i = 0; i < 8; i++) await this.cmd(WCR, R.EHT0 + i, this.hash[i])
+        // register, value pairs (a table, not a call each):
+        //   ERXFCON 0xa5: unicast to us, broadcast, CRC checked, multicast through the hash table
+        //     (UCEN | CRCEN | HTEN | BCEN, DS §8);
+        //   the MAC (DS §6.5): MACON1 0x0d: receive, pause frames both ways (TXPAUS | RXPAUS |
+        //     MARXEN); MACON3 0x33: pad to 60 + CRC, length check, full duplex (PADCFG=001 |
+        //     TXCRCEN | FRMLNEN | FULDPX); MAMXFL 0x05ee: the maximum frame, MAX_FRAME + 4
+        //     (low byte first); MABBIPG 0x15, MAIPGL 0x12: full-duplex gaps
+        const t = Buffer.from("38a5c00dc233caeecb05c415c612", "hex")
+        for (let i = 0; i < t.length; i += 2) await this.cmd(WCR, t[i], t[i + 1])
         // MAADR1..6 are at 0x04, 0x05, 0x02, 0x03, 0x00, 0x01 of bank 3
-        for (let i = 0; i < 6; i++) await this.write(R.MAADR5 + [4, 5, 2, 3, 0, 1][i], this.mac[i])
+        for (let i = 0; i < 6; i++) await this.cmd(WCR, R.MAADR5 + 4 - (i & 6) + (i & 1), this.mac[i])
         // PHY (DS §6.6): full duplex to match the MAC, no loopback in half
         // duplex, interrupts on link changes
-        await this.phyWrite(PHCON1, 0x0100) // PDPXMD
-        await this.phyWrite(PHCON2, 0x0100) // HDLDIS
-        await this.phyWrite(PHIE, 0x12) // PLNKIE | PGEIE
-        this.link = ((await this.phyRead(PHSTAT2)) & PHSTAT2_LSTAT) !== 0
+        await this.phy(PHCON1, 0x0100) // PDPXMD
+        await this.phy(PHCON2, 0x0100) // HDLDIS
+        await this.phy(PHIE, 0x12) // PLNKIE | PGEIE
+        this.link = ((await this.phy(PHSTAT2, -1)) & PHSTAT2_LSTAT) !== 0
         // INT pin on: packet, link, TX error, RX error (DS §12)
-        await this.write(R.EIE, 0xd3) // INTIE | PKTIE | LINKIE | TXERIE | RXERIE
-        await this.raw(BFS | R.ECON1, ECON1_RXEN)
+        await this.cmd(WCR, R.EIE, 0xd3) // INTIE | PKTIE | LINKIE | TXERIE | RXERIE
+        await this.cmd(BFS, R.ECON1, ECON1_RXEN)
         return true
     }
 
     /** Resets the receive logic and empties the ring (DS §6.1, §7.2.4); enable says whether to turn reception back on. */
     private async rxReset(enable: boolean): Promise<void> {
-        await this.raw(BFS | R.ECON1, ECON1_RXRST)
-        await this.raw(BFC | R.ECON1, ECON1_RXRST | ECON1_RXEN)
+        await this.cmd(BFS, R.ECON1, ECON1_RXRST)
+        await this.cmd(BFC, R.ECON1, ECON1_RXRST | ECON1_RXEN)
         await this.write16(R.ERXSTL, RX_START)
         await this.write16(R.ERXNDL, RX_END)
         // errata #14: ERXRDPT must be odd
         await this.write16(R.ERXRDPTL, RX_END)
         // reset leaves EPKTCNT alone: decrement it to 0 (DS §7.2.4)
-        for (let n = await this.read(R.EPKTCNT); n > 0; n--) await this.raw(BFS | R.ECON2, ECON2_PKTDEC)
+        for (let n = await this.cmd(RCR, R.EPKTCNT, 0); n > 0; n--) await this.cmd(BFS, R.ECON2, ECON2_PKTDEC)
         this.next = RX_START
-        this.rdpt = -1
-        await this.raw(BFC | R.EIR, EIR_RXERIF)
-        if (enable) await this.raw(BFS | R.ECON1, ECON1_RXEN)
+        await this.cmd(BFC, R.EIR, EIR_RXERIF)
+        if (enable) await this.cmd(BFS, R.ECON1, ECON1_RXEN)
     }
 
     // ---- the loop's work -------------------------------------------------------
@@ -297,10 +287,10 @@ export class Enc28j60 implements NetDriver {
      */
     async service(sink: FrameSink, now: number, maxFrames: number): Promise<number> {
         const c = this.counters
-        const eir = await this.read(R.EIR)
+        const eir = await this.cmd(RCR, R.EIR, 0)
         if (eir & EIR_LINKIF) {
-            await this.phyRead(PHIR) // reading PHIR clears LINKIF (DS §12.1.5)
-            const up = ((await this.phyRead(PHSTAT2)) & PHSTAT2_LSTAT) !== 0
+            await this.phy(PHIR, -1) // reading PHIR clears LINKIF (DS §12.1.5)
+            const up = ((await this.phy(PHSTAT2, -1)) & PHSTAT2_LSTAT) !== 0
             if (up !== this.link) c.linkChanges++
             this.link = up
         }
@@ -308,21 +298,21 @@ export class Enc28j60 implements NetDriver {
             if (eir & EIR_TXERIF) {
                 // errata #12: the transmit logic can stall after an error: reset it
                 c.txErrors++
-                await this.raw(BFS | R.ECON1, ECON1_TXRST)
-                await this.raw(BFC | R.ECON1, ECON1_TXRST | ECON1_TXRTS)
+                await this.cmd(BFS, R.ECON1, ECON1_TXRST)
+                await this.cmd(BFC, R.ECON1, ECON1_TXRST | ECON1_TXRTS)
             }
-            await this.raw(BFC | R.EIR, EIR_TXIF | EIR_TXERIF)
+            await this.cmd(BFC, R.EIR, EIR_TXIF | EIR_TXERIF)
             this.txBusy = false
         }
         if (eir & EIR_RXERIF) {
             // the ring was full (or EPKTCNT at 255): frames were lost on the
             // wire; reading frames makes room again (DS §12.1.2)
             c.rxOverflows++
-            await this.raw(BFC | R.EIR, EIR_RXERIF)
+            await this.cmd(BFC, R.EIR, EIR_RXERIF)
         }
         let got = 0
         // errata #6: PKTIF is unreliable: count with EPKTCNT
-        let n = await this.read(R.EPKTCNT)
+        let n = await this.cmd(RCR, R.EPKTCNT, 0)
         while (n > 0 && got < maxFrames) {
             if (!(await this.receiveOne(sink, now))) break
             got++
@@ -334,7 +324,8 @@ export class Enc28j60 implements NetDriver {
 
     private async receiveOne(sink: FrameSink, now: number): Promise<boolean> {
         const c = this.counters
-        if (this.rdpt !== this.next) await this.write16(R.ERDPTL, this.next)
+        // ERDPT to the frame's start (after a read it is wherever the over-read left it)
+        await this.write16(R.ERDPTL, this.next)
         const h = this.rHdr
         c.spiTransfers++
         await this.bus.xfer(this.tHdr, h)
@@ -349,8 +340,6 @@ export class Enc28j60 implements NetDriver {
             await this.rxReset(true)
             return false
         }
-        let start = this.next + 6
-        if (start > RX_END) start -= RX_END + 1
         const size = len + (len & 1)
         const small = size <= SMALL
         const rx = small ? this.rSmall : this.rBig
@@ -359,11 +348,10 @@ export class Enc28j60 implements NetDriver {
         c.spiTransfers++
         await this.bus.xfer(tx, rx)
         if (!small) tx[0] = WBM
-        this.rdpt = -1
         this.next = next
         // errata #14: ERXRDPT = next - 1, odd, frees the frame's space
         await this.write16(R.ERXRDPTL, next === RX_START ? RX_END : next - 1)
-        await this.raw(BFS | R.ECON2, ECON2_PKTDEC)
+        await this.cmd(BFS, R.ECON2, ECON2_PKTDEC)
         // bit 23: received OK (CRC and length fine, DS Table 7-3)
         if (!(h[5] & 0x80) || len < 14) {
             c.rxErrors++
@@ -378,7 +366,7 @@ export class Enc28j60 implements NetDriver {
 
     private async sendOne(): Promise<void> {
         const q = this.queue
-        const i = q.peek()
+        const i = q.first
         const len = q.lengths[i]
         let buf = q.slots[i]
         if (len <= SMALL) {
@@ -392,7 +380,7 @@ export class Enc28j60 implements NetDriver {
         this.counters.spiTransfers++
         await this.bus.xfer(buf, null)
         await this.write16(R.ETXNDL, TX_START + len)
-        await this.raw(BFS | R.ECON1, ECON1_TXRTS)
+        await this.cmd(BFS, R.ECON1, ECON1_TXRTS)
         q.pop()
         this.txBusy = true
         this.counters.txFrames++

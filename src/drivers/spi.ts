@@ -52,7 +52,8 @@ export class DriverCounters {
 export class TxQueue {
     readonly slots: Buffer[] = []
     readonly lengths: number[] = []
-    private first = 0
+    /** Index of the oldest frame (valid while count > 0). */
+    first = 0
     count = 0
     readonly head: number
     readonly maxFrame: number
@@ -75,11 +76,6 @@ export class TxQueue {
         this.lengths[i] = length
         this.count++
         return true
-    }
-
-    /** Index of the oldest frame (valid while count > 0). */
-    peek(): number {
-        return this.first
     }
 
     pop(): void {

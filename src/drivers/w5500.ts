@@ -218,7 +218,7 @@ export class W5500 implements NetDriver {
 
     private async sendOne(): Promise<void> {
         const q = this.queue
-        const i = q.peek()
+        const i = q.first
         const len = q.lengths[i]
         let buf = q.slots[i]
         if (len <= SMALL) {

@@ -1,7 +1,7 @@
 // ARP for IPv4 over Ethernet, RFC 826 ("Packet format"): hardware type 1
 // (Ethernet), protocol type 0x0800, address lengths 6 and 4, opcode 1 (request)
 // or 2 (reply), then sender MAC/IP and target MAC/IP: 28 bytes.
-import { getU16, getU32, setU16, setU32 } from "./bytes.js"
+import { getU32, setU16, setU32 } from "./bytes.js"
 import { Reason } from "./reason.js"
 
 export const ARP_LEN = 28
@@ -24,10 +24,9 @@ export class ArpPacket {
 
 export function parseArp(buf: Buffer, off: number, len: number, out: ArpPacket): Reason {
     if (len < ARP_LEN || off + ARP_LEN > buf.length) return Reason.Truncated
-    if (getU16(buf, off) !== ARP_HTYPE_ETHERNET) return Reason.BadArp
-    if (getU16(buf, off + 2) !== 0x0800) return Reason.BadArp
-    if (buf[off + 4] !== 6 || buf[off + 5] !== 4) return Reason.BadArp
-    const op = getU16(buf, off + 6)
+    // hardware type 1, protocol 0x0800, lengths 6 and 4: bytes 00 01 08 00 06 04, read as little-endian words
+    if (buf.getAt(off, "u32") !== 0x00080100 || buf.getAt(off + 4, "u16") !== 0x0406) return Reason.BadArp
+    const op = (buf[off + 6] << 8) | buf[off + 7]
     if (op !== ARP_REQUEST && op !== ARP_REPLY) return Reason.BadArp
     out.op = op
     out.sha.blitAt(0, buf, off + 8, 6)

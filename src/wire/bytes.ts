@@ -79,10 +79,9 @@ export function parseMac(s: string): Buffer {
     return mac
 }
 
-/** True when the 6 bytes at a[ao] equal those at b[bo]. */
+/** True when the 6 bytes at a[ao] equal those at b[bo] (as a 32-bit and a 16-bit word). */
 export function macEquals(a: Buffer, ao: number, b: Buffer, bo: number): boolean {
-    for (let i = 0; i < 6; i++) if (a[ao + i] !== b[bo + i]) return false
-    return true
+    return a.getAt(ao, "u32") === b.getAt(bo, "u32") && a.getAt(ao + 4, "u16") === b.getAt(bo + 4, "u16")
 }
 
 /** True for ff:ff:ff:ff:ff:ff. */

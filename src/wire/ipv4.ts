@@ -7,7 +7,7 @@
 //
 // The header checksum is the Internet checksum of the header alone (RFC 791
 // §3.1, RFC 1071): a header with a correct checksum sums to 0xffff.
-import { getU16, getU32, setU16, setU32 } from "./bytes.js"
+import { getU32, setU16, setU32 } from "./bytes.js"
 import { internetChecksum } from "./checksum.js"
 import { Reason } from "./reason.js"
 
@@ -51,21 +51,22 @@ export function parseIpv4(buf: Buffer, off: number, len: number, out: Ipv4Header
     if (vihl >> 4 !== 4) return Reason.BadVersion
     const hl = (vihl & 15) << 2
     if (hl < IPV4_HEADER_LEN) return Reason.BadHeaderLength
-    const total = getU16(buf, off + 2)
+    // big-endian fields read in place (a helper call per field cost more than the field)
+    const total = (buf[off + 2] << 8) | buf[off + 3]
     if (total > len || total < IPV4_HEADER_LEN || off + total > buf.length) return Reason.BadTotalLength
     if (hl > total) return Reason.BadHeaderLength
     if (internetChecksum(buf, off, hl) !== 0) return Reason.BadChecksum
-    const frag = getU16(buf, off + 6)
+    const frag = (buf[off + 6] << 8) | buf[off + 7]
     out.headerLength = hl
     out.tos = buf[off + 1]
     out.totalLength = total
-    out.id = getU16(buf, off + 4)
+    out.id = (buf[off + 4] << 8) | buf[off + 5]
     out.dontFragment = (frag & FLAG_DF) !== 0
     out.moreFragments = (frag & FLAG_MF) !== 0
     out.fragmentOffset = (frag & OFFSET_MASK) << 3
     out.ttl = buf[off + 8]
     out.protocol = buf[off + 9]
-    out.checksum = getU16(buf, off + 10)
+    out.checksum = (buf[off + 10] << 8) | buf[off + 11]
     out.src = getU32(buf, off + 12)
     out.dst = getU32(buf, off + 16)
     return Reason.Ok

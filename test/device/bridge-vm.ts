@@ -24,7 +24,7 @@ if (b) {
     })
     const host = deviceSocketHost(kick, log)
     runBridge(b, stack, kick, log)
-    runNetwork([stack], { deliver: (now: number, max: number) => 0, pending: () => 0 }, kick, 2, log)
+    runNetwork([stack], null, kick, 2, log)
     stack.start(ds.millis())
     startDemo(new Net(stack, host), stack, { maxWebSocketMessage: 2048, http: { maxHeaderBytes: 512, maxHeaders: 16 }, status: (s: any) => (s.driver = b.driver.counters) })
     log("ready")

@@ -1,5 +1,6 @@
 // Runs in the DeviceScript VM (test/vm/vm.test.ts): the Internet checksum of
 // known data, printed as hex so the test can compare it with Node's result.
+import * as ds from "@devicescript/core"
 import { finishChecksum, internetChecksum, onesSum, pseudoHeaderSum } from "../../src/wire/checksum.js"
 import { parseIp } from "../../src/wire/bytes.js"
 
@@ -29,5 +30,20 @@ console.log("ones1472 " + hex16(finishChecksum(onesSum(ones, 0, ones.length, pse
 // a UDP-style sum: pseudo-header, then two ranges (the first of even length)
 const acc = pseudoHeaderSum(parseIp("192.168.0.1"), parseIp("192.168.0.199"), 17, 8 + 13)
 console.log("udp " + hex16(finishChecksum(onesSum(big, 100, 13, onesSum(big, 0, 8, acc)))))
+
+// every offset 0..3 with every length to 160 (each way through the loop's 64-,
+// 16-, 4-, 2- and 1-byte steps) and a few frame lengths, over the pattern and
+// over all-ones words (the sum past 2^32): one hash, which the test compares
+// with RFC 1071's reference computed on Node (yielding: the VM's step limit)
+let h = 0
+for (let off = 0; off < 4; off++) {
+    for (let len = 0; len <= 160; len++) {
+        h = (h * 31 + internetChecksum(big, off, len) + 7 * internetChecksum(ones, off, len)) % 1000003
+        if (len % 40 === 0) await ds.sleep(1)
+    }
+    for (let len = 1459; len <= 1462; len++) h = (h * 31 + internetChecksum(big, off, len) + 7 * internetChecksum(ones, off, len - 3)) % 1000003
+    await ds.sleep(1)
+}
+console.log("sweep " + h)
 
 console.log("done")

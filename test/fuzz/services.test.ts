@@ -116,7 +116,7 @@ test("the receive path: a stack with the DHCP client, mDNS responder and resolve
     const resolver = new DnsResolver(net, [parseIp("198.18.0.1")], { timeoutMs: 1_000_000 })
     resolver.resolve("files.test").catch(() => {})
     sim.runFor(1)
-    const port = [...Array(65536).keys()].find((p) => p >= 49152 && (stack as any).udpSlot(p) >= 0)
+    const port = [...Array(65536).keys()].find((p) => p >= 49152 && (stack as any).udpPorts.indexOf(p) >= 0)
     const query = (resolver as any) as { id: number }
     const before = { ...stack.counters.drops }
     let malformed = 0
