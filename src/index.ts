@@ -13,6 +13,7 @@ export * from "./index-core.js"
 export { runNetwork } from "./device/runner.js"
 export type { FrameSource } from "./device/runner.js"
 export { deviceSocketHost } from "./device/socket-host.js"
+export { FiberSignal } from "./device/signal.js"
 export { MemoryLink, MemoryPort } from "./drivers/memory-link.js"
 
 // SPI Ethernet and the bridge (src/drivers/, src/device/board-driver.ts: pins by ETH_* label)

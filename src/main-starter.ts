@@ -19,12 +19,13 @@ import { runNetwork } from "./device/runner.js"
 import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
 import { startDhcp } from "./services/dhcp.js"
 import { startMdns } from "./services/mdns.js"
+import { FiberSignal } from "./device/signal.js"
 
 /** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
 const NAME = "ds-tcpip"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const mac = deviceMac()
 // mDNS's group (01:00:5e:00:00:fb) passes the chip's filter
 const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)

@@ -31,6 +31,7 @@ import { ServerResponse } from "../../src/http/response.js"
 import { deviceSocketHost } from "../../src/device/socket-host.js"
 import { TcpConnection } from "../../src/tcp/connection.js"
 import { Peer, PeerConn } from "./peer.js"
+import { FiberSignal } from "../../src/device/signal.js"
 
 function pattern(n: number): Buffer {
     const b = Buffer.alloc(n)
@@ -73,7 +74,7 @@ toPeer.attach(peerRx, peer)
 const a = new Stack({ driver: devTx, ip: devIp, netmask: parseIp("255.255.255.0"), random: new Xoshiro128(2), limits: { tcpConnections: 2 } })
 toDevice.attach(devRx, a)
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const host = deviceSocketHost(kick, log)
 const server = startDemo(new Net(a, host), a, {})
 server.get("/small", async (req: IncomingRequest, res: ServerResponse) => {

@@ -19,6 +19,7 @@ import { HttpServer, IncomingRequest } from "../../src/http/server.js"
 import { ServerResponse } from "../../src/http/response.js"
 import { deviceSocketHost } from "../../src/device/socket-host.js"
 import { FramePort, Peer, PeerConn } from "./peer.js"
+import { FiberSignal } from "../../src/device/signal.js"
 
 const CONNECTIONS = 4
 
@@ -76,7 +77,7 @@ const conns: PeerConn[] = []
 for (let i = 0; i < CONNECTIONS; i++) conns.push(peer.conn(41000 + i, 80, 3000000 + i * 100000))
 const req = Buffer.from("GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n")
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 
 await mark("H base")
 

@@ -12,6 +12,7 @@ import { Enc28j60 } from "../drivers/enc28j60.js"
 import { W5500 } from "../drivers/w5500.js"
 import { DriverCounters, FrameSink, SpiBus } from "../drivers/spi.js"
 import { NetDriver } from "../driver.js"
+import { FiberSignal } from "./signal.js"
 
 /**
  * The runtime's GPIO object: the board's pins by label.
@@ -120,11 +121,11 @@ export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line:
  * frames arrived (their timers may now be due sooner), and when idle waits
  * for a queued frame or the poll interval.
  */
-export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
-    const wake = ds.emitter<boolean>()
+export function runEthernet(drv: EthDriver, sink: FrameSink, kick: FiberSignal, log: (line: string) => void): void {
+    const wake = new FiberSignal()
     drv.onQueued = () => wake.emit(true)
     const irq = boardPins.ETH_INT
-    setTimeout(async () => {
+    const loop = async () => {
         // polls that found nothing in a row: after 16 (32 ms) the loop polls
         // every 10 ms instead of 2 (an idle poll costs a few hundred opcodes
         // and 1-3 SPI transfers); a frame to send wakes it at once
@@ -140,8 +141,9 @@ export function runEthernet(drv: EthDriver, sink: FrameSink, kick: ds.Emitter<bo
             if (got > 0) {
                 quiet = 0
                 kick.emit(true)
-            } else if (drv.pending() === 0) await ds.wait(wake, quiet++ < 16 ? 2 : 10)
+            } else if (drv.pending() === 0) await wake.wait(quiet++ < 16 ? 2 : 10)
             else await ds.sleep(1)
         }
-    }, 0)
+    }
+    loop.start()
 }

@@ -4,6 +4,7 @@ import * as ds from "@devicescript/core"
 import { connect, Socket } from "@devicescript/net"
 import { BridgeDriver } from "../drivers/bridge.js"
 import { FrameSink } from "../drivers/spi.js"
+import { FiberSignal } from "./signal.js"
 
 type DsSockets = typeof ds & { _socketWrite(buf: Buffer): number }
 
@@ -24,8 +25,8 @@ export async function openBridge(host: string, port: number, mac: Buffer, log: (
 }
 
 /** The reading fiber: frames to sink as they complete; kicks the network loop. */
-export function runBridge(b: { driver: BridgeDriver; socket: Socket }, sink: FrameSink, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
-    setTimeout(async () => {
+export function runBridge(b: { driver: BridgeDriver; socket: Socket }, sink: FrameSink, kick: FiberSignal, log: (line: string) => void): void {
+    const loop = async () => {
         for (;;) {
             let data: Buffer = null
             try {
@@ -42,5 +43,6 @@ export function runBridge(b: { driver: BridgeDriver; socket: Socket }, sink: Fra
             kick.emit(true)
         }
         log("bridge: closed")
-    }, 0)
+    }
+    loop.start()
 }

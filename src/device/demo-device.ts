@@ -12,8 +12,9 @@ import { startDemo } from "../app/demo.js"
 import { deviceSocketHost } from "./socket-host.js"
 import { runNetwork } from "./runner.js"
 import { EthDriver, runEthernet } from "./board-driver.js"
+import { FiberSignal } from "./signal.js"
 
-export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: ds.Emitter<boolean>, log: (line: string) => void): void {
+export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, log: (line: string) => void): void {
     const stack = new Stack({
         driver: eth,
         ip: parseIp("198.18.0.2"),

@@ -5,6 +5,7 @@
 // VM's step limit and the application's fibers get to run.
 import * as ds from "@devicescript/core"
 import { Stack } from "../stack.js"
+import { FiberSignal } from "./signal.js"
 
 /** Where received frames come from (MemoryLink; later the SPI MAC drivers). */
 export interface FrameSource {
@@ -15,8 +16,8 @@ export interface FrameSource {
 }
 
 /** `source` is null when a driver's own fiber hands the frames to the stacks (src/device/board-driver.ts). */
-export function runNetwork(stacks: Stack[], source: FrameSource | null, kick: ds.Emitter<boolean>, framesPerTurn: number, log: (line: string) => void): void {
-    setTimeout(async () => {
+export function runNetwork(stacks: Stack[], source: FrameSource | null, kick: FiberSignal, framesPerTurn: number, log: (line: string) => void): void {
+    const loop = async () => {
         for (;;) {
             let next = -1
             try {
@@ -37,8 +38,9 @@ export function runNetwork(stacks: Stack[], source: FrameSource | null, kick: ds
                 continue
             }
             const wait = next < 0 ? 1000 : next - ds.millis()
-            if (wait > 0) await ds.wait(kick, wait)
+            if (wait > 0) await kick.wait(wait)
             else await ds.sleep(1)
         }
-    }, 0)
+    }
+    loop.start()
 }

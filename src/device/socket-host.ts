@@ -1,21 +1,19 @@
-// SocketHost for DeviceScript: a signal is an emitter, waiting is ds.wait()
-// (which suspends the fiber), and spawn() starts a fiber with setTimeout,
+// SocketHost for DeviceScript: a signal is a FiberSignal (src/device/signal.ts:
+// waiting suspends the fiber), and spawn() starts a fiber (Function.start),
 // since an async call alone runs on the caller's fiber.
 import * as ds from "@devicescript/core"
 import { SocketHost, Signal } from "../socket/socket.js"
+import { FiberSignal } from "./signal.js"
 
-export function deviceSocketHost(kick: ds.Emitter<boolean>, log: (line: string) => void): SocketHost {
+export function deviceSocketHost(kick: FiberSignal, log: (line: string) => void): SocketHost {
     return {
         now: ds.millis,
-        newSignal: (): Signal => ds.emitter<boolean>(),
-        wait: async (signal: Signal, timeoutMs: number) => {
-            const v = await ds.wait(signal as ds.Emitter<boolean>, timeoutMs > 0 ? timeoutMs : undefined)
-            return v === true
-        },
-        raise: (signal: Signal) => (signal as ds.Emitter<boolean>).emit(true),
+        newSignal: (): Signal => new FiberSignal(),
+        wait: async (signal: Signal, timeoutMs: number) => await (signal as FiberSignal).wait(timeoutMs),
+        raise: (signal: Signal) => (signal as FiberSignal).emit(true),
         kick: () => kick.emit(true),
         spawn: (task: () => Promise<void>) => {
-            setTimeout(async () => {
+            const run = async () => {
                 // an exception escaping a fiber stops the whole program: catch it here
                 try {
                     await task()
@@ -25,7 +23,8 @@ export function deviceSocketHost(kick: ds.Emitter<boolean>, log: (line: string) 
                     const err = e as any
                     if (err && err.print) err.print()
                 }
-            }, 0)
+            }
+            run.start()
         },
     }
 }

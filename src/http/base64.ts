@@ -5,31 +5,21 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /** Base64 of data[off, off+len) (default: the whole buffer). */
 export function base64Encode(data: Buffer, off?: number, len?: number): string {
     const start = off || 0
-    const n = len === undefined ? data.length - start : len
+    const end = start + (len === undefined ? data.length - start : len)
     let s = ""
-    let i = 0
-    for (; i + 3 <= n; i += 3) {
-        const v = (data[start + i] << 16) | (data[start + i + 1] << 8) | data[start + i + 2]
-        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + ALPHABET[(v >> 6) & 63] + ALPHABET[v & 63]
-    }
-    if (n - i === 1) {
-        const v = data[start + i] << 16
-        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + "=="
-    } else if (n - i === 2) {
-        const v = (data[start + i] << 16) | (data[start + i + 1] << 8)
-        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + ALPHABET[(v >> 6) & 63] + "="
+    // three bytes make four characters; past the end, zero bits and "=" (§4)
+    for (let i = start; i < end; i += 3) {
+        const two = i + 1 < end
+        const three = i + 2 < end
+        const v = (data[i] << 16) | (two ? data[i + 1] << 8 : 0) | (three ? data[i + 2] : 0)
+        s += ALPHABET[v >> 18] + ALPHABET[(v >> 12) & 63] + (two ? ALPHABET[(v >> 6) & 63] : "=") + (three ? ALPHABET[v & 63] : "=")
     }
     return s
 }
 
 /** The 6-bit value of a base64 character code, or -1. */
 export function base64Value(c: number): number {
-    if (c >= 65 && c <= 90) return c - 65 // A-Z
-    if (c >= 97 && c <= 122) return c - 71 // a-z
-    if (c >= 48 && c <= 57) return c + 4 // 0-9
-    if (c === 43) return 62 // +
-    if (c === 47) return 63 // /
-    return -1
+    return ALPHABET.indexOf(String.fromCharCode(c))
 }
 
 /**

@@ -122,70 +122,67 @@ const CHUNK = 512
 /** 2^53 / 2^32: 64-bit lengths from here on are not exact numbers. */
 const HI_LIMIT = 0x200000
 
-/** Incremental UTF-8 validation (RFC 3629 §4: no overlongs, surrogates or code points above U+10FFFF). @devsWhenUsed */
+/**
+ * Incremental UTF-8 validation (RFC 3629 §4: no overlongs, surrogates or code
+ * points above U+10FFFF). The state between pieces is one number: 0 on a
+ * character boundary, else the continuation bytes still expected (bits 0-1)
+ * and the range the next one must fall in (lo in bits 2-9, hi from bit 10).
+ * Returns the state after b[off, off+len), or -1 once the input cannot be UTF-8.
+ */
+export function utf8Feed(state: number, b: Buffer, off: number, len: number): number {
+    let need = state & 3
+    let lo = need ? (state >> 2) & 0xff : 0x80
+    let hi = need ? state >> 10 : 0xbf
+    const end = off + len
+    for (let i = off; i < end; i++) {
+        const c = b[i]
+        if (need === 0) {
+            if (c < 0x80) continue
+            if (c < 0xc2) return -1
+            if (c < 0xe0) {
+                need = 1
+            } else if (c < 0xf0) {
+                need = 2
+                if (c === 0xe0) lo = 0xa0
+                else if (c === 0xed) hi = 0x9f
+            } else if (c < 0xf5) {
+                need = 3
+                if (c === 0xf0) lo = 0x90
+                else if (c === 0xf4) hi = 0x8f
+            } else return -1
+        } else {
+            if (c < lo || c > hi) return -1
+            lo = 0x80
+            hi = 0xbf
+            need--
+        }
+    }
+    return need ? need | (lo << 2) | (hi << 10) : 0
+}
+
+/** Incremental UTF-8 validation for a caller that keeps an object (see utf8Feed). @devsWhenUsed */
 export class Utf8Validator {
-    /** Continuation bytes still expected. */
-    private need = 0
-    private lo = 0x80
-    private hi = 0xbf
+    private state = 0
 
     reset(): void {
-        this.need = 0
-        this.lo = 0x80
-        this.hi = 0xbf
+        this.state = 0
     }
 
     /** Feeds b[off, off+len); false once the input cannot be UTF-8. */
     feed(b: Buffer, off: number, len: number): boolean {
-        let need = this.need
-        let lo = this.lo
-        let hi = this.hi
-        const end = off + len
-        for (let i = off; i < end; i++) {
-            const c = b[i]
-            if (need === 0) {
-                if (c < 0x80) continue
-                if (c < 0xc2) return false
-                if (c < 0xe0) {
-                    need = 1
-                } else if (c < 0xf0) {
-                    need = 2
-                    if (c === 0xe0) lo = 0xa0
-                    else if (c === 0xed) hi = 0x9f
-                } else if (c < 0xf5) {
-                    need = 3
-                    if (c === 0xf0) lo = 0x90
-                    else if (c === 0xf4) hi = 0x8f
-                } else return false
-            } else {
-                if (c < lo || c > hi) return false
-                lo = 0x80
-                hi = 0xbf
-                need--
-            }
-        }
-        this.need = need
-        this.lo = lo
-        this.hi = hi
-        return true
+        if (this.state >= 0) this.state = utf8Feed(this.state, b, off, len)
+        return this.state >= 0
     }
 
     /** True when the input so far ends on a character boundary. */
     complete(): boolean {
-        return this.need === 0
+        return this.state === 0
     }
 }
 
 /** Whether the whole of b[off, off+len) is UTF-8. */
 export function isUtf8(b: Buffer, off: number, len: number): boolean {
-    const v = new Utf8Validator()
-    return v.feed(b, off, len) && v.complete()
-}
-
-/** Close codes a peer may send (§7.4.1, §7.4.2). */
-function validCloseCode(code: number): boolean {
-    if (code >= 3000 && code <= 4999) return true
-    return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006
+    return utf8Feed(0, b, off, len) === 0
 }
 
 /** @devsWhenUsed */
@@ -207,14 +204,18 @@ export class WebSocket {
     private state = OPEN
     private reading = false
     private sending = false
-    private readonly lockSignal: Signal
-    private readonly tick: Signal
-    private readonly closedSignal: Signal
+    /**
+     * One signal for every wait: the send lock, the closing wait, the yields
+     * of per-byte work. Each waiter checks its own condition again, so a wake
+     * meant for another is harmless.
+     */
+    private readonly signal: Signal
     /** Incoming control payloads. */
     private readonly ctrl: Buffer
     /** Outgoing frame heads, and whole small frames. */
     private readonly tx: Buffer
-    private readonly utf8 = new Utf8Validator()
+    /** utf8Feed's state over the text message being read. */
+    private utf8 = 0
     /** The frame being read: its head, and payload bytes not consumed yet (-1: unknown, cannot resync). */
     private fin = false
     private opcode = 0
@@ -234,9 +235,7 @@ export class WebSocket {
         this.maxMessageBytes = o.maxMessageBytes || 128 * 1024
         this.closeTimeoutMs = o.closeTimeoutMs || 5000
         this.idleTimeoutMs = o.idleTimeoutMs || 0
-        this.lockSignal = host.newSignal()
-        this.tick = host.newSignal()
-        this.closedSignal = host.newSignal()
+        this.signal = host.newSignal()
         this.ctrl = Buffer.alloc(125)
         this.tx = Buffer.alloc(256)
         this.mask = Buffer.alloc(4)
@@ -261,7 +260,7 @@ export class WebSocket {
             result = await this.receiveLoop()
         } catch (e) {
             // the connection failed (reset, timeout)
-            this.gone()
+            this.finish()
         }
         this.reading = false
         return result
@@ -302,10 +301,10 @@ export class WebSocket {
         while (this.state !== CLOSED) {
             const left = this.deadline - this.host.now()
             if (left <= 0) {
-                this.gone()
+                this.finish()
                 break
             }
-            await this.host.wait(this.closedSignal, left)
+            await this.host.wait(this.signal, left)
         }
     }
 
@@ -341,7 +340,7 @@ export class WebSocket {
                 msgType = op
                 msgLen = 0
                 msg = null
-                this.utf8.reset()
+                this.utf8 = 0
             }
             if (len > this.maxMessageBytes - msgLen) return await this.fail(1009)
             const need = msgLen + len
@@ -363,7 +362,7 @@ export class WebSocket {
             if (r > 0) return await this.fail(r)
             msgLen = need
             if (this.fin) {
-                if (msgType === OP_TEXT && !this.utf8.complete()) return await this.fail(1007)
+                if (msgType === OP_TEXT && this.utf8 !== 0) return await this.fail(1007)
                 let data = msg
                 if (msg.length !== msgLen) {
                     data = allocate(msgLen)
@@ -381,7 +380,9 @@ export class WebSocket {
         const code = len >= 2 ? getU16(c, 0) : 1005
         if (this.state === OPEN) {
             let bad = 0
-            if (len === 1 || (len >= 2 && !validCloseCode(code))) bad = 1002
+            // close codes a peer may send (§7.4.1, §7.4.2)
+            const valid = (code >= 3000 && code <= 4999) || (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006)
+            if (len === 1 || (len >= 2 && !valid)) bad = 1002
             else if (len > 2 && !isUtf8(c, 2, len - 2)) bad = 1007
             if (bad !== 0) {
                 // the peer has closed already: no close of its own to wait for
@@ -420,7 +421,6 @@ export class WebSocket {
     /** The stream ended or timed out without a close frame. */
     private async lost(): Promise<WebSocketMessage> {
         if (!this.conn.eof && this.state === OPEN) return await this.fail(1001)
-        if (this.closeCode === 0) this.closeCode = 1006
         this.finish()
         return null
     }
@@ -451,20 +451,18 @@ export class WebSocket {
         } catch (e) {
             // reset: nothing more to wait for
         }
-        if (this.closeCode === 0) this.closeCode = 1006
         this.finish()
     }
 
-    /** Closed: the TCP connection is closed gracefully (the stack finishes FIN and TIME-WAIT). */
+    /**
+     * Closed: the TCP connection is closed gracefully (the stack finishes FIN
+     * and TIME-WAIT). Without a close code yet, it is 1006: no close frame.
+     */
     private finish(): void {
+        if (this.closeCode === 0) this.closeCode = 1006
         this.state = CLOSED
         this.socket.close()
-        this.host.raise(this.closedSignal)
-    }
-
-    private gone(): void {
-        if (this.closeCode === 0) this.closeCode = 1006
-        this.finish()
+        this.host.raise(this.signal)
     }
 
     private async sendClose(code: number, reason: string): Promise<void> {
@@ -482,7 +480,7 @@ export class WebSocket {
     /** One unmasked frame, FIN set; frames are never interleaved (a lock across fibers). False if the socket failed. */
     private async sendFrame(op: number, data: Buffer, off: number, len: number): Promise<boolean> {
         const host = this.host
-        while (this.sending) await host.wait(this.lockSignal, 0)
+        while (this.sending) await host.wait(this.signal, 0)
         this.sending = true
         let ok = true
         try {
@@ -511,7 +509,7 @@ export class WebSocket {
             if (this.state === OPEN) this.state = CLOSING
         }
         this.sending = false
-        host.raise(this.lockSignal)
+        host.raise(this.signal)
         return ok
     }
 
@@ -607,13 +605,16 @@ export class WebSocket {
             if (this.work + n > YIELD_BYTES) {
                 // ~56 opcodes a byte to unmask and validate (measured in the VM): yield before the budget runs out
                 this.work = 0
-                await this.host.wait(this.tick, 1)
-                this.host.raise(this.tick) // drops the expired waiter
+                await this.host.wait(this.signal, 1)
+                this.host.raise(this.signal) // drops the expired waiter (others look again)
             }
             this.work += n
             this.unmask(dst, at, n)
             this.remaining -= n
-            if (text && !this.utf8.feed(dst, at, n)) return 1007
+            if (text) {
+                this.utf8 = utf8Feed(this.utf8, dst, at, n)
+                if (this.utf8 < 0) return 1007
+            }
             at += n
             left -= n
         }

@@ -10,9 +10,10 @@ import { startDemo } from "../../src/app/demo.js"
 import { deviceSocketHost } from "../../src/device/socket-host.js"
 import { runNetwork } from "../../src/device/runner.js"
 import { openBridge, runBridge } from "../../src/device/bridge-socket.js"
+import { FiberSignal } from "../../src/device/signal.js"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const b = await openBridge("ds-tcpip-bridge", 7777, parseMac("02:00:00:00:00:02"), log)
 if (b) {
     const stack = new Stack({

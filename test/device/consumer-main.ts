@@ -16,10 +16,11 @@ import {
     parseMac,
     runNetwork,
     deviceSocketHost,
+    FiberSignal,
 } from "ds-tcpip"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const link = new MemoryLink(2, 1514)
 link.onQueued = () => kick.emit(true)
 const netmask = parseIp("255.255.255.0")

@@ -21,9 +21,10 @@ import { HttpServer, IncomingRequest } from "../../src/http/server.js"
 import { ServerResponse } from "../../src/http/response.js"
 import { deviceSocketHost } from "../../src/device/socket-host.js"
 import { runNetwork } from "../../src/device/runner.js"
+import { FiberSignal } from "../../src/device/signal.js"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 // the heap is 64 KiB for both stacks, the server and the clients: 576-byte IP packets
 const MTU = 576
 const link = new MemoryLink(4, MTU + 14)

@@ -12,9 +12,10 @@ import { startDemo } from "../../src/app/demo.js"
 import { selfTest } from "../../src/app/selftest.js"
 import { deviceSocketHost } from "../../src/device/socket-host.js"
 import { runNetwork } from "../../src/device/runner.js"
+import { FiberSignal } from "../../src/device/signal.js"
 
 const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const link = new MemoryLink(2, 1514)
 link.onQueued = () => kick.emit(true)
 const netmask = parseIp("255.255.255.0")

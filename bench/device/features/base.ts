@@ -12,9 +12,10 @@ import { HttpServer, IncomingRequest } from "../../../src/http/server.js"
 import { ServerResponse } from "../../../src/http/response.js"
 import { deviceSocketHost } from "../../../src/device/socket-host.js"
 import { runNetwork } from "../../../src/device/runner.js"
+import { FiberSignal } from "../../../src/device/signal.js"
 
 export const log = (line: string) => console.log(line)
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const link = new MemoryLink(2, 1514)
 link.onQueued = () => kick.emit(true)
 const port = link.port(parseMac("02:00:00:00:00:02"), 1500)

@@ -3,8 +3,9 @@
 import { log, net } from "./base.js"
 import { request } from "../../../src/http/client.js"
 
-setTimeout(async () => {
+const fetchOnce = async () => {
     const res = await request(net, "http://198.18.0.1/")
     const body = await res.text()
     log("got " + res.status + " " + body.length)
-}, 0)
+}
+fetchOnce.start()

@@ -4,7 +4,8 @@ import { log, stack } from "./base.js"
 import { parseMac } from "../../../src/wire/bytes.js"
 import * as ds from "@devicescript/core"
 import { deviceMac, openEnc28j60, runEthernet } from "../../../src/device/board-driver.js"
+import { FiberSignal } from "../../../src/device/signal.js"
 
-const kick = ds.emitter<boolean>()
+const kick = new FiberSignal()
 const eth = await openEnc28j60(deviceMac(), [parseMac("01:00:5e:00:00:fb")], log)
 if (eth) runEthernet(eth, stack, kick, log)
