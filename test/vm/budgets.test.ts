@@ -53,6 +53,14 @@ test(`the starter's functions end at or below ${STARTER_CEILING}: 4 KiB for the 
     }
 })
 
+test("the demo firmware fits with everything it is for: the driver, DHCP, mDNS, the demo routes, SSE and WebSocket", async () => {
+    const b = await builds.get("src/main.ts")
+    assert.ok(b.functionsEnd <= FUNCTIONS_END_LIMIT, `src/main.ts: functions end at ${b.functionsEnd}`)
+    for (const m of ["src/drivers/enc28j60.ts", "src/services/dhcp.ts", "src/services/mdns.ts", "src/app/demo.ts", "src/http/sse.ts", "src/http/websocket.ts"]) {
+        assert.ok(b.modules.some((x) => x.path === m), `${m} is not in the demo`)
+    }
+})
+
 test("the starter's image holds none of the features it does not import", async () => {
     const b = await builds.get("src/main-starter.ts")
     const modules = b.modules.map((m) => m.path)
