@@ -3,7 +3,7 @@
 // _http._tcp for service browsers), the network loop, SYN cookies and
 // out-of-order reassembly, and the demo routes with the driver's counters and
 // the link in /status. The firmware entries differ only in the driver they
-// open (src/main.ts: the ENC28J60; test/device/main-w5500.ts: the W5500).
+// open (src/main.ts: the ENC28J60; src/main-w5500.ts: the W5500).
 import * as ds from "@devicescript/core"
 import { Stack } from "../stack.js"
 import { Xoshiro128 } from "../random.js"

@@ -32,8 +32,8 @@ for (const e of entries) {
     builds.set(e, b)
 }
 
-test("the firmware entries are the demo and the starter", () => {
-    assert.ok(entries.includes("src/main.ts") && entries.includes("src/main-starter.ts"), entries.join(", "))
+test("the firmware entries are the demo (ENC28J60 and W5500) and the starter", () => {
+    for (const e of ["src/main.ts", "src/main-w5500.ts", "src/main-starter.ts"]) assert.ok(entries.includes(e), entries.join(", "))
 })
 
 for (const e of entries) {
