@@ -1,25 +1,31 @@
-// The demo device on a board's Ethernet driver (DeviceScript): a Stack at the
-// demo's fixed address, the network loop, SYN cookies and out-of-order
-// reassembly, and the demo routes with the driver's counters and the link in
-// /status. The firmware entries differ only in the driver they open
-// (src/main.ts: the ENC28J60; test/device/main-w5500.ts: the W5500).
+// The demo device on a board's Ethernet driver (DeviceScript): a Stack that
+// takes its address from DHCP and answers to NAME.local (mDNS, with
+// _http._tcp for service browsers), the network loop, SYN cookies and
+// out-of-order reassembly, and the demo routes with the driver's counters and
+// the link in /status. The firmware entries differ only in the driver they
+// open (src/main.ts: the ENC28J60; src/main-w5500.ts: the W5500).
 import * as ds from "@devicescript/core"
 import { Stack } from "../stack.js"
 import { runtimeRandom } from "../random.js"
-import { parseIp, macToString } from "../wire/bytes.js"
+import { ipToString, macToString } from "../wire/bytes.js"
 import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
 import { deviceSocketHost } from "./socket-host.js"
 import { runNetwork } from "./runner.js"
 import { EthDriver, runEthernet } from "./board-driver.js"
 import { FiberSignal } from "./signal.js"
+import { startDhcp } from "../services/dhcp.js"
+import { startMdns } from "../services/mdns.js"
+
+/** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
+export const DEVICE_NAME = "ds-tcpip"
 
 export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, log: (line: string) => void): void {
     const stack = new Stack({
         driver: eth,
-        ip: parseIp("198.18.0.2"),
-        netmask: parseIp("255.255.255.0"),
-        gateway: parseIp("198.18.0.1"),
+        // no address until DHCP leases one
+        ip: 0,
+        netmask: 0,
         random: runtimeRandom(),
         // the 64 KiB heap also holds the driver's frame buffers (about 5 KB)
         limits: { tcpConnections: 2, tcpRecvBuffer: 1460, arpEntries: 4, arpQueueFrames: 1 },
@@ -31,7 +37,8 @@ export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, 
     runEthernet(eth, stack, kick, log)
     runNetwork([stack], null, kick, 2, log)
     stack.start(ds.millis())
-    startDemo(new Net(stack, host), stack, {
+    const net = new Net(stack, host)
+    startDemo(net, stack, {
         maxWebSocketMessage: 2048,
         http: { maxHeaderBytes: 512, maxHeaders: 16 },
         status: (s: any) => {
@@ -39,5 +46,11 @@ export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, 
             s.link = eth.link
         },
     })
-    log("ready: http://198.18.0.2/ (mac " + macToString(mac, 0) + ")")
+    log("mac " + macToString(mac, 0) + ", asking DHCP for an address")
+    // the name in use once probed: DEVICE_NAME, or DEVICE_NAME-2 ... if another device has it
+    const mdns = startMdns(stack, { name: DEVICE_NAME, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
+    startDhcp(net, {
+        hostName: DEVICE_NAME,
+        onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + mdns.name + ".local/" : "address lost"),
+    })
 }

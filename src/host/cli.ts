@@ -337,7 +337,9 @@ const COMMANDS: CommandSpec[] = [
         usage: "--tap IF (--ip ADDR/PREFIX | --dhcp) [OPTIONS]",
         description:
             "Runs as root, on a TAP interface that exists (ip tuntap add dev IF mode tap). With --device it is the firmware itself:\n" +
-            "src/main.ts built with devs, in the DeviceScript VM, on a model of the Ethernet chip (with --dhcp, src/main-starter.ts).",
+            "src/main.ts built with devs, in the DeviceScript VM, on a model of the Ethernet chip. The firmware takes its address from\n" +
+            "DHCP: with --dhcp from a server on the TAP's network, otherwise from one on the device's own wire that offers --ip\n" +
+            "(default 198.18.0.2/24) and --gateway.",
         options: [
             { name: "tap", value: "IF", help: "the TAP interface" },
             { name: "ip", value: "ADDR/PREFIX", help: "the device's address, in the subnet of the TAP's kernel side" },

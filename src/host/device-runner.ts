@@ -31,10 +31,10 @@ export function newModel(chip: Chip): ChipModel {
 /**
  * The firmware entry for a chip: src/main.ts carries the ENC28J60 driver (the
  * image has no room for both drivers yet); the W5500 build is the same
- * program calling openW5500 (test/device/main-w5500.ts).
+ * program calling openW5500 (src/main-w5500.ts).
  */
 export function entryFor(chip: Chip): string {
-    return chip === "w5500" ? "test/device/main-w5500.ts" : "src/main.ts"
+    return chip === "w5500" ? "src/main-w5500.ts" : "src/main.ts"
 }
 
 export interface VmDeviceOptions {

@@ -1,18 +1,24 @@
-// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24 | --dhcp]`:
+// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip A/P [--gateway G] | --dhcp]`:
 // the firmware itself (src/main.ts, built with devs) in the DeviceScript VM
 // on real time, its SPI bus wired to a model of the Ethernet chip, the
-// model's wire bridged to a TAP. The firmware's address is its own
-// (198.18.0.2/24 in src/main.ts): --ip, when given, must say the same.
-// With --dhcp it is the starter firmware (src/main-starter.ts, ENC28J60),
-// which takes its address from a DHCP server on the TAP's network and
-// answers to ds-tcpip.local.
+// model's wire bridged to a TAP. The firmware takes its address from DHCP
+// and answers to ds-tcpip.local, as on a LAN. With --dhcp a DHCP server on
+// the TAP's network gives it; otherwise a DHCP server on the device's own
+// wire (wire-dhcp.ts) gives it --ip (default 198.18.0.2/24).
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
 import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
+import { ipToString, parseIp } from "../wire/bytes.js"
 
-const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip 198.18.0.2/24 | --dhcp] [--entry FILE]"
-const DHCP_FIRMWARE = "src/main-starter.ts"
-const FIRMWARE_IP = "198.18.0.2/24"
+/** parseIp, or NaN for text that is not a dotted quad. */
+function parseIpOrNaN(text: string): number {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return NaN
+    const ip = parseIp(text)
+    return text.split(".").every((p) => Number(p) <= 255) ? ip : NaN
+}
+
+const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip ADDR/PREFIX [--gateway ADDR] | --dhcp] [--entry FILE]"
+const DEFAULT_IP = "198.18.0.2/24"
 
 export async function serveDevice(argv: string[]): Promise<void> {
     const opts = new Map<string, string>()
@@ -30,7 +36,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
         opts.set(a.slice(2), argv[++i])
     }
     for (const k of opts.keys()) {
-        if (["chip", "tap", "netns", "ip", "entry", "dhcp"].indexOf(k) < 0) {
+        if (["chip", "tap", "netns", "ip", "gateway", "entry", "dhcp"].indexOf(k) < 0) {
             console.error(`ds-tcpip: serve --device has no option --${k}\n${USAGE}`)
             process.exit(64)
         }
@@ -39,12 +45,19 @@ export async function serveDevice(argv: string[]): Promise<void> {
     if (CHIPS.indexOf(chip) < 0) fail(`--chip ${chip}: the models are ${CHIPS.join(", ")}`)
     const tapName = opts.get("tap")
     if (!tapName) fail("serve --device needs --tap IF\n" + USAGE)
-    const ip = opts.get("ip")
     const dhcp = opts.has("dhcp")
-    if (dhcp && ip) fail("give --ip or --dhcp, not both\n" + USAGE, 2)
-    if (dhcp && chip !== "enc28j60") fail(`--dhcp runs ${DHCP_FIRMWARE}, which carries the ENC28J60 driver: --chip enc28j60`, 2)
-    if (dhcp && !opts.has("entry")) opts.set("entry", DHCP_FIRMWARE)
-    if (ip && ip !== FIRMWARE_IP) fail(`--ip ${ip}: the firmware's address is ${FIRMWARE_IP} (set in src/main.ts)`)
+    if (dhcp && (opts.has("ip") || opts.has("gateway"))) fail("give --ip (and --gateway) or --dhcp, not both\n" + USAGE, 2)
+    let lease: { ip: number; netmask: number; router: number } = null
+    if (!dhcp) {
+        const text = opts.get("ip") ?? DEFAULT_IP
+        const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text)
+        const ip = m ? parseIpOrNaN(m[1]) : NaN
+        const prefix = m ? Number(m[2]) : NaN
+        if (!(ip >= 0) || !(prefix >= 8 && prefix <= 30)) fail(`--ip ${text}: want ADDR/PREFIX, e.g. 198.18.0.2/24 (prefix 8 to 30)`, 64)
+        const router = opts.has("gateway") ? parseIpOrNaN(opts.get("gateway")) : 0
+        if (!(router >= 0)) fail(`--gateway ${opts.get("gateway")}: not an IPv4 address`, 64)
+        lease = { ip, netmask: (0xffffffff << (32 - prefix)) >>> 0, router }
+    }
     if (typeof process.getuid === "function" && process.getuid() !== 0) fail("serve opens a TAP device and needs root (run it with sudo)", 77)
     if (!existsSync("/dev/net/tun")) fail("/dev/net/tun is missing: load the tun module (modprobe tun)")
     let tap: TapDevice
@@ -55,6 +68,16 @@ export async function serveDevice(argv: string[]): Promise<void> {
     }
     console.log(`building ${opts.get("entry") ?? entryFor(chip)} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
     const dev = await VmDevice.start({ entry: opts.get("entry"), chip, onLine: (l) => console.log("[device] " + l) })
+    if (lease) {
+        try {
+            dev.serveDhcp(lease.ip, lease.netmask, lease.router)
+        } catch (e) {
+            dev.stop()
+            await tap.close()
+            fail(`--ip ${opts.get("ip") ?? DEFAULT_IP}: ${(e as Error).message}`, 64)
+        }
+        console.log(`a DHCP server on the device's wire offers it ${ipToString(lease.ip)}`)
+    }
     dev.attach(tap)
     dev.onStop = (e) => {
         console.error("ds-tcpip: " + e.message)

@@ -1,12 +1,15 @@
 // `npm start -- --device [--chip enc28j60|w5500] [--port 8080]`: the firmware
 // itself (its devs-built bytecode) in the DeviceScript VM on real time,
 // driving a model of the Ethernet chip; the model's wire is joined to a
-// gateway Stack on Node, and a loopback port forwards (like QEMU's hostfwd)
-// through the gateway to the device's port 80. No root, no TAP: a browser on
+// gateway Stack on Node, which also leases the firmware its address by DHCP
+// (198.18.0.2), and a loopback port forwards (like QEMU's hostfwd) through the
+// gateway to the device's port 80. No root, no TAP: a browser on
 // http://127.0.0.1:8080/ talks to the firmware.
 import { FrameLink, RealTimeRunner } from "./runner.js"
 import { HostFwd } from "./hostfwd.js"
 import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
+import { TestDhcpServer } from "./dhcp-server.js"
+import { parseIp } from "../wire/bytes.js"
 
 /** Two FrameLinks joined like a cable: what one sends the other receives (copied). */
 function cable(): [FrameLink, FrameLink] {
@@ -36,7 +39,9 @@ export async function startDevice(argv: string[]): Promise<void> {
     }
     const gw = new RealTimeRunner({ link: gatewaySide, ip: "198.18.0.1/24", mac: "02:00:00:00:00:01", limits: { tcpConnections: 16, tcpBacklog: 16 } })
     gw.start()
-    await dev.waitForLine((l) => l.startsWith("ready"), 30_000)
+    // the firmware asks DHCP for its address, as on a LAN: the gateway has one to give
+    new TestDhcpServer(gw.stack, { first: parseIp("198.18.0.2"), last: parseIp("198.18.0.2"), netmask: parseIp("255.255.255.0"), router: gw.stack.ip })
+    await dev.waitForLine((l) => l.startsWith("address "), 60_000)
     const fwd = new HostFwd({ gateway: gw.net, targetIp: "198.18.0.2", targetPort: 80, listenPort: port })
     let realPort: number
     try {

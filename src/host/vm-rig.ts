@@ -1,7 +1,9 @@
 // The firmware's bytecode in the DeviceScript VM driving a chip model on its
 // SPI bus, with a Node Stack (198.18.0.1) on the other end of the model's
 // wire, all on the VM's virtual time: what test/vm/eth-vm.test.ts and
-// bench/device-eth.ts drive.
+// bench/device-eth.ts drive. The firmware takes its address from DHCP:
+// create(..., lease) makes the peer a DHCP server that offers that address,
+// and lease() runs until the firmware says it has it.
 import { DeviceVm } from "./vm/vm.js"
 import { Chip, ChipModel, newModel } from "./device-runner.js"
 import { Stack } from "../stack.js"
@@ -9,6 +11,7 @@ import { Net, SocketHost, Signal } from "../socket/socket.js"
 import { request } from "../http/client.js"
 import { Xoshiro128 } from "../random.js"
 import { parseIp, parseMac } from "../wire/bytes.js"
+import { TestDhcpServer } from "./dhcp-server.js"
 
 interface Sig extends Signal {
     waiters: (() => void)[]
@@ -23,12 +26,30 @@ export class VmRig {
     toPeer: Buffer[] = []
     timers: { at: number; fn: () => void }[] = []
     errors: unknown[] = []
+    /** The peer's DHCP server, when create() was given an address to lease. */
+    dhcp: TestDhcpServer | null = null
 
-    static async create(chip: Chip, bytecode: Buffer): Promise<VmRig> {
+    /** The VM running bytecode on a model of chip; with `lease` (e.g. "198.18.0.2"), the peer offers that address by DHCP. */
+    static async create(chip: Chip, bytecode: Buffer, lease?: string): Promise<VmRig> {
         const r = new VmRig(newModel(chip))
         r.vm = await DeviceVm.create({ spi: r.model })
         r.vm.deploy(bytecode)
+        if (lease) {
+            const ip = parseIp(lease)
+            r.dhcp = new TestDhcpServer(r.peer, { first: ip, last: ip, netmask: parseIp("255.255.255.0"), router: r.peer.ip })
+        }
         return r
+    }
+
+    /**
+     * Runs until the firmware prints "address A: ..." (DHCP bound, RFC 5227
+     * probes done: a few virtual seconds); returns that line. Throws if it
+     * does not come in 30 virtual seconds.
+     */
+    async lease(): Promise<string> {
+        const line = () => this.vm.output.find((l) => l.startsWith("address "))
+        if (!(await this.run(() => !!line(), 30_000))) throw new Error("the firmware did not print its address:\n" + this.vm.output.join("\n"))
+        return line()
     }
 
     constructor(model: ChipModel) {

@@ -13,6 +13,7 @@ import { runIn, sha256, sleep } from "./harness.js"
 import { TapDevice } from "../../src/host/tap.js"
 import { CHIPS, VmDevice, entryFor } from "../../src/host/device-runner.js"
 import { buildDevice } from "../../src/host/vm/build.js"
+import { parseIp } from "../../src/wire/bytes.js"
 
 const TOOLS = [
     { name: "ping", pkg: "iputils-ping" },
@@ -34,8 +35,10 @@ for (const chip of CHIPS)
         ns = new Netns({ tag: "fw" + chip.slice(0, 1) })
         tap = await TapDevice.open(ns.taps[0], { netns: ns.name })
         dev = await VmDevice.start({ bytecode, chip })
+        // the firmware takes its address from DHCP: the wire's own server offers it 198.18.0.2 (serve --device --ip)
+        dev.serveDhcp(parseIp("198.18.0.2"), parseIp("255.255.255.0"))
         dev.attach(tap)
-        await dev.waitForLine((l) => l.startsWith("ready"), 20_000)
+        assert.equal(await dev.waitForLine((l) => l.startsWith("address "), 60_000), "address 198.18.0.2: http://ds-tcpip.local/")
     })
 
     after(async () => {

@@ -258,8 +258,9 @@ describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { ski
         assert.ok(await waitFor(() => c.exitCode !== null, 10_000), "serve stopped")
     })
 
-    it("serve --device --dhcp: the starter firmware's bytecode in the VM leases from dnsmasq through the ENC28J60 model and answers its name", async () => {
-        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--device", "--dhcp", "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
+    for (const entry of ["src/main.ts", "src/main-starter.ts"])
+    it(`serve --device --dhcp --entry ${entry}: the firmware's bytecode in the VM leases from dnsmasq through the ENC28J60 model and answers its name`, async () => {
+        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--device", "--dhcp", "--entry", entry, "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
         children.push(c)
         let out = ""
         c.stdout.on("data", (b: Buffer) => (out += b.toString()))
@@ -267,7 +268,8 @@ describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { ski
         assert.ok(await waitFor(() => /\[device\] address 198\.18\.0\.\d+: http:\/\/ds-tcpip\.local\//.test(out), 90_000), "no lease line:\n" + out)
         const ip = /\[device\] address (198\.18\.0\.\d+)/.exec(out)[1]
         const r = await runIn(ns, ["curl", "-sS", "--max-time", "10", `http://${ip}/`], { timeoutMs: 15_000 })
-        assert.equal(r.stdout.toString(), "hello from ds-tcpip\n", r.stderr)
+        if (entry === "src/main-starter.ts") assert.equal(r.stdout.toString(), "hello from ds-tcpip\n", r.stderr)
+        else assert.match(r.stdout.toString(), /<title>ds-tcpip/, r.stderr)
         // the name is answered once probing is over (about a second)
         let answer = ""
         for (let i = 0; i < 10 && answer !== ip; i++) {

@@ -46,7 +46,7 @@ for (const file of files) {
             await writeFile(join(dir, "src", "main.ts"), `import { pins } from "@dsboard/${id}"\nconst eth = [${LABELS.map((l) => "pins." + l).join(", ")}]\nconsole.log(eth.length)\n`)
             const labels = await devs(["build", "src/main.ts"], dir)
             assert.equal(labels.code, 0, labels.output)
-            const entry = resolve(REPO_ROOT, id.includes("w5500") ? "test/device/main-w5500.ts" : "src/main.ts")
+            const entry = resolve(REPO_ROOT, id.includes("w5500") ? "src/main-w5500.ts" : "src/main.ts")
             const fw = await devs(["build", entry], dir)
             assert.equal(fw.code, 0, fw.output)
             assert.doesNotMatch(fw.output, /invalid/i)

@@ -32,8 +32,8 @@ for (const e of entries) {
     builds.set(e, b)
 }
 
-test("the firmware entries are the demo and the starter", () => {
-    assert.ok(entries.includes("src/main.ts") && entries.includes("src/main-starter.ts"), entries.join(", "))
+test("the firmware entries are the demo (ENC28J60 and W5500) and the starter", () => {
+    for (const e of ["src/main.ts", "src/main-w5500.ts", "src/main-starter.ts"]) assert.ok(entries.includes(e), entries.join(", "))
 })
 
 for (const e of entries) {
@@ -50,6 +50,14 @@ test(`the starter's functions end at or below ${STARTER_CEILING}: 4 KiB for the 
     // what it carries: the driver and the services, not just the stack
     for (const m of ["src/drivers/enc28j60.ts", "src/services/dhcp.ts", "src/services/mdns.ts", "src/http/sse.ts"]) {
         assert.ok(b.modules.some((x) => x.path === m), `${m} is not in the starter`)
+    }
+})
+
+test("the demo firmware fits with everything it is for: the driver, DHCP, mDNS, the demo routes, SSE and WebSocket", async () => {
+    const b = await builds.get("src/main.ts")
+    assert.ok(b.functionsEnd <= FUNCTIONS_END_LIMIT, `src/main.ts: functions end at ${b.functionsEnd}`)
+    for (const m of ["src/drivers/enc28j60.ts", "src/services/dhcp.ts", "src/services/mdns.ts", "src/app/demo.ts", "src/http/sse.ts", "src/http/websocket.ts"]) {
+        assert.ok(b.modules.some((x) => x.path === m), `${m} is not in the demo`)
     }
 })
 

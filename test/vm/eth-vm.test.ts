@@ -25,13 +25,15 @@ for (const c of CHIPS) build(c)
 
 for (const chip of CHIPS) {
 test(`the firmware in the VM, on the ${chip} model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up`, async () => {
-    const rig = await VmRig.create(chip, (await build(chip)).bytecode)
-    assert.ok(await rig.run(() => rig.vm.output.some((l) => l.startsWith("ready")), 5_000), rig.vm.output.join("\n"))
+    const rig = await VmRig.create(chip, (await build(chip)).bytecode, "198.18.0.2")
+    // the firmware leases its address from the peer's DHCP server, then says where it is
+    assert.equal(await rig.lease(), "address 198.18.0.2: http://ds-tcpip.local/")
     assert.match(rig.vm.output.join("\n"), chip === "w5500" ? /eth: W5500, link up/ : /eth: ENC28J60 rev 6, link up/)
     // the chip got the MAC address the firmware announces
-    const ready = rig.vm.output.find((l) => l.startsWith("ready: http://198.18.0.2/ (mac "))
-    assert.ok(ready, rig.vm.output.join("\n"))
-    assert.equal(ready.slice(-18, -1), macToString(rig.model.mac(), 0))
+    const hello = rig.vm.output.find((l) => l.startsWith("mac "))
+    assert.ok(hello, rig.vm.output.join("\n"))
+    assert.equal(hello.slice(4, 21), macToString(rig.model.mac(), 0))
+    assert.equal(rig.dhcp.received[0].mac, macToString(rig.model.mac(), 0))
 
     // ping (the peer resolves the device by ARP first)
     const replies: number[] = []
