@@ -21,18 +21,8 @@ import { Limits } from "../config.js"
 import { RandomSource } from "../random.js"
 import { Reason } from "../wire/reason.js"
 import { ipToString } from "../wire/bytes.js"
-import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from "../wire/seq.js"
-import {
-    TcpHeader,
-    TCP_ACK,
-    TCP_FIN,
-    TCP_PSH,
-    TCP_RST,
-    TCP_SYN,
-    emitTcpMss,
-    parseTcp,
-    tcpHeaderLength,
-} from "../wire/tcp.js"
+import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from "../wire/seq.js"
+import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcpMss, parseTcp } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
 import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
@@ -133,10 +123,12 @@ export class Tcp {
 
     private readonly limits: Limits
     private readonly host: TcpHost
-    private readonly random: RandomSource
     private readonly hasher: HalfSipHash
     private readonly seg = new TcpHeader()
+    /** The output record: only the fields emit() sets change (our only option is the MSS, on a SYN). */
     private readonly out = new TcpHeader()
+    /** The source address of the segment input() is processing: replies without a connection go there. */
+    private segSrc = 0
     private readonly ourMss: number
     private nextPort: number
     private queueOrder = 0
@@ -161,7 +153,6 @@ export class Tcp {
     constructor(limits: Limits, host: TcpHost, random: RandomSource) {
         this.limits = limits
         this.host = host
-        this.random = random
         const hasher = new HalfSipHash(random.nextU32(), random.nextU32())
         this.hasher = hasher
         this.isn = (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) =>
@@ -251,16 +242,11 @@ export class Tcp {
             return null
         }
         c.userOwned = true
-        c.localIp = this.host.localIp()
-        c.localPort = this.ephemeralPort(remoteIp, remotePort)
-        c.remoteIp = remoteIp >>> 0
-        c.remotePort = remotePort
-        c.iss = this.isn(c.localIp, c.localPort, c.remoteIp, c.remotePort, now) >>> 0
-        c.sndUna = c.iss
-        c.sndNxt = c.iss
-        c.sndMax = c.iss
-        c.pushUpTo = c.iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
-        c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
+        const ip = this.host.localIp()
+        const port = this.ephemeralPort(remoteIp, remotePort)
+        const rip = remoteIp >>> 0
+        this.open(c, ip, port, rip, remotePort, this.isn(ip, port, rip, remotePort, now) >>> 0)
+        c.sndMss = this.mssFor(0)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
         this.sendSyn(c, now)
@@ -281,7 +267,7 @@ export class Tcp {
     uncork(c: TcpConnection, now: number): void {
         if (!c.corked) return
         c.corked = false
-        c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
+        this.push(c)
         this.output(c, now)
     }
 
@@ -294,9 +280,14 @@ export class Tcp {
         // as Linux's tcp_sendmsg does before it sleeps. Otherwise a window
         // below one MSS (or a ring below one) would hold a corked writer
         // until the retransmission timer.
-        if (n < len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
+        if (n < len) this.push(c)
         if (len > 0) this.output(c, now) // data queued, or a push owed
         return n
+    }
+
+    /** Everything queued is pushed: it goes out whatever Nagle and cork say. */
+    private push(c: TcpConnection): void {
+        c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
     }
 
     /** Reads received data; returns the bytes read (0 when none: see readable/finReceived). */
@@ -311,8 +302,7 @@ export class Tcp {
             // simulator: these updates also clock the sender.)
             const s = c.state
             if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
-                const current = seqDiff(c.rcvAdv, c.rcvNxt)
-                if (c.rcvWindow() - current >= Math.min(c.recvRing.capacity >> 1, c.sndMss)) {
+                if (this.windowToAdvertise(c) - ((c.rcvAdv - c.rcvNxt) | 0) > 0) {
                     c.ackNow = true
                     this.output(c, now)
                 }
@@ -379,6 +369,7 @@ export class Tcp {
         const seg = this.seg
         const r = parseTcp(frame, off, len, src, dst, seg)
         if (r !== Reason.Ok) return this.host.drop(r)
+        this.segSrc = src
         this.counters.segmentsIn++
         const dataOff = off + seg.headerLength
         const dataLen = len - seg.headerLength
@@ -393,16 +384,16 @@ export class Tcp {
             c = null
         }
         if (c) {
-            if (c.state === TcpState.SynSent) this.synSentArrives(c, frame, dataOff, dataLen, now)
+            if (c.state === TcpState.SynSent) this.synSentArrives(c, now)
             else this.segmentArrives(c, frame, dataOff, dataLen, now)
             if (c.inUse) this.output(c, now)
             return
         }
         const l = this.findListener(seg.dstPort)
-        if (l) return this.listenArrives(l, frame, dataOff, dataLen, src, dst, issFloor, now)
+        if (l) return this.listenArrives(l, frame, dataOff, dataLen, dst, issFloor, now)
         // §3.10.7.1 CLOSED: anything but a RST gets a RST
         this.host.drop(Reason.NoSocket)
-        if ((seg.flags & TCP_RST) === 0) this.resetFor(src, dataLen, now)
+        this.resetFor(dataLen, now)
     }
 
     /** Runs the timers that are due. */
@@ -461,15 +452,15 @@ export class Tcp {
     // ==== segment arrival ===================================================
 
     /** §3.10.7.2 LISTEN. */
-    private listenArrives(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, issFloor: number, now: number): void {
+    private listenArrives(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, dst: number, issFloor: number, now: number): void {
         const seg = this.seg
+        const src = this.segSrc
         const f = seg.flags
-        if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
         if (f & TCP_ACK) {
-            if ((f & TCP_SYN) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
-            // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
+            if ((f & (TCP_SYN | TCP_RST)) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
+            // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST> (none for a RST)
             this.host.drop(Reason.NoSocket)
-            return this.resetFor(src, dataLen, now)
+            return this.resetFor(dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
         let c = this.backlogUsed(l) < l.backlog ? this.allocate(now, 0) : null
@@ -485,36 +476,47 @@ export class Tcp {
             if (!c) return this.host.drop(Reason.SocketQueueFull)
         }
         c.listener = l.index
-        c.localIp = dst
-        c.localPort = seg.dstPort
-        c.remoteIp = src
-        c.remotePort = seg.srcPort
-        c.irs = seg.seq
-        c.rcvNxt = seqAdd(seg.seq, 1)
-        c.rcvAdv = c.rcvNxt
-        let iss = this.isn(dst, c.localPort, src, c.remotePort, now) >>> 0
+        let iss = this.isn(dst, seg.dstPort, src, seg.srcPort, now) >>> 0
         if (issFloor >= 0 && seqLt(iss, issFloor)) iss = issFloor
-        c.iss = iss
-        c.sndUna = iss
-        c.sndNxt = iss
-        c.sndMax = iss
-        c.pushUpTo = iss
-        c.sndMss = this.mssFor(seg.mss)
-        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, iss)
+        this.takeSyn(c)
         this.counters.passiveOpens++
         this.setState(c, TcpState.SynReceived)
         // data on a SYN is not kept: it is not acknowledged, so the peer sends it again
         this.sendSyn(c, now)
     }
 
+    /** A connection's addresses and send sequence space, from its ISS (nothing sent or pushed yet). */
+    private open(c: TcpConnection, localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: number): void {
+        c.localIp = localIp
+        c.localPort = localPort
+        c.remoteIp = remoteIp
+        c.remotePort = remotePort
+        c.iss = iss
+        c.sndUna = iss
+        c.sndNxt = iss
+        c.sndMax = iss
+        c.pushUpTo = iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
+    }
+
+    /** The peer's SYN (this.seg): IRS, RCV.NXT, its MSS and window. */
+    private takeSyn(c: TcpConnection): void {
+        const seg = this.seg
+        c.irs = seg.seq
+        c.rcvNxt = seqAdd(seg.seq, 1)
+        c.rcvAdv = c.rcvNxt
+        c.sndMss = this.mssFor(seg.mss)
+        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+    }
+
     /** §3.10.7.3 SYN-SENT. */
-    private synSentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
+    private synSentArrives(c: TcpConnection, now: number): void {
         const seg = this.seg
         const f = seg.flags
         if (f & TCP_ACK) {
             // acceptable only if it acknowledges our SYN exactly
             if (seqLeq(seg.ack, c.iss) || seqGt(seg.ack, c.sndMax)) {
-                if ((f & TCP_RST) === 0) this.sendReset(c.remoteIp, c.localPort, c.remotePort, seg.ack, 0, false, now)
+                this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
         }
@@ -527,11 +529,7 @@ export class Tcp {
             return this.host.drop(Reason.BadFlags)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.BadFlags)
-        c.irs = seg.seq
-        c.rcvNxt = seqAdd(seg.seq, 1)
-        c.rcvAdv = c.rcvNxt
-        c.sndMss = this.mssFor(seg.mss)
-        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        this.takeSyn(c)
         c.lastHeard = now
         if (f & TCP_ACK) {
             this.ackAdvances(c, seg.ack, now)
@@ -545,18 +543,49 @@ export class Tcp {
         this.sendSyn(c, now)
     }
 
-    /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+    /**
+     * §3.10.7.4: SYN-RECEIVED and every synchronized state. The common case
+     * takes a short path first (header prediction, RFC 9293 §3.10.7.4's note,
+     * Van Jacobson's): ESTABLISHED, ACK (and PSH) only, the next sequence
+     * number, data that fits the window, an ACK between SND.UNA and the
+     * highest sequence number sent. Every test it skips would pass.
+     */
     private segmentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
         const seg = this.seg
         const f = seg.flags
+        const ack = seg.ack
         let seq = seg.seq
         let len = dataLen
+        // what we may still accept beyond RCV.NXT: the window we advertised,
+        // never less (it never shrinks); before anything was advertised
+        // (SYN-RECEIVED from a cookie) the free space
+        const adv = (c.rcvAdv - c.rcvNxt) | 0
+        const free = c.recvRing.capacity - c.recvRing.length
+        const wnd = adv > 0 ? (adv < free ? adv : free) : adv === 0 ? 0 : free
+        if (
+            c.state === TcpState.Established &&
+            (f & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK &&
+            seq === c.rcvNxt &&
+            len <= wnd &&
+            ((ack - c.sndUna) | 0) >= 0 &&
+            ((ack - c.sndMax) | 0) <= 0
+        ) {
+            c.lastHeard = now
+            c.keepProbes = 0
+            c.probesUnanswered = 0
+            this.processAck(c, ack, len, false, now)
+            if (len > 0) {
+                const st = c.state // the user's wake-up may have shut down or aborted
+                if (st === TcpState.Established || st === TcpState.FinWait1 || st === TcpState.FinWait2) this.receiveData(c, frame, dataOff, len, seq, now)
+            }
+            return
+        }
         let fin = (f & TCP_FIN) !== 0
         const segLen = len + (f & TCP_SYN ? 1 : 0) + (fin ? 1 : 0)
 
         // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
         if (c.state === TcpState.SynReceived && (f & TCP_SYN) && !(f & TCP_ACK) && seq === c.irs) {
-            this.retransmitSyn(c, now)
+            this.sendSyn(c, now, true)
             return
         }
 
@@ -564,18 +593,12 @@ export class Tcp {
         // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
         // like Linux, take it as the ACK that completes the handshake.
         let synAckOfSimultaneousOpen = false
-        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && (f & TCP_ACK) && seqAdd(seq, 1) === c.rcvNxt && seg.ack === c.sndNxt) {
+        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && (f & TCP_ACK) && seqAdd(seq, 1) === c.rcvNxt && ack === c.sndNxt) {
             synAckOfSimultaneousOpen = true
             seq = c.rcvNxt
         }
 
         // first: sequence number acceptability (§3.10.7.4 table)
-        // what we may still accept beyond RCV.NXT: the window we advertised,
-        // never less (it never shrinks); before anything was advertised
-        // (SYN-RECEIVED from a cookie) the free space
-        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
-        const free = c.rcvWindow()
-        const wnd = adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
         let ok: boolean
         if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
         else if (wnd === 0) ok = false
@@ -624,13 +647,10 @@ export class Tcp {
                 return
             }
             this.counters.resetsReceived++
-            if (c.state === TcpState.SynReceived) {
-                // passive open goes back to LISTEN: the listener never saw it; active open is refused
-                return this.toClosed(c, c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused)
-            }
             const s = c.state
-            const err = s === TcpState.Closing || s === TcpState.LastAck || s === TcpState.TimeWait ? TcpError.None : TcpError.ConnectionReset
-            return this.toClosed(c, err)
+            // passive open goes back to LISTEN: the listener never saw it; active open is refused
+            if (s === TcpState.SynReceived) return this.toClosed(c, c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused)
+            return this.toClosed(c, s === TcpState.Closing || s === TcpState.LastAck || s === TcpState.TimeWait ? TcpError.None : TcpError.ConnectionReset)
         }
 
         // fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
@@ -641,11 +661,10 @@ export class Tcp {
 
         // fifth: the ACK field
         if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
-        const ack = seg.ack
         if (c.state === TcpState.SynReceived) {
             if (!(seqGt(ack, c.sndUna) && seqLeq(ack, c.sndMax))) {
                 // <SEQ=SEG.ACK><CTL=RST>
-                this.sendReset(c.remoteIp, c.localPort, c.remotePort, ack, 0, false, now)
+                this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
             this.takeWindow(c, seg.window, seg.seq, ack)
@@ -677,11 +696,10 @@ export class Tcp {
                 c.finSeq = finAt
                 c.ackNow = true
             }
-        } else if (fin && s === TcpState.TimeWait) {
-            c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            c.ackNow = true
         } else if (fin) {
-            // CLOSE-WAIT, CLOSING, LAST-ACK: the FIN was already taken; ACK it again
+            // TIME-WAIT: the retransmitted FIN restarts the 2 MSL wait; CLOSE-WAIT,
+            // CLOSING, LAST-ACK: the FIN was already taken; ACK it again
+            if (s === TcpState.TimeWait) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
             c.ackNow = true
         }
     }
@@ -689,53 +707,54 @@ export class Tcp {
     /** The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC 6582). */
     private processAck(c: TcpConnection, ack: number, dataLen: number, fin: boolean, now: number): void {
         const seg = this.seg
-        const oldWnd = c.sndWnd
-        if (seqGt(ack, c.sndUna)) {
+        if (((ack - c.sndUna) | 0) > 0) {
             this.ackAdvances(c, ack, now)
-        } else if (ack === c.sndUna && dataLen === 0 && !fin && c.flightSize() > 0 && seg.window === oldWnd) {
+        } else if (ack === c.sndUna && dataLen === 0 && !fin && c.sndNxt !== c.sndUna && seg.window === c.sndWnd) {
             // RFC 5681 §2 duplicate ACK
             this.duplicateAck(c, now)
         }
         // window update (§3.10.7.4): from a newer segment, or the same one with a newer ACK
-        if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLeq(c.sndWl2, ack))) this.takeWindow(c, seg.window, seg.seq, ack)
+        const d = (c.sndWl1 - seg.seq) | 0
+        if (d < 0 || (d === 0 && ((c.sndWl2 - ack) | 0) <= 0)) this.takeWindow(c, seg.window, seg.seq, ack)
 
-        if (!c.finAcked()) return
+        if (!c.finSent || ((c.sndUna - c.sndFinSeq) | 0) <= 0) return
+        // our FIN is acknowledged
         const s = c.state
         if (s === TcpState.FinWait1) {
             this.setState(c, TcpState.FinWait2)
             // an orphaned FIN-WAIT-2 does not wait forever for the peer's FIN (Linux's tcp_fin_timeout)
             if (!c.userOwned) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            this.notify(c)
+            notify(c)
         } else if (s === TcpState.Closing) this.enterTimeWait(c, now)
         else if (s === TcpState.LastAck) this.toClosed(c, TcpError.None)
     }
 
     /** SND.UNA moves to ack: free acknowledged data, time the round trip, grow cwnd, restart the timer. */
     private ackAdvances(c: TcpConnection, ack: number, now: number): void {
-        let acked = seqDiff(ack, c.sndUna)
+        const acked = (ack - c.sndUna) | 0
         if (acked <= 0) return
-        const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
+        const synWasUnacked = !synAcked(c) && c.sndUna === c.iss
         c.sndUna = ack
-        if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
-        if (seqLt(c.pushUpTo, ack)) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
+        if (((c.sndNxt - ack) | 0) < 0) c.sndNxt = ack
+        if (((c.pushUpTo - ack) | 0) < 0) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
+        const ring = c.sendRing
         let dataAcked = acked - (synWasUnacked ? 1 : 0)
-        if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
-        if (dataAcked > 0) c.sendRing.discard(dataAcked)
+        if (dataAcked > ring.length) dataAcked = ring.length // the rest is our FIN
+        if (dataAcked > 0) ring.discard(dataAcked)
         c.retries = 0
         c.persistBackoff = 0
-        // Karn: time only segments sent once
-        if (c.rttStart !== OFF && seqGt(ack, c.rttSeq)) {
+        // Karn: time only segments sent once (a sample sets the RTO without backoff, as reset() does)
+        if (c.rttStart !== OFF && ((ack - c.rttSeq) | 0) > 0) {
             c.rtt.sample(now - c.rttStart)
             c.rttStart = OFF
-        }
-        c.rtt.reset()
+        } else c.rtt.reset()
         // congestion control
         const mss = c.sndMss
         if (c.inRecovery) {
-            if (seqGeq(ack, c.recover)) {
+            if (((ack - c.recover) | 0) >= 0) {
                 // full acknowledgement: leave fast recovery (RFC 6582 §3.2 step 3)
                 c.inRecovery = false
-                c.cwnd = Math.min(c.ssthresh, c.flightSize() + mss)
+                c.cwnd = Math.min(c.ssthresh, ((c.sndNxt - ack) >>> 0) + mss)
             } else {
                 // partial acknowledgement: resend the next hole, deflate (RFC 6582 §3.2 step 4)
                 this.retransmitFirst(c, now)
@@ -744,7 +763,7 @@ export class Tcp {
         } else if (c.cwnd < c.ssthresh) {
             // RFC 5681 §3.1 with appropriate byte counting (RFC 3465, L = 2 SMSS):
             // a delayed ACK covering two segments grows cwnd by two
-            c.cwnd += Math.min(acked, 2 * mss)
+            c.cwnd += acked < 2 * mss ? acked : 2 * mss
         } else {
             c.bytesAcked += acked
             if (c.bytesAcked >= c.cwnd) {
@@ -754,8 +773,8 @@ export class Tcp {
         }
         c.dupAcks = 0
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it
-        c.rtxAt = c.flightSize() > 0 ? now + c.rtt.rto : OFF
-        this.notify(c)
+        c.rtxAt = c.sndNxt !== ack ? now + c.rtt.rto : OFF
+        notify(c)
     }
 
     /** RFC 5681 §3.2 with RFC 6582: the third duplicate ACK starts fast retransmit. */
@@ -770,7 +789,7 @@ export class Tcp {
             if (c.dupAcks === 3) c.dupAcks = 0
             return
         }
-        c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        c.ssthresh = Math.max(((c.sndNxt - c.sndUna) >>> 0) >> 1, 2 * mss)
         c.recover = c.sndMax
         c.inRecovery = true
         this.counters.fastRetransmits++
@@ -780,14 +799,15 @@ export class Tcp {
 
     /** In-order data goes to the ring; out-of-order data is placed at its offset and remembered. */
     private receiveData(c: TcpConnection, frame: Buffer, off: number, len: number, seq: number, now: number): void {
-        const ahead = seqDiff(seq, c.rcvNxt)
+        const ahead = (seq - c.rcvNxt) | 0
+        const ring = c.recvRing
+        const ooo = c.ooo
         if (ahead === 0) {
-            const n = c.recvRing.writeAt(0, frame, off, len)
-            const ooo = c.ooo
+            const n = ring.writeAt(0, frame, off, len)
             const total = ooo ? ooo.advance(n) : n
-            c.recvRing.commit(total)
-            c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || (ooo && !ooo.isEmpty())) {
+            ring.commit(total)
+            c.rcvNxt = (c.rcvNxt + total) >>> 0
+            if (total > n || (ooo && ooo.count > 0)) {
                 // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
                 // ACKing every segment for a while so the sender's recovery and
                 // slow start are not paced by our delayed-ACK timer (Linux's quickack)
@@ -807,13 +827,13 @@ export class Tcp {
                 c.finPending = false
                 this.finArrives(c, now)
             }
-            this.notify(c)
+            notify(c)
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
-        if (c.ooo) {
-            const n = c.recvRing.writeAt(ahead, frame, off, len)
-            if (n > 0) c.ooo.add(ahead, n)
+        if (ooo) {
+            const n = ring.writeAt(ahead, frame, off, len)
+            if (n > 0) ooo.add(ahead, n)
         }
         c.ackNow = true
         c.quickAcks = QUICK_ACKS
@@ -828,10 +848,10 @@ export class Tcp {
         if (s === TcpState.SynReceived || s === TcpState.Established) this.setState(c, TcpState.CloseWait)
         else if (s === TcpState.FinWait1) {
             // our FIN acknowledged already (same segment): straight to TIME-WAIT
-            if (c.finAcked()) this.enterTimeWait(c, now)
+            if (((c.sndUna - c.sndFinSeq) | 0) > 0 && c.finSent) this.enterTimeWait(c, now)
             else this.setState(c, TcpState.Closing)
         } else if (s === TcpState.FinWait2) this.enterTimeWait(c, now)
-        this.notify(c)
+        notify(c)
     }
 
     // ==== output ============================================================
@@ -840,7 +860,7 @@ export class Tcp {
     output(c: TcpConnection, now: number): void {
         if (!c.inUse) return
         const s = c.state
-        if (s === TcpState.Closed || s === TcpState.Listen) return
+        if (s === TcpState.Closed) return
         let sent = 0
         if (s !== TcpState.SynSent && s !== TcpState.SynReceived && s !== TcpState.TimeWait) {
             while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
@@ -851,52 +871,53 @@ export class Tcp {
         // leave both sides waiting, so the persist timer probes (RFC 9293
         // §3.8.6.1) or, for a small window, sends what fits anyway (RFC 1122
         // §4.2.3.4's override timeout).
-        if (c.flightSize() === 0 && this.unsent(c) > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
+        if (c.sndNxt === c.sndUna && c.sendRing.length > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
             c.persistAt = now + c.rtt.rto
         }
     }
 
     /** Bytes in the send ring not yet sent. */
     private unsent(c: TcpConnection): number {
-        const sentData = seqDiff(c.sndNxt, c.sndUna)
-        const n = c.sendRing.length - sentData
+        const n = c.sendRing.length - ((c.sndNxt - c.sndUna) | 0)
         return n > 0 ? n : 0
     }
 
     /** Sends the next data segment (and/or our FIN) if allowed; false when nothing went out. */
     private sendNext(c: TcpConnection, now: number, force?: boolean): boolean {
+        const unsent = this.unsent(c)
+        if (unsent === 0 && !c.finQueued) return false
         const s = c.state
         // our FIN is out (or acknowledged): nothing follows it
         if (c.finSent && seqGt(c.sndNxt, c.sndFinSeq)) return false
-        const offset = seqDiff(c.sndNxt, c.sndUna)
-        let unsent = c.sendRing.length - offset
-        if (unsent < 0) unsent = 0
+        const mss = c.sndMss
+        const flight = (c.sndNxt - c.sndUna) >>> 0
         // RFC 3042 limited transmit: the first two duplicate ACKs each let one
         // new segment out beyond cwnd, so a small window still collects the
         // three duplicates of fast retransmit instead of waiting for the RTO
-        const limited = !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 ? c.dupAcks * c.sndMss : 0
+        const limited = !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 ? c.dupAcks * mss : 0
         const wnd = Math.min(c.sndWnd, c.cwnd + limited)
-        let usable = wnd - c.flightSize()
+        let usable = wnd - flight
         if (usable < 0) usable = 0
-        let len = Math.min(Math.min(unsent, c.sndMss), usable) // two arguments: DeviceScript ignores a third
+        let len = unsent < mss ? unsent : mss
+        if (len > usable) len = usable
         const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
         if (len === 0 && !finNow) return false
+        const seq = c.sndNxt
         // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
-        if (len > 0 && len < c.sndMss && !finNow && !force && !seqLt(c.sndNxt, c.sndMax)) {
+        if (len > 0 && len < mss && !finNow && !force && !seqLt(seq, c.sndMax)) {
             // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
             // corked: full segments only, until data is pushed (uncork, or a
             // writer waiting for room: see send())
             const all = len === unsent
-            const pushing = seqGt(c.pushUpTo, c.sndNxt)
-            const pushed = all && pushing && seqLeq(seqAdd(c.sndNxt, len), c.pushUpTo)
+            const pushing = seqGt(c.pushUpTo, seq)
+            const pushed = all && pushing && seqLeq(seqAdd(seq, len), c.pushUpTo)
             const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
             if (c.corked && !pushing) return false
-            if (!pushed && !(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
+            if (!pushed && !(all && (flight === 0 || !c.nagle)) && !halfWindow) return false
         }
         let flags = TCP_ACK
         if (len > 0 && len === unsent) flags |= TCP_PSH
         if (finNow) flags |= TCP_FIN
-        const seq = c.sndNxt
         this.sendSegment(c, seq, flags, len, now)
         const advance = len + (finNow ? 1 : 0)
         c.sndNxt = seqAdd(seq, advance)
@@ -921,7 +942,7 @@ export class Tcp {
 
     /** Sends the first unacknowledged segment again without moving SND.NXT (fast retransmit, partial ACKs). */
     private retransmitFirst(c: TcpConnection, now: number): void {
-        let len = Math.min(Math.min(c.sendRing.length, c.sndMss), c.flightSize())
+        let len = Math.min(Math.min(c.sendRing.length, c.sndMss), (c.sndNxt - c.sndUna) >>> 0)
         let flags = TCP_ACK
         if (c.finSent && seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
         if (len < 0) len = 0
@@ -932,23 +953,20 @@ export class Tcp {
         c.rtxAt = now + c.rtt.rto
     }
 
-    /** SYN (active open) or SYN,ACK (passive or simultaneous open), with our MSS. */
-    private sendSyn(c: TcpConnection, now: number): void {
-        const flags = c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK
+    /** SYN (active open) or SYN,ACK (passive or simultaneous open), with our MSS; `again`: a retransmission. */
+    private sendSyn(c: TcpConnection, now: number, again?: boolean): void {
+        if (again) {
+            this.counters.retransmits++
+            c.rttStart = OFF
+        }
         if (c.retries === 0) {
             c.rttStart = now
             c.rttSeq = c.iss
         }
-        this.sendSegment(c, c.iss, flags, 0, now)
+        this.sendSegment(c, c.iss, c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK, 0, now)
         c.sndNxt = seqAdd(c.iss, 1)
         if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt
         c.rtxAt = now + c.rtt.rto
-    }
-
-    private retransmitSyn(c: TcpConnection, now: number): void {
-        this.counters.retransmits++
-        c.rttStart = OFF
-        this.sendSyn(c, now)
     }
 
     /**
@@ -957,69 +975,63 @@ export class Tcp {
      * acknowledges everything, so owed ACKs are settled.
      */
     private sendSegment(c: TcpConnection, seq: number, flags: number, len: number, now: number): void {
-        const tx = this.host.tx
-        const at = this.host.l4Offset
         const wnd = flags & TCP_RST ? 0 : this.windowToAdvertise(c)
-        const h = this.header(c.localPort, c.remotePort, seq, flags & TCP_ACK ? c.rcvNxt : 0, flags, wnd)
-        const hl = tcpHeaderLength(h)
-        if (len > 0) {
-            const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
-            c.sendRing.peek(skip, tx, at + hl, len)
-        }
-        emitTcpMss(h, tx, at, c.localIp, c.remoteIp, len)
+        // (a SYN, the only segment with an option, carries no data)
+        if (len > 0) c.sendRing.peek(((seq - c.sndUna) | 0) - (synAcked(c) ? 0 : 1), this.host.tx, this.host.l4Offset + TCP_HEADER, len)
+        let ack = 0
         if (flags & TCP_ACK) {
-            c.rcvAdv = seqAdd(c.rcvNxt, wnd)
+            ack = c.rcvNxt
+            c.rcvAdv = (ack + wnd) >>> 0
             c.ackNow = false
             c.ackAt = OFF
             c.unackedSegments = 0
         }
-        this.counters.segmentsOut++
-        this.host.ipSend(c.remoteIp, IP_PROTO_TCP, hl + len, now)
-    }
-
-    /** A RST (or RST,ACK) answering a segment that has no connection (§3.10.7.1). */
-    private resetFor(src: number, dataLen: number, now: number): void {
-        const seg = this.seg
-        if (seg.flags & TCP_ACK) {
-            this.sendReset(src, seg.dstPort, seg.srcPort, seg.ack, 0, false, now)
-        } else {
-            const segLen = dataLen + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0)
-            this.sendReset(src, seg.dstPort, seg.srcPort, 0, seqAdd(seg.seq, segLen), true, now)
-        }
-    }
-
-    private sendReset(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, withAck: boolean, now: number): void {
-        this.counters.resetsSent++
-        this.sendBare(dst, srcPort, dstPort, seq, withAck ? ack : 0, TCP_RST | (withAck ? TCP_ACK : 0), 0, now)
+        this.emit(c, seq, ack, flags | (len << 8), wnd, now)
     }
 
     /**
-     * A segment that belongs to no connection (a RST, a SYN cookie's SYN,ACK;
-     * a SYN carries our MSS). Eight parameters: DeviceScript compiles no call
-     * with nine or more.
+     * Sends a segment: of connection c, or with c null an answer to the
+     * segment being processed (a RST, a SYN cookie's SYN,ACK). `flagsLen`:
+     * the flags, and in the bits above the low 8 the length of the data
+     * already in place after the header. Every segment leaves here.
      */
-    private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
-        const h = this.header(srcPort, dstPort, seq, ack, flags, window)
-        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
-        this.counters.segmentsOut++
-        this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
-    }
-
-    /** Fills the output record: our options are only the MSS, on a SYN (see the file's header). */
-    private header(srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number): TcpHeader {
+    private emit(c: TcpConnection, seq: number, ack: number, flagsLen: number, window: number, now: number): void {
         const h = this.out
-        h.srcPort = srcPort
-        h.dstPort = dstPort
+        const flags = flagsLen & 0xff
+        let src: number
+        let dst: number
+        if (c) {
+            src = c.localIp
+            dst = c.remoteIp
+            h.srcPort = c.localPort
+            h.dstPort = c.remotePort
+        } else {
+            const seg = this.seg
+            src = this.host.localIp()
+            dst = this.segSrc
+            h.srcPort = seg.dstPort
+            h.dstPort = seg.srcPort
+        }
         h.seq = seq
         h.ack = ack
         h.flags = flags
         h.window = window
-        h.urgent = 0
         h.mss = flags & TCP_SYN ? this.ourMss : 0
-        h.wscale = -1
-        h.sackPermitted = false
-        h.tsPresent = false
-        return h
+        const len = flagsLen >> 8
+        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, src, dst, len)
+        const counters = this.counters
+        if (flags & TCP_RST) counters.resetsSent++
+        counters.segmentsOut++
+        this.host.ipSend(dst, IP_PROTO_TCP, hl + len, now)
+    }
+
+    /** A RST (or RST,ACK) answering the segment being processed, unless it is a RST itself (§3.10.7.1). */
+    private resetFor(dataLen: number, now: number): void {
+        const seg = this.seg
+        const f = seg.flags
+        if (f & TCP_RST) return
+        if (f & TCP_ACK) this.emit(null, seg.ack, 0, TCP_RST, 0, now)
+        else this.emit(null, 0, seqAdd(seg.seq, dataLen + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0)), TCP_RST | TCP_ACK, 0, now)
     }
 
     /**
@@ -1033,7 +1045,7 @@ export class Tcp {
      */
     private acceptableSeq(c: TcpConnection): number {
         const edge = seqAdd(c.sndUna, c.sndWnd)
-        return seqGt(c.sndMax, edge) && seqGeq(edge, c.sndNxt) ? edge : c.sndMax
+        return seqGt(c.sndMax, edge) && !seqLt(edge, c.sndNxt) ? edge : c.sndMax
     }
 
     /**
@@ -1070,8 +1082,8 @@ export class Tcp {
 
     /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
     private windowToAdvertise(c: TcpConnection): number {
-        const free = c.rcvWindow()
-        const current = seqDiff(c.rcvAdv, c.rcvNxt)
+        const free = c.recvRing.capacity - c.recvRing.length
+        const current = (c.rcvAdv - c.rcvNxt) | 0
         // (the advertised edge never passes the free space: it moves with RCV.NXT
         // as data arrives, and only reading makes room)
         if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
@@ -1109,10 +1121,11 @@ export class Tcp {
             c.retries++
             c.rtt.backoff()
             // RFC 6298 §5.7: a lost SYN leaves the data-phase RTO at 3 s (we keep the backed-off value)
-            this.retransmitSyn(c, now)
+            this.sendSyn(c, now, true)
             return
         }
-        if (c.flightSize() === 0) return
+        const flight = (c.sndNxt - c.sndUna) >>> 0
+        if (flight === 0) return
         if (c.retries >= this.limits.tcpMaxRetries) {
             this.counters.timeouts++
             return this.abortWith(c, TcpError.TimedOut, now)
@@ -1120,7 +1133,7 @@ export class Tcp {
         c.retries++
         c.rtt.backoff()
         const mss = c.sndMss
-        if (c.retries === 1) c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        if (c.retries === 1) c.ssthresh = Math.max(flight >> 1, 2 * mss)
         c.cwnd = mss
         c.bytesAcked = 0
         c.inRecovery = false
@@ -1139,7 +1152,7 @@ export class Tcp {
      */
     private persistTimeout(c: TcpConnection, now: number): void {
         c.persistAt = OFF
-        if (this.unsent(c) === 0 || c.flightSize() > 0) return
+        if (this.unsent(c) === 0 || c.sndNxt !== c.sndUna) return
         if (c.sndWnd > 0) {
             this.sendNext(c, now, true)
             return
@@ -1201,7 +1214,6 @@ export class Tcp {
 
     private abortWith(c: TcpConnection, err: TcpError, now: number): void {
         this.sendSegment(c, this.acceptableSeq(c), TCP_RST, 0, now)
-        this.counters.resetsSent++
         this.toClosed(c, err)
     }
 
@@ -1223,23 +1235,23 @@ export class Tcp {
             if (l.onEvent) l.onEvent(l)
         }
         if (this.keepArm) this.keepArm(c, now)
-        this.notify(c)
+        notify(c)
     }
 
     private enterTimeWait(c: TcpConnection, now: number): void {
         this.setState(c, TcpState.TimeWait)
-        c.stopTimers()
+        stopTimers(c)
         c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-        this.notify(c)
+        notify(c)
     }
 
     /** CLOSED: timers stop; the slot is freed unless the user still holds it (it then sees `error`). */
     private toClosed(c: TcpConnection, err: TcpError): void {
         if (err !== TcpError.None && c.error === TcpError.None) c.error = err
         this.setState(c, TcpState.Closed)
-        c.stopTimers()
+        stopTimers(c)
         const user = c.userOwned
-        this.notify(c)
+        notify(c)
         if (!user) this.free(c)
     }
 
@@ -1250,11 +1262,6 @@ export class Tcp {
         if (this.onStateChange) this.onStateChange(c, from, s)
     }
 
-    private notify(c: TcpConnection): void {
-        if (c.onEvent) c.onEvent(c)
-    }
-
-    /** A free slot; when there is none, the oldest TIME-WAIT the user no longer holds (lwIP's policy). */
     /**
      * A free slot, else the oldest TIME-WAIT one; with `reclaim` 2 (a peer
      * proven by a SYN cookie) then the oldest half-open one; with `reclaim` 1
@@ -1314,7 +1321,7 @@ export class Tcp {
         c.bytesAcked = 0
         c.rttStart = OFF
         c.retries = 0
-        c.stopTimers()
+        stopTimers(c)
         c.persistBackoff = 0
         c.probesUnanswered = 0
         this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
@@ -1348,7 +1355,7 @@ export class Tcp {
         c.listener = -1
         c.onEvent = null
         c.generation++
-        c.stopTimers()
+        stopTimers(c)
         if (this.onSlotFreed) this.onSlotFreed()
     }
 
@@ -1414,7 +1421,7 @@ export class Tcp {
         const iss = ((slot << 27) | (mssIndex << 24) | (this.cookieHash(src, seg.srcPort, seg.dstPort, seg.seq, slot) & 0xffffff)) >>> 0
         this.cookieSentAt = now
         this.counters.synCookiesSent++
-        this.sendBare(src, seg.dstPort, seg.srcPort, iss, seqAdd(seg.seq, 1), TCP_SYN | TCP_ACK, Math.min(this.limits.tcpRecvBuffer, 0xffff), now)
+        this.emit(null, iss, seqAdd(seg.seq, 1), TCP_SYN | TCP_ACK, Math.min(this.limits.tcpRecvBuffer, 0xffff), now)
     }
 
     /** An ACK carrying a valid cookie becomes an ESTABLISHED connection. */
@@ -1444,23 +1451,16 @@ export class Tcp {
         this.counters.synCookiesAccepted++
         this.counters.passiveOpens++
         c.listener = l.index
-        c.localIp = dst
-        c.localPort = seg.dstPort
-        c.remoteIp = src
-        c.remotePort = seg.srcPort
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, seg.ack) // our SYN is acknowledged already
         c.iss = iss
         c.irs = irs
         c.rcvNxt = seg.seq
-        c.sndUna = seg.ack
-        c.sndNxt = seg.ack
-        c.sndMax = seg.ack
-        c.pushUpTo = seg.ack
-        c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
+        c.sndMss = this.mssFor(COOKIE_MSS[(iss >> 24) & 7] || 0)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.establish(c, now)
         // the ACK may carry data (and a FIN): take them as in ESTABLISHED
-        if (dataLen > 0) this.receiveData(c, frame, dataOff, Math.min(dataLen, c.rcvWindow()), seg.seq, now)
+        if (dataLen > 0) this.receiveData(c, frame, dataOff, Math.min(dataLen, c.recvRing.capacity - c.recvRing.length), seg.seq, now)
         if (seg.flags & TCP_FIN && seqAdd(seg.seq, dataLen) === c.rcvNxt) this.finArrives(c, now)
         this.output(c, now)
         return true
@@ -1489,4 +1489,22 @@ function earliest(t: number, candidate: number): number {
 /** start <= x < start + len, modulo 2^32. */
 function inWindow(x: number, start: number, len: number): boolean {
     return (x - start) >>> 0 < len
+}
+
+/** The socket layer's wake-up. */
+function notify(c: TcpConnection): void {
+    if (c.onEvent) c.onEvent(c)
+}
+
+/** True once our SYN has been acknowledged (the send ring's head is then at SND.UNA). */
+function synAcked(c: TcpConnection): boolean {
+    return c.state !== TcpState.SynSent && c.state !== TcpState.SynReceived
+}
+
+function stopTimers(c: TcpConnection): void {
+    c.rtxAt = OFF
+    c.persistAt = OFF
+    c.ackAt = OFF
+    c.timeWaitAt = OFF
+    c.keepAt = OFF
 }
