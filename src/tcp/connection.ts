@@ -1,9 +1,11 @@
 // A connection's transmission control block (RFC 9293 §3.3.1), with its
 // fixed send and receive rings. Allocated once, in the pool, and reused:
 // `generation` changes every time the slot is freed so that a handle to an
-// old connection can never reach a new one. The fields are set when a slot
-// is claimed (Tcp.claim), not here: an initializer would be code written
-// twice, and heap for fields a slot never used.
+// old connection can never reach a new one. Fields with an initializer here
+// are set when a connection opens; the others by reset() when a slot is
+// claimed, and once in the constructor: every field must exist from the
+// start, as an object that grows later needs a larger block of a heap that
+// may by then be full or fragmented.
 
 import { ByteRing } from "./ring.js"
 import { Assembler } from "./assembler.js"
@@ -30,31 +32,31 @@ export class TcpConnection {
     /** Passive open: the ESTABLISHED connection waits in the listener's accept queue. */
     queued: boolean
     /** Position in the accept queue (lower is older). */
-    acceptOrder: number
+    acceptOrder = 0
     error: TcpError
 
-    localIp: number
-    localPort: number
-    remoteIp: number
-    remotePort: number
+    localIp = 0
+    localPort = 0
+    remoteIp = 0
+    remotePort = 0
 
     // send sequence space (RFC 9293 §3.3.1, Figure 4)
-    iss: number
-    sndUna: number
-    sndNxt: number
+    iss = 0
+    sndUna = 0
+    sndNxt = 0
     /** Highest sequence number sent so far (SND.NXT can move back on retransmission). */
-    sndMax: number
+    sndMax = 0
     sndWnd: number
-    sndWl1: number
-    sndWl2: number
+    sndWl1 = 0
+    sndWl2 = 0
     /** Largest window the peer offered (RFC 5961 §5 MAX.SND.WND, RFC 1122 SWS avoidance). */
     maxSndWnd: number
     /** Effective send MSS: the peer's MSS option (536 without one, RFC 9293 §3.7.1) capped by our MTU. */
-    sndMss: number
+    sndMss = 0
 
     // receive sequence space
-    irs: number
-    rcvNxt: number
+    irs = 0
+    rcvNxt = 0
     /** Right edge of the window we last advertised (never moved left, RFC 9293 §3.8.6). */
     rcvAdv: number
 
@@ -66,15 +68,15 @@ export class TcpConnection {
      * Out-of-order ranges, once Tcp.enableOutOfOrder() ran; null before:
      * out-of-order data is then dropped (and answered with a duplicate ACK).
      */
-    ooo: Assembler
+    ooo: Assembler = null
     /** A FIN arrived out of order at this sequence number (valid when finPending). */
     finPending: boolean
-    finSeq: number
+    finSeq = 0
     /** The user shut down sending: a FIN follows the data in the ring. */
     finQueued: boolean
     /** Our FIN has been sent at least once, at sndFinSeq. */
     finSent: boolean
-    sndFinSeq: number
+    sndFinSeq = 0
     /** The peer's FIN has been received (end of stream for reads). */
     finReceived: boolean
 
@@ -90,7 +92,7 @@ export class TcpConnection {
 
     // round-trip timing: one segment timed at a time (Karn's rule)
     readonly rtt: RttEstimator
-    rttSeq: number
+    rttSeq = 0
     rttStart: number
     /** Consecutive retransmission timeouts of the same data. */
     retries: number
@@ -122,7 +124,7 @@ export class TcpConnection {
     /** Corked: only full segments are sent (Tcp.cork/uncork). */
     corked: boolean
     /** Data up to this sequence number was pushed (uncork): it goes out whatever Nagle says. */
-    pushUpTo: number
+    pushUpTo = 0
     keepAlive: boolean
     keepIdleMs: number
     keepIntervalMs: number
@@ -136,9 +138,58 @@ export class TcpConnection {
 
     constructor(id: number, limits: Limits) {
         this.id = id
+        // every field before the rings: an object that grows later needs a
+        // new, larger block of the heap, between the rings
+        this.reset(limits, 0)
+        this.inUse = false
         this.sendRing = new ByteRing(limits.tcpSendBuffer)
         this.recvRing = new ByteRing(limits.tcpRecvBuffer)
         this.rtt = new RttEstimator(limits.tcpInitialRtoMs, limits.tcpMinRtoMs, limits.tcpMaxRtoMs, 1)
+    }
+
+    /** A claimed slot's fields (Tcp.claim also clears the rings and the RTT estimator). */
+    reset(limits: Limits, now: number): void {
+        this.inUse = true
+        this.userOwned = false
+        this.listener = -1
+        this.queued = false
+        this.error = TcpError.None
+        this.state = TcpState.Closed
+        this.finPending = false
+        this.finQueued = false
+        this.finSent = false
+        this.finReceived = false
+        this.sndWnd = 0
+        this.maxSndWnd = 0
+        this.rcvAdv = 0
+        this.cwnd = 0
+        this.ssthresh = 0x7fffffff
+        this.dupAcks = 0
+        this.inRecovery = false
+        this.bytesAcked = 0
+        this.rttStart = OFF
+        this.retries = 0
+        this.rtxAt = OFF
+        this.persistAt = OFF
+        this.ackAt = OFF
+        this.timeWaitAt = OFF
+        this.keepAt = OFF
+        this.persistBackoff = 0
+        this.probesUnanswered = 0
+        this.ackNow = false
+        this.unackedSegments = 0
+        this.quickAcks = 0
+        this.lastHeard = now
+        this.lastActivity = now
+        this.nagle = true
+        this.corked = false
+        this.keepAlive = false
+        this.keepIdleMs = limits.tcpKeepIdleMs
+        this.keepIntervalMs = limits.tcpKeepIntervalMs
+        this.keepCount = limits.tcpKeepCount
+        this.keepProbes = 0
+        this.idleTimeoutMs = 0
+        this.onEvent = null
     }
 
     /** Readable bytes for the user. */

@@ -21,7 +21,7 @@ import { Limits } from "../config.js"
 import { RandomSource } from "../random.js"
 import { Reason } from "../wire/reason.js"
 import { ipToString } from "../wire/bytes.js"
-import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from "../wire/seq.js"
+import { seqAdd } from "../wire/seq.js"
 import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcpMss, parseTcp } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
 import { Assembler } from "./assembler.js"
@@ -200,14 +200,17 @@ export class Tcp {
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
     listen(port: number, backlog: number): TcpListener {
-        if (port <= 0 || port > 0xffff || this.findListener(port)) return null
+        if (port <= 0) return null
+        if (port > 0xffff) return null
+        if (this.findListener(port)) return null
         for (const l of this.listeners) {
-            if (l.inUse) continue
-            l.inUse = true
-            l.port = port
-            l.backlog = backlog > 0 ? backlog : this.limits.tcpBacklog
-            l.onEvent = null
-            return l
+            if (!l.inUse) {
+                l.inUse = true
+                l.port = port
+                l.backlog = backlog > 0 ? backlog : this.limits.tcpBacklog
+                l.onEvent = null
+                return l
+            }
         }
         return null
     }
@@ -215,7 +218,11 @@ export class Tcp {
     /** Stops listening; connections not yet accepted are reset. */
     unlisten(l: TcpListener, now: number): void {
         if (!l.inUse) return
-        for (const c of this.pool) if (c.inUse && c.listener === l.index) this.abort(c, now)
+        for (const c of this.pool) {
+            if (c.inUse) {
+                if (c.listener === l.index) this.abort(c, now)
+            }
+        }
         l.inUse = false
         l.onEvent = null
     }
@@ -224,8 +231,14 @@ export class Tcp {
     accept(l: TcpListener): TcpConnection {
         let best: TcpConnection = null
         for (const c of this.pool) {
-            if (!c.inUse || c.listener !== l.index || !c.queued) continue
-            if (!best || c.acceptOrder < best.acceptOrder) best = c
+            if (c.inUse) {
+                if (c.queued) {
+                    if (c.listener === l.index) {
+                        if (!best) best = c
+                        else if (c.acceptOrder < best.acceptOrder) best = c
+                    }
+                }
+            }
         }
         if (!best) return null
         best.queued = false
@@ -245,8 +258,7 @@ export class Tcp {
         const ip = this.host.localIp()
         const port = this.ephemeralPort(remoteIp, remotePort)
         const rip = remoteIp >>> 0
-        this.open(c, ip, port, rip, remotePort, this.isn(ip, port, rip, remotePort, now) >>> 0)
-        c.sndMss = this.mssFor(0)
+        this.open(c, ip, port, rip, remotePort, this.isn(ip, port, rip, remotePort, now) >>> 0, 0)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
         this.sendSyn(c, now)
@@ -267,27 +279,27 @@ export class Tcp {
     uncork(c: TcpConnection, now: number): void {
         if (!c.corked) return
         c.corked = false
-        this.push(c)
-        this.output(c, now)
+        this.send(c, null, 0, 0, now)
     }
 
-    /** Queues data; returns the bytes taken (0 when the ring is full or sending is shut down). */
+    /**
+     * Queues data; returns the bytes taken (0 when the ring is full or sending
+     * is shut down). With len 0 (uncork), pushes what is queued.
+     */
     send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
-        if (!this.canSend(c)) return 0
-        const n = c.sendRing.write(buf, off, len)
-        if (n > 0) c.lastActivity = now
+        let n = 0
+        if (len > 0) {
+            if (!this.canSend(c)) return 0
+            n = c.sendRing.write(buf, off, len)
+            if (n > 0) c.lastActivity = now
+        }
         // The writer will wait for room: push what is queued, corked or not,
         // as Linux's tcp_sendmsg does before it sleeps. Otherwise a window
         // below one MSS (or a ring below one) would hold a corked writer
         // until the retransmission timer.
-        if (n < len) this.push(c)
-        if (len > 0) this.output(c, now) // data queued, or a push owed
+        if (n < len || len === 0) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
+        this.output(c, now) // data queued, or a push owed
         return n
-    }
-
-    /** Everything queued is pushed: it goes out whatever Nagle and cork say. */
-    private push(c: TcpConnection): void {
-        c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
     }
 
     /** Reads received data; returns the bytes read (0 when none: see readable/finReceived). */
@@ -299,9 +311,9 @@ export class Tcp {
             // by at least the SWS step, min(half the ring, one MSS). (Sending it
             // only when the window had fallen below half, Linux's rule, cut ACKs
             // so much that throughput under 5% loss fell to a third in the
-            // simulator: these updates also clock the sender.)
-            const s = c.state
-            if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
+            // simulator: these updates also clock the sender.) ESTABLISHED,
+            // FIN-WAIT-1 and FIN-WAIT-2 only: 4, 5 and 6.
+            if ((c.state - TcpState.Established) >>> 0 < 3) {
                 if (this.windowToAdvertise(c) - ((c.rcvAdv - c.rcvNxt) | 0) > 0) {
                     c.ackNow = true
                     this.output(c, now)
@@ -315,15 +327,14 @@ export class Tcp {
     shutdown(c: TcpConnection, now: number): void {
         if (c.finQueued) return
         const s = c.state
-        if (s === TcpState.SynSent) {
-            this.toClosed(c, TcpError.None)
-            return
-        }
-        if (s !== TcpState.SynReceived && s !== TcpState.Established && s !== TcpState.CloseWait) return
-        c.finQueued = true
-        if (s === TcpState.CloseWait) this.setState(c, TcpState.LastAck)
-        else if (s === TcpState.Established) this.setState(c, TcpState.FinWait1)
+        if (s === TcpState.SynSent) return this.toClosed(c, TcpError.None)
+        let next = s
+        if (s === TcpState.CloseWait) next = TcpState.LastAck
+        else if (s === TcpState.Established) next = TcpState.FinWait1
         // SYN-RECEIVED: FIN-WAIT-1 once the handshake completes (RFC 9293 §3.10.4)
+        else if (s !== TcpState.SynReceived) return
+        c.finQueued = true
+        this.setState(c, next)
         this.output(c, now)
     }
 
@@ -336,30 +347,31 @@ export class Tcp {
         if (!c.inUse) return
         c.userOwned = false
         c.onEvent = null
-        if (c.recvRing.length > 0 && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait) {
-            this.abort(c, now)
-            return
-        }
-        if (c.state === TcpState.Closed) {
-            this.free(c)
-            return
+        const s = c.state
+        if (s === TcpState.Closed) return this.free(c)
+        if (c.recvRing.length > 0) {
+            if (s !== TcpState.TimeWait) return this.abort(c, now)
         }
         this.shutdown(c, now)
-        if (c.inUse && c.state === TcpState.FinWait2 && c.timeWaitAt === OFF) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+        if (c.state === TcpState.FinWait2) {
+            if (c.timeWaitAt === OFF) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+        }
     }
 
     /** Resets the connection (RFC 9293 §3.10.5) and frees it unless the user still holds it. */
     abort(c: TcpConnection, now: number): void {
         if (!c.inUse) return
         const s = c.state
-        if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2 || s === TcpState.CloseWait) {
-            this.abortWith(c, TcpError.Aborted, now)
-        } else this.toClosed(c, TcpError.Aborted)
+        // SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT (3 to 7) send a RST
+        if ((s - TcpState.SynReceived) >>> 0 < 5) this.sendSegment(c, this.acceptableSeq(c), TCP_RST, 0, now)
+        this.toClosed(c, TcpError.Aborted)
     }
 
     canSend(c: TcpConnection): boolean {
+        if (c.finQueued) return false
         const s = c.state
-        return !c.finQueued && (s === TcpState.SynSent || s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.CloseWait)
+        // SYN-SENT, SYN-RECEIVED, ESTABLISHED (2 to 4) or CLOSE-WAIT
+        return (s - TcpState.SynSent) >>> 0 < 3 || s === TcpState.CloseWait
     }
 
     // ==== runner calls ======================================================
@@ -373,21 +385,19 @@ export class Tcp {
         this.counters.segmentsIn++
         const dataOff = off + seg.headerLength
         const dataLen = len - seg.headerLength
-        let c = this.find(src, seg.srcPort, seg.dstPort)
+        const c = this.find(src, seg.srcPort, seg.dstPort)
         let issFloor = -1
-        if (c && c.state === TcpState.TimeWait && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(seg.seq, c.rcvNxt)) {
+        if (c) {
+            if (c.state !== TcpState.TimeWait || (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN || ((seg.seq - c.rcvNxt) | 0) <= 0) {
+                if (c.state === TcpState.SynSent) this.synSentArrives(c, now)
+                else this.segmentArrives(c, frame, dataOff, dataLen, now)
+                return this.output(c, now)
+            }
             // RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN may reopen a
             // connection in TIME-WAIT when its sequence number is beyond the
             // old one's; our new ISS starts above the old sequence space.
             issFloor = seqAdd(c.sndNxt, 65537)
             this.free(c)
-            c = null
-        }
-        if (c) {
-            if (c.state === TcpState.SynSent) this.synSentArrives(c, now)
-            else this.segmentArrives(c, frame, dataOff, dataLen, now)
-            if (c.inUse) this.output(c, now)
-            return
         }
         const l = this.findListener(seg.dstPort)
         if (l) return this.listenArrives(l, frame, dataOff, dataLen, dst, issFloor, now)
@@ -400,17 +410,17 @@ export class Tcp {
     poll(now: number): void {
         for (const c of this.pool) {
             if (!c.inUse) continue
-            if (c.timeWaitAt !== OFF && now >= c.timeWaitAt) {
+            if (due(c.timeWaitAt, now)) {
                 c.timeWaitAt = OFF
                 this.toClosed(c, TcpError.None)
                 continue
             }
-            if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
+            if (due(c.rtxAt, now)) this.retransmitTimeout(c, now)
             if (gone(c)) continue
-            if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
-            if (c.keepAt !== OFF && now >= c.keepAt) this.keepTimer(c, now)
+            if (due(c.persistAt, now)) this.persistTimeout(c, now)
+            if (due(c.keepAt, now)) this.keepTimer(c, now)
             if (gone(c)) continue
-            if (c.ackAt !== OFF && now >= c.ackAt) {
+            if (due(c.ackAt, now)) {
                 c.ackAt = OFF
                 c.ackNow = true
             }
@@ -422,12 +432,13 @@ export class Tcp {
     nextDeadline(): number {
         let t = -1
         for (const c of this.pool) {
-            if (!c.inUse) continue
-            t = earliest(t, c.rtxAt)
-            t = earliest(t, c.persistAt)
-            t = earliest(t, c.ackAt)
-            t = earliest(t, c.timeWaitAt)
-            t = earliest(t, c.keepAt)
+            if (c.inUse) {
+                t = earliest(t, c.rtxAt)
+                t = earliest(t, c.persistAt)
+                t = earliest(t, c.ackAt)
+                t = earliest(t, c.timeWaitAt)
+                t = earliest(t, c.keepAt)
+            }
         }
         return t
     }
@@ -457,13 +468,18 @@ export class Tcp {
         const src = this.segSrc
         const f = seg.flags
         if (f & TCP_ACK) {
-            if ((f & (TCP_SYN | TCP_RST)) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
+            if ((f & (TCP_SYN | TCP_RST)) === 0) {
+                if (this.cookieIn) {
+                    if (this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
+                }
+            }
             // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST> (none for a RST)
             this.host.drop(Reason.NoSocket)
             return this.resetFor(dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        let c = this.backlogUsed(l) < l.backlog ? this.allocate(now, 0) : null
+        let c: TcpConnection = null
+        if (this.backlogUsed(l) < l.backlog) c = this.allocate(now, 0)
         if (!c) {
             if (this.cookieOut) return this.cookieOut(src, dst, now)
             // Without SYN cookies no peer is proven real, but a connection its
@@ -477,8 +493,10 @@ export class Tcp {
         }
         c.listener = l.index
         let iss = this.isn(dst, seg.dstPort, src, seg.srcPort, now) >>> 0
-        if (issFloor >= 0 && seqLt(iss, issFloor)) iss = issFloor
-        this.open(c, dst, seg.dstPort, src, seg.srcPort, iss)
+        if (issFloor >= 0) {
+            if (((iss - issFloor) | 0) < 0) iss = issFloor
+        }
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, iss, seg.mss)
         this.takeSyn(c)
         this.counters.passiveOpens++
         this.setState(c, TcpState.SynReceived)
@@ -486,8 +504,8 @@ export class Tcp {
         this.sendSyn(c, now)
     }
 
-    /** A connection's addresses and send sequence space, from its ISS (nothing sent or pushed yet). */
-    private open(c: TcpConnection, localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: number): void {
+    /** A connection's addresses, its send sequence space from its ISS (nothing sent or pushed yet) and its send MSS. */
+    private open(c: TcpConnection, localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: number, peerMss: number): void {
         c.localIp = localIp
         c.localPort = localPort
         c.remoteIp = remoteIp
@@ -497,15 +515,15 @@ export class Tcp {
         c.sndNxt = iss
         c.sndMax = iss
         c.pushUpTo = iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
+        c.sndMss = this.mssFor(peerMss)
     }
 
-    /** The peer's SYN (this.seg): IRS, RCV.NXT, its MSS and window. */
+    /** The peer's SYN (this.seg): IRS, RCV.NXT and its window. */
     private takeSyn(c: TcpConnection): void {
         const seg = this.seg
         c.irs = seg.seq
         c.rcvNxt = seqAdd(seg.seq, 1)
         c.rcvAdv = c.rcvNxt
-        c.sndMss = this.mssFor(seg.mss)
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
     }
 
@@ -513,26 +531,27 @@ export class Tcp {
     private synSentArrives(c: TcpConnection, now: number): void {
         const seg = this.seg
         const f = seg.flags
+        const ack = seg.ack
+        // with an ACK, acceptable only if it acknowledges our SYN exactly
+        // (ISS < SEG.ACK <= SND.NXT); else <SEQ=SEG.ACK><CTL=RST>, but none for a RST
         if (f & TCP_ACK) {
-            // acceptable only if it acknowledges our SYN exactly
-            if (seqLeq(seg.ack, c.iss) || seqGt(seg.ack, c.sndMax)) {
+            if ((ack - c.iss - 1) >>> 0 >= (c.sndMax - c.iss) >>> 0) {
                 this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
         }
         if (f & TCP_RST) {
             // RFC 5961 §3.2 in SYN-SENT: only a RST acknowledging our SYN counts
-            if (f & TCP_ACK) {
-                this.counters.resetsReceived++
-                return this.toClosed(c, TcpError.ConnectionRefused)
-            }
-            return this.host.drop(Reason.BadFlags)
+            if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
+            this.counters.resetsReceived++
+            return this.toClosed(c, TcpError.ConnectionRefused)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.BadFlags)
         this.takeSyn(c)
+        c.sndMss = this.mssFor(seg.mss)
         c.lastHeard = now
         if (f & TCP_ACK) {
-            this.ackAdvances(c, seg.ack, now)
+            this.ackAdvances(c, ack, now)
             this.establish(c, now)
             c.ackNow = true
             return
@@ -545,75 +564,91 @@ export class Tcp {
 
     /**
      * §3.10.7.4: SYN-RECEIVED and every synchronized state. The common case
-     * takes a short path first (header prediction, RFC 9293 §3.10.7.4's note,
-     * Van Jacobson's): ESTABLISHED, ACK (and PSH) only, the next sequence
-     * number, data that fits the window, an ACK between SND.UNA and the
+     * takes a short path first (header prediction, as in RFC 9293 §3.10.7.4's
+     * note and Van Jacobson's): ESTABLISHED, ACK (and PSH) only, the next
+     * sequence number, data that fits the window, an ACK from SND.UNA to the
      * highest sequence number sent. Every test it skips would pass.
      */
     private segmentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
         const seg = this.seg
         const f = seg.flags
         const ack = seg.ack
+        const rcvNxt = c.rcvNxt
         let seq = seg.seq
         let len = dataLen
         // what we may still accept beyond RCV.NXT: the window we advertised,
         // never less (it never shrinks); before anything was advertised
         // (SYN-RECEIVED from a cookie) the free space
-        const adv = (c.rcvAdv - c.rcvNxt) | 0
+        const adv = (c.rcvAdv - rcvNxt) | 0
         const free = c.recvRing.capacity - c.recvRing.length
-        const wnd = adv > 0 ? (adv < free ? adv : free) : adv === 0 ? 0 : free
-        if (
-            c.state === TcpState.Established &&
-            (f & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK &&
-            seq === c.rcvNxt &&
-            len <= wnd &&
-            ((ack - c.sndUna) | 0) >= 0 &&
-            ((ack - c.sndMax) | 0) <= 0
-        ) {
-            c.lastHeard = now
-            c.keepProbes = 0
-            c.probesUnanswered = 0
-            this.processAck(c, ack, len, false, now)
-            if (len > 0) {
-                const st = c.state // the user's wake-up may have shut down or aborted
-                if (st === TcpState.Established || st === TcpState.FinWait1 || st === TcpState.FinWait2) this.receiveData(c, frame, dataOff, len, seq, now)
+        let wnd = free
+        if (adv >= 0) wnd = adv < free ? adv : free
+        if (c.state === TcpState.Established) {
+            if ((f & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK) {
+                if (seq === rcvNxt) {
+                    if (len <= wnd) {
+                        // SND.UNA <= SEG.ACK <= SND.MAX
+                        if ((ack - c.sndUna) >>> 0 <= (c.sndMax - c.sndUna) >>> 0) {
+                            c.lastHeard = now
+                            c.keepProbes = 0
+                            c.probesUnanswered = 0
+                            this.processAck(c, ack, len, now)
+                            // (the user's wake-up may have shut down or aborted)
+                            if (len > 0) {
+                                if ((c.state - TcpState.Established) >>> 0 < 3) this.receiveData(c, frame, dataOff, len, seq, now)
+                            }
+                            return
+                        }
+                    }
+                }
             }
-            return
         }
         let fin = (f & TCP_FIN) !== 0
-        const segLen = len + (f & TCP_SYN ? 1 : 0) + (fin ? 1 : 0)
+        let segLen = len
+        if (f & TCP_SYN) segLen++
+        if (fin) segLen++
 
-        // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
-        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && !(f & TCP_ACK) && seq === c.irs) {
-            this.sendSyn(c, now, true)
-            return
-        }
-
-        // Simultaneous open: the peer's SYN,ACK repeats the SYN we already took
-        // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
-        // like Linux, take it as the ACK that completes the handshake.
         let synAckOfSimultaneousOpen = false
-        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && (f & TCP_ACK) && seqAdd(seq, 1) === c.rcvNxt && ack === c.sndNxt) {
-            synAckOfSimultaneousOpen = true
-            seq = c.rcvNxt
+        if (c.state === TcpState.SynReceived) {
+            if (f & TCP_SYN) {
+                if ((f & TCP_ACK) === 0) {
+                    // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
+                    if (seq === c.irs) return this.sendSyn(c, now, true)
+                } else if (seqAdd(seq, 1) === rcvNxt) {
+                    // Simultaneous open: the peer's SYN,ACK repeats the SYN we already took
+                    // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
+                    // like Linux, take it as the ACK that completes the handshake.
+                    if (ack === c.sndNxt) {
+                        synAckOfSimultaneousOpen = true
+                        seq = rcvNxt
+                    }
+                }
+            }
         }
 
-        // first: sequence number acceptability (§3.10.7.4 table)
-        let ok: boolean
-        if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
-        else if (wnd === 0) ok = false
-        else ok = inWindow(seq, c.rcvNxt, wnd) || inWindow(seqAdd(seq, segLen - 1), c.rcvNxt, wnd)
-        if (!ok && wnd === 0 && segLen > 0 && seq === c.rcvNxt && (f & (TCP_RST | TCP_ACK))) {
+        // first: sequence number acceptability (§3.10.7.4 table): the first or
+        // the last sequence number of the segment in the window
+        const at = (seq - rcvNxt) >>> 0
+        let ok = at < wnd
+        if (segLen === 0) {
+            if (wnd === 0) ok = at === 0
+        } else if (wnd === 0) {
             // zero window: still take the ACK and RST fields (§3.10.7.4 "special allowance")
-            ok = true
-            len = 0
-            fin = false
-            c.ackNow = true // a zero-window probe: answer with our window
-        }
+            if (at === 0) {
+                if (f & (TCP_RST | TCP_ACK)) {
+                    ok = true
+                    len = 0
+                    fin = false
+                    c.ackNow = true // a zero-window probe: answer with our window
+                }
+            }
+        } else if (!ok) ok = (seq + segLen - 1 - rcvNxt) >>> 0 < wnd
         if (!ok) {
             if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
-            if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            if (fin) {
+                if (c.state === TcpState.TimeWait) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            }
             this.answerInvalid(c, segLen, now)
             // an old duplicate or a segment beyond our window (answered with an ACK)
             return this.host.drop(Reason.OutOfWindow)
@@ -623,8 +658,8 @@ export class Tcp {
         c.probesUnanswered = 0
 
         // trim to the window: drop what we already have and what does not fit
-        if (seqLt(seq, c.rcvNxt)) {
-            const dataSkip = seqDiff(c.rcvNxt, seq)
+        if (((seq - rcvNxt) | 0) < 0) {
+            const dataSkip = (rcvNxt - seq) | 0
             if (dataSkip >= len) {
                 dataOff += len
                 len = 0
@@ -632,9 +667,9 @@ export class Tcp {
                 dataOff += dataSkip
                 len -= dataSkip
             }
-            seq = c.rcvNxt
+            seq = rcvNxt
         }
-        const room = wnd - seqDiff(seq, c.rcvNxt)
+        const room = wnd - ((seq - rcvNxt) | 0)
         if (len > room) {
             len = room > 0 ? room : 0
             fin = false
@@ -642,28 +677,26 @@ export class Tcp {
 
         // second: RST (RFC 5961 §3.2)
         if (f & TCP_RST) {
-            if (seg.seq !== c.rcvNxt) {
-                this.challengeAck(c, now)
-                return
-            }
+            if (seg.seq !== rcvNxt) return this.challengeAck(c, now)
             this.counters.resetsReceived++
             const s = c.state
+            let err = TcpError.ConnectionReset
             // passive open goes back to LISTEN: the listener never saw it; active open is refused
-            if (s === TcpState.SynReceived) return this.toClosed(c, c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused)
-            return this.toClosed(c, s === TcpState.Closing || s === TcpState.LastAck || s === TcpState.TimeWait ? TcpError.None : TcpError.ConnectionReset)
+            if (s === TcpState.SynReceived) err = c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused
+            else if (s >= TcpState.Closing) err = TcpError.None // CLOSING, LAST-ACK, TIME-WAIT
+            return this.toClosed(c, err)
         }
 
         // fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
-        if (f & TCP_SYN && !synAckOfSimultaneousOpen) {
-            this.challengeAck(c, now)
-            return
+        if (f & TCP_SYN) {
+            if (!synAckOfSimultaneousOpen) return this.challengeAck(c, now)
         }
 
         // fifth: the ACK field
         if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
         if (c.state === TcpState.SynReceived) {
-            if (!(seqGt(ack, c.sndUna) && seqLeq(ack, c.sndMax))) {
-                // <SEQ=SEG.ACK><CTL=RST>
+            // SND.UNA < SEG.ACK <= SND.NXT, else <SEQ=SEG.ACK><CTL=RST>
+            if ((ack - c.sndUna - 1) >>> 0 >= (c.sndMax - c.sndUna) >>> 0) {
                 this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
@@ -673,28 +706,32 @@ export class Tcp {
             if (c.finQueued) this.setState(c, TcpState.FinWait1)
         } else {
             // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-            if (seqGt(ack, c.sndMax) || seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+            const lo = c.sndUna - (c.maxSndWnd > 1 ? c.maxSndWnd : 1)
+            if ((ack - lo) >>> 0 > (c.sndMax - lo) >>> 0) {
                 this.answerInvalid(c, segLen, now)
                 return this.host.drop(Reason.BadFlags)
             }
-            this.processAck(c, ack, len, fin, now)
-            if (!c.inUse || c.state === TcpState.Closed) return
+            this.processAck(c, ack, fin ? len + 1 : len, now)
+            if (!c.inUse) return
+            if (c.state === TcpState.Closed) return
         }
 
-        // seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2
+        // seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 (4 to 6)
         const s = c.state
-        const receiving = s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2
-        if (len > 0 && receiving && !c.finReceived) this.receiveData(c, frame, dataOff, len, seq, now)
-
-        // eighth: FIN
-        if (fin && receiving) {
-            const finAt = seqAdd(seg.seq, dataLen)
-            if (finAt === c.rcvNxt) this.finArrives(c, now)
-            else if (seqGt(finAt, c.rcvNxt)) {
-                // out of order: remember it, take it when the gap fills
-                c.finPending = true
-                c.finSeq = finAt
-                c.ackNow = true
+        if ((s - TcpState.Established) >>> 0 < 3) {
+            if (len > 0) {
+                if (!c.finReceived) this.receiveData(c, frame, dataOff, len, seq, now)
+            }
+            // eighth: FIN
+            if (fin) {
+                const finAt = seqAdd(seg.seq, dataLen)
+                if (finAt === c.rcvNxt) this.finArrives(c, now)
+                else if (((finAt - c.rcvNxt) | 0) > 0) {
+                    // out of order: remember it, take it when the gap fills
+                    c.finPending = true
+                    c.finSeq = finAt
+                    c.ackNow = true
+                }
             }
         } else if (fin) {
             // TIME-WAIT: the retransmitted FIN restarts the 2 MSL wait; CLOSE-WAIT,
@@ -704,21 +741,32 @@ export class Tcp {
         }
     }
 
-    /** The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC 6582). */
-    private processAck(c: TcpConnection, ack: number, dataLen: number, fin: boolean, now: number): void {
+    /**
+     * The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC
+     * 6582); `segData`: the segment's data and FIN in sequence numbers.
+     */
+    private processAck(c: TcpConnection, ack: number, segData: number, now: number): void {
         const seg = this.seg
-        if (((ack - c.sndUna) | 0) > 0) {
-            this.ackAdvances(c, ack, now)
-        } else if (ack === c.sndUna && dataLen === 0 && !fin && c.sndNxt !== c.sndUna && seg.window === c.sndWnd) {
-            // RFC 5681 §2 duplicate ACK
-            this.duplicateAck(c, now)
+        const una = c.sndUna
+        if (((ack - una) | 0) > 0) this.ackAdvances(c, ack, now)
+        else if (ack === una) {
+            // RFC 5681 §2 duplicate ACK: nothing else in it, data in flight, the same window
+            if (segData === 0) {
+                if (c.sndNxt !== una) {
+                    if (seg.window === c.sndWnd) this.duplicateAck(c, now)
+                }
+            }
         }
         // window update (§3.10.7.4): from a newer segment, or the same one with a newer ACK
         const d = (c.sndWl1 - seg.seq) | 0
-        if (d < 0 || (d === 0 && ((c.sndWl2 - ack) | 0) <= 0)) this.takeWindow(c, seg.window, seg.seq, ack)
+        if (d < 0) this.takeWindow(c, seg.window, seg.seq, ack)
+        else if (d === 0) {
+            if (((c.sndWl2 - ack) | 0) <= 0) this.takeWindow(c, seg.window, seg.seq, ack)
+        }
 
-        if (!c.finSent || ((c.sndUna - c.sndFinSeq) | 0) <= 0) return
-        // our FIN is acknowledged
+        // our FIN acknowledged
+        if (!c.finSent) return
+        if (((c.sndUna - c.sndFinSeq) | 0) <= 0) return
         const s = c.state
         if (s === TcpState.FinWait1) {
             this.setState(c, TcpState.FinWait2)
@@ -733,21 +781,25 @@ export class Tcp {
     private ackAdvances(c: TcpConnection, ack: number, now: number): void {
         const acked = (ack - c.sndUna) | 0
         if (acked <= 0) return
-        const synWasUnacked = !synAcked(c) && c.sndUna === c.iss
+        let dataAcked = acked
+        // the first ACK of our SYN acknowledges it, not data
+        if (c.sndUna === c.iss) {
+            if (!synAcked(c)) dataAcked--
+        }
         c.sndUna = ack
         if (((c.sndNxt - ack) | 0) < 0) c.sndNxt = ack
         if (((c.pushUpTo - ack) | 0) < 0) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
         const ring = c.sendRing
-        let dataAcked = acked - (synWasUnacked ? 1 : 0)
         if (dataAcked > ring.length) dataAcked = ring.length // the rest is our FIN
         if (dataAcked > 0) ring.discard(dataAcked)
         c.retries = 0
         c.persistBackoff = 0
         // Karn: time only segments sent once (a sample sets the RTO without backoff, as reset() does)
+        const rtt = c.rtt
         if (c.rttStart !== OFF && ((ack - c.rttSeq) | 0) > 0) {
-            c.rtt.sample(now - c.rttStart)
+            rtt.sample(now - c.rttStart)
             c.rttStart = OFF
-        } else c.rtt.reset()
+        } else rtt.reset()
         // congestion control
         const mss = c.sndMss
         if (c.inRecovery) {
@@ -773,7 +825,7 @@ export class Tcp {
         }
         c.dupAcks = 0
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it
-        c.rtxAt = c.sndNxt !== ack ? now + c.rtt.rto : OFF
+        c.rtxAt = c.sndNxt !== ack ? now + rtt.rto : OFF
         notify(c)
     }
 
@@ -785,8 +837,9 @@ export class Tcp {
             c.cwnd += mss // inflate: a segment has left the network
             return
         }
-        if (c.dupAcks !== 3 || !seqGt(c.sndUna, c.recover)) {
-            if (c.dupAcks === 3) c.dupAcks = 0
+        if (c.dupAcks !== 3) return
+        if (((c.sndUna - c.recover) | 0) <= 0) {
+            c.dupAcks = 0
             return
         }
         c.ssthresh = Math.max(((c.sndNxt - c.sndUna) >>> 0) >> 1, 2 * mss)
@@ -804,28 +857,35 @@ export class Tcp {
         const ooo = c.ooo
         if (ahead === 0) {
             const n = ring.writeAt(0, frame, off, len)
-            const total = ooo ? ooo.advance(n) : n
+            let total = n
+            // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
+            // ACKing every segment for a while so the sender's recovery and
+            // slow start are not paced by our delayed-ACK timer (Linux's quickack)
+            let gap = false
+            if (ooo) {
+                total = ooo.advance(n)
+                gap = total > n || ooo.count > 0
+            }
             ring.commit(total)
             c.rcvNxt = (c.rcvNxt + total) >>> 0
-            if (total > n || (ooo && ooo.count > 0)) {
-                // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
-                // ACKing every segment for a while so the sender's recovery and
-                // slow start are not paced by our delayed-ACK timer (Linux's quickack)
+            if (gap) {
                 c.ackNow = true
                 c.quickAcks = QUICK_ACKS
             } else if (c.quickAcks > 0) {
                 c.quickAcks--
                 c.ackNow = true
             } else {
-                c.unackedSegments++
                 // ACK every second segment at once, delay the first (RFC 5681 §4.2, RFC 1122 §4.2.3.2)
+                c.unackedSegments++
                 if (c.unackedSegments >= 2) c.ackNow = true
                 else if (c.ackAt === OFF) c.ackAt = now + this.limits.tcpAckDelayMs
             }
             c.lastActivity = now
-            if (c.finPending && c.finSeq === c.rcvNxt) {
-                c.finPending = false
-                this.finArrives(c, now)
+            if (c.finPending) {
+                if (c.finSeq === c.rcvNxt) {
+                    c.finPending = false
+                    this.finArrives(c, now)
+                }
             }
             notify(c)
             return
@@ -848,7 +908,7 @@ export class Tcp {
         if (s === TcpState.SynReceived || s === TcpState.Established) this.setState(c, TcpState.CloseWait)
         else if (s === TcpState.FinWait1) {
             // our FIN acknowledged already (same segment): straight to TIME-WAIT
-            if (((c.sndUna - c.sndFinSeq) | 0) > 0 && c.finSent) this.enterTimeWait(c, now)
+            if (c.finSent && ((c.sndUna - c.sndFinSeq) | 0) > 0) this.enterTimeWait(c, now)
             else this.setState(c, TcpState.Closing)
         } else if (s === TcpState.FinWait2) this.enterTimeWait(c, now)
         notify(c)
@@ -862,76 +922,116 @@ export class Tcp {
         const s = c.state
         if (s === TcpState.Closed) return
         let sent = 0
-        if (s !== TcpState.SynSent && s !== TcpState.SynReceived && s !== TcpState.TimeWait) {
-            while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
+        // not in SYN-SENT or SYN-RECEIVED (2, 3), nor in TIME-WAIT
+        if ((s - TcpState.SynSent) >>> 0 >= 2) {
+            if (s !== TcpState.TimeWait) {
+                const burst = this.limits.tcpBurst
+                while (sent < burst) {
+                    if (!this.sendNext(c, now)) break
+                    sent++
+                }
+            }
         }
-        if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
+        if (sent === 0) {
+            if (c.ackNow) {
+                if (s !== TcpState.SynSent) this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
+            }
+        }
         // Data waits with nothing in flight: the window is zero, or too small
         // to be worth a segment (SWS avoidance). A lost window update would
         // leave both sides waiting, so the persist timer probes (RFC 9293
         // §3.8.6.1) or, for a small window, sends what fits anyway (RFC 1122
         // §4.2.3.4's override timeout).
-        if (c.sndNxt === c.sndUna && c.sendRing.length > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
-            c.persistAt = now + c.rtt.rto
+        if (c.sndNxt === c.sndUna) {
+            if (c.sendRing.length > 0) {
+                if (c.persistAt === OFF) {
+                    if (c.rtxAt === OFF) c.persistAt = now + c.rtt.rto
+                }
+            }
         }
-    }
-
-    /** Bytes in the send ring not yet sent. */
-    private unsent(c: TcpConnection): number {
-        const n = c.sendRing.length - ((c.sndNxt - c.sndUna) | 0)
-        return n > 0 ? n : 0
     }
 
     /** Sends the next data segment (and/or our FIN) if allowed; false when nothing went out. */
     private sendNext(c: TcpConnection, now: number, force?: boolean): boolean {
-        const unsent = this.unsent(c)
-        if (unsent === 0 && !c.finQueued) return false
-        const s = c.state
+        const seq = c.sndNxt
+        const flight = (seq - c.sndUna) >>> 0
+        let unsent = c.sendRing.length - flight
+        if (unsent <= 0) {
+            if (!c.finQueued) return false
+            unsent = 0
+        }
         // our FIN is out (or acknowledged): nothing follows it
-        if (c.finSent && seqGt(c.sndNxt, c.sndFinSeq)) return false
+        if (c.finSent) {
+            if (((seq - c.sndFinSeq) | 0) > 0) return false
+        }
         const mss = c.sndMss
-        const flight = (c.sndNxt - c.sndUna) >>> 0
         // RFC 3042 limited transmit: the first two duplicate ACKs each let one
         // new segment out beyond cwnd, so a small window still collects the
         // three duplicates of fast retransmit instead of waiting for the RTO
-        const limited = !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 ? c.dupAcks * mss : 0
-        const wnd = Math.min(c.sndWnd, c.cwnd + limited)
-        let usable = wnd - flight
-        if (usable < 0) usable = 0
+        let wnd = c.cwnd
+        const dup = c.dupAcks
+        if (dup > 0) {
+            if (dup < 3) {
+                if (!c.inRecovery) wnd += dup * mss
+            }
+        }
+        if (c.sndWnd < wnd) wnd = c.sndWnd
+        const usable = wnd - flight
         let len = unsent < mss ? unsent : mss
-        if (len > usable) len = usable
-        const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
-        if (len === 0 && !finNow) return false
-        const seq = c.sndNxt
-        // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
-        if (len > 0 && len < mss && !finNow && !force && !seqLt(seq, c.sndMax)) {
-            // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
-            // corked: full segments only, until data is pushed (uncork, or a
-            // writer waiting for room: see send())
-            const all = len === unsent
-            const pushing = seqGt(c.pushUpTo, seq)
-            const pushed = all && pushing && seqLeq(seqAdd(seq, len), c.pushUpTo)
-            const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
-            if (c.corked && !pushing) return false
-            if (!pushed && !(all && (flight === 0 || !c.nagle)) && !halfWindow) return false
+        if (len > usable) len = usable > 0 ? usable : 0
+        let finNow = false
+        if (c.finQueued) {
+            if (len === unsent) finNow = c.state !== TcpState.Established && c.state !== TcpState.CloseWait
+        }
+        if (len === 0) {
+            if (!finNow) return false
+        } else if (len < mss) {
+            // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
+            if (!finNow && !force && ((seq - c.sndMax) | 0) >= 0) {
+                // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
+                // corked: full segments only, until data is pushed (uncork, or a
+                // writer waiting for room: see send())
+                const pushing = ((c.pushUpTo - seq) | 0) > 0
+                if (c.corked) {
+                    if (!pushing) return false
+                }
+                // at least half the largest window the peer offered
+                let go = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
+                if (len === unsent) {
+                    // all that is queued: nothing in flight, Nagle off, or pushed
+                    if (flight === 0 || !c.nagle) go = true
+                    else if (pushing) {
+                        if (((seq + len - c.pushUpTo) | 0) <= 0) go = true
+                    }
+                }
+                if (!go) return false
+            }
         }
         let flags = TCP_ACK
-        if (len > 0 && len === unsent) flags |= TCP_PSH
-        if (finNow) flags |= TCP_FIN
+        if (len > 0) {
+            if (len === unsent) flags |= TCP_PSH
+        }
+        let advance = len
+        if (finNow) {
+            flags |= TCP_FIN
+            advance++
+        }
         this.sendSegment(c, seq, flags, len, now)
-        const advance = len + (finNow ? 1 : 0)
-        c.sndNxt = seqAdd(seq, advance)
         if (finNow) {
             c.finSent = true
             c.sndFinSeq = seqAdd(seq, len)
         }
-        if (seqGt(c.sndNxt, c.sndMax)) {
+        const nxt = seqAdd(seq, advance)
+        c.sndNxt = nxt
+        if (((nxt - c.sndMax) | 0) > 0) {
             // new data: time it if nothing is being timed (RFC 6298 §3, Karn)
-            if (c.rttStart === OFF && seq === c.sndMax) {
-                c.rttStart = now
-                c.rttSeq = seq
+            if (c.rttStart === OFF) {
+                if (seq === c.sndMax) {
+                    c.rttStart = now
+                    c.rttSeq = seq
+                }
             }
-            c.sndMax = c.sndNxt
+            c.sndMax = nxt
         } else if (advance > 0) {
             this.counters.retransmits++
         }
@@ -942,11 +1042,14 @@ export class Tcp {
 
     /** Sends the first unacknowledged segment again without moving SND.NXT (fast retransmit, partial ACKs). */
     private retransmitFirst(c: TcpConnection, now: number): void {
-        let len = Math.min(Math.min(c.sendRing.length, c.sndMss), (c.sndNxt - c.sndUna) >>> 0)
+        const len = Math.min(Math.min(c.sendRing.length, c.sndMss), (c.sndNxt - c.sndUna) >>> 0)
         let flags = TCP_ACK
-        if (c.finSent && seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
-        if (len < 0) len = 0
-        if (len === 0 && (flags & TCP_FIN) === 0) return
+        if (c.finSent) {
+            if (seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
+        }
+        if (flags === TCP_ACK) {
+            if (len === 0) return
+        }
         this.counters.retransmits++
         c.rttStart = OFF
         this.sendSegment(c, c.sndUna, flags, len, now)
@@ -959,13 +1062,14 @@ export class Tcp {
             this.counters.retransmits++
             c.rttStart = OFF
         }
+        const iss = c.iss
         if (c.retries === 0) {
             c.rttStart = now
-            c.rttSeq = c.iss
+            c.rttSeq = iss
         }
-        this.sendSegment(c, c.iss, c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK, 0, now)
-        c.sndNxt = seqAdd(c.iss, 1)
-        if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt
+        this.sendSegment(c, iss, c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK, 0, now)
+        c.sndNxt = seqAdd(iss, 1)
+        if (((c.sndNxt - c.sndMax) | 0) > 0) c.sndMax = c.sndNxt
         c.rtxAt = now + c.rtt.rto
     }
 
@@ -975,7 +1079,8 @@ export class Tcp {
      * acknowledges everything, so owed ACKs are settled.
      */
     private sendSegment(c: TcpConnection, seq: number, flags: number, len: number, now: number): void {
-        const wnd = flags & TCP_RST ? 0 : this.windowToAdvertise(c)
+        let wnd = 0
+        if ((flags & TCP_RST) === 0) wnd = this.windowToAdvertise(c)
         // (a SYN, the only segment with an option, carries no data)
         if (len > 0) c.sendRing.peek(((seq - c.sndUna) | 0) - (synAcked(c) ? 0 : 1), this.host.tx, this.host.l4Offset + TCP_HEADER, len)
         let ack = 0
@@ -997,6 +1102,7 @@ export class Tcp {
      */
     private emit(c: TcpConnection, seq: number, ack: number, flagsLen: number, window: number, now: number): void {
         const h = this.out
+        const host = this.host
         const flags = flagsLen & 0xff
         let src: number
         let dst: number
@@ -1007,7 +1113,7 @@ export class Tcp {
             h.dstPort = c.remotePort
         } else {
             const seg = this.seg
-            src = this.host.localIp()
+            src = host.localIp()
             dst = this.segSrc
             h.srcPort = seg.dstPort
             h.dstPort = seg.srcPort
@@ -1018,11 +1124,11 @@ export class Tcp {
         h.window = window
         h.mss = flags & TCP_SYN ? this.ourMss : 0
         const len = flagsLen >> 8
-        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, src, dst, len)
+        const hl = emitTcpMss(h, host.tx, host.l4Offset, src, dst, len)
         const counters = this.counters
         if (flags & TCP_RST) counters.resetsSent++
         counters.segmentsOut++
-        this.host.ipSend(dst, IP_PROTO_TCP, hl + len, now)
+        host.ipSend(dst, IP_PROTO_TCP, hl + len, now)
     }
 
     /** A RST (or RST,ACK) answering the segment being processed, unless it is a RST itself (§3.10.7.1). */
@@ -1030,8 +1136,11 @@ export class Tcp {
         const seg = this.seg
         const f = seg.flags
         if (f & TCP_RST) return
-        if (f & TCP_ACK) this.emit(null, seg.ack, 0, TCP_RST, 0, now)
-        else this.emit(null, 0, seqAdd(seg.seq, dataLen + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0)), TCP_RST | TCP_ACK, 0, now)
+        if (f & TCP_ACK) return this.emit(null, seg.ack, 0, TCP_RST, 0, now)
+        let segLen = dataLen
+        if (f & TCP_SYN) segLen++
+        if (f & TCP_FIN) segLen++
+        this.emit(null, 0, seqAdd(seg.seq, segLen), TCP_RST | TCP_ACK, 0, now)
     }
 
     /**
@@ -1045,7 +1154,10 @@ export class Tcp {
      */
     private acceptableSeq(c: TcpConnection): number {
         const edge = seqAdd(c.sndUna, c.sndWnd)
-        return seqGt(c.sndMax, edge) && !seqLt(edge, c.sndNxt) ? edge : c.sndMax
+        if (((c.sndMax - edge) | 0) > 0) {
+            if (((edge - c.sndNxt) | 0) >= 0) return edge
+        }
+        return c.sndMax
     }
 
     /**
@@ -1082,12 +1194,15 @@ export class Tcp {
 
     /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
     private windowToAdvertise(c: TcpConnection): number {
-        const free = c.recvRing.capacity - c.recvRing.length
+        const ring = c.recvRing
+        const free = ring.capacity - ring.length
         const current = (c.rcvAdv - c.rcvNxt) | 0
         // (the advertised edge never passes the free space: it moves with RCV.NXT
         // as data arrives, and only reading makes room)
-        if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
-        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
+        if (current < 0) return free
+        if (current > free) return free
+        if ((c.state - TcpState.SynSent) >>> 0 < 2) return free // SYN-SENT, SYN-RECEIVED
+        const step = Math.min(ring.capacity >> 1, c.sndMss)
         return free - current >= step ? free : current
     }
 
@@ -1112,21 +1227,21 @@ export class Tcp {
     /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: back off, go back to SND.UNA, one segment of cwnd. */
     private retransmitTimeout(c: TcpConnection, now: number): void {
         c.rtxAt = OFF
-        const s = c.state
-        if (s === TcpState.SynSent || s === TcpState.SynReceived) {
-            if (c.retries >= this.limits.tcpSynRetries) {
+        const limits = this.limits
+        if ((c.state - TcpState.SynSent) >>> 0 < 2) {
+            // SYN-SENT, SYN-RECEIVED
+            if (c.retries >= limits.tcpSynRetries) {
                 this.counters.timeouts++
                 return this.toClosed(c, TcpError.TimedOut)
             }
             c.retries++
             c.rtt.backoff()
             // RFC 6298 §5.7: a lost SYN leaves the data-phase RTO at 3 s (we keep the backed-off value)
-            this.sendSyn(c, now, true)
-            return
+            return this.sendSyn(c, now, true)
         }
         const flight = (c.sndNxt - c.sndUna) >>> 0
         if (flight === 0) return
-        if (c.retries >= this.limits.tcpMaxRetries) {
+        if (c.retries >= limits.tcpMaxRetries) {
             this.counters.timeouts++
             return this.abortWith(c, TcpError.TimedOut, now)
         }
@@ -1152,7 +1267,9 @@ export class Tcp {
      */
     private persistTimeout(c: TcpConnection, now: number): void {
         c.persistAt = OFF
-        if (this.unsent(c) === 0 || c.sndNxt !== c.sndUna) return
+        // only data waiting with nothing in flight
+        if (c.sndNxt !== c.sndUna) return
+        if (c.sendRing.length === 0) return
         if (c.sndWnd > 0) {
             this.sendNext(c, now, true)
             return
@@ -1162,8 +1279,13 @@ export class Tcp {
         // go unanswered, or, once the user has closed, after as many probes as
         // retransmissions (Linux's orphan limit), so a silent peer cannot hold
         // a slot forever.
-        const max = this.limits.tcpMaxRetries
-        if (c.probesUnanswered >= max || (!c.userOwned && c.persistBackoff >= max)) {
+        const limits = this.limits
+        const max = limits.tcpMaxRetries
+        let give = c.probesUnanswered >= max
+        if (!c.userOwned) {
+            if (c.persistBackoff >= max) give = true
+        }
+        if (give) {
             this.counters.timeouts++
             return this.abortWith(c, TcpError.TimedOut, now)
         }
@@ -1171,9 +1293,13 @@ export class Tcp {
         this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
         c.persistBackoff++
         c.probesUnanswered++
+        const maxRto = limits.tcpMaxRtoMs
         let wait = c.rtt.rto
-        for (let i = 0; i < c.persistBackoff && wait < this.limits.tcpMaxRtoMs; i++) wait *= 2
-        c.persistAt = now + Math.min(wait, this.limits.tcpMaxRtoMs)
+        for (let i = 0; i < c.persistBackoff; i++) {
+            if (wait >= maxRto) break
+            wait *= 2
+        }
+        c.persistAt = now + Math.min(wait, maxRto)
     }
 
     /** Keep-alive probes (RFC 1122 §4.2.3.6) and the idle timeout. */
@@ -1247,7 +1373,7 @@ export class Tcp {
 
     /** CLOSED: timers stop; the slot is freed unless the user still holds it (it then sees `error`). */
     private toClosed(c: TcpConnection, err: TcpError): void {
-        if (err !== TcpError.None && c.error === TcpError.None) c.error = err
+        if (c.error === TcpError.None) c.error = err
         this.setState(c, TcpState.Closed)
         stopTimers(c)
         const user = c.userOwned
@@ -1263,92 +1389,70 @@ export class Tcp {
     }
 
     /**
-     * A free slot, else the oldest TIME-WAIT one; with `reclaim` 2 (a peer
-     * proven by a SYN cookie) then the oldest half-open one; with `reclaim` 1
-     * or 2 then the one its user offered back the longest ago.
+     * A free slot, else the oldest TIME-WAIT one the user no longer holds
+     * (lwIP's policy); with `reclaim` 2 (a peer proven by a SYN cookie) then
+     * the oldest half-open one; with `reclaim` 1 or 2 then the one its user
+     * offered back the longest ago, with nothing unread or unacknowledged (an
+     * idle keep-alive connection, a request head too slow: lwIP's
+     * tcp_kill_prio).
      */
     private allocate(now: number, reclaim: number): TcpConnection {
-        let oldest: TcpConnection = null
+        let timeWait: TcpConnection = null
+        let halfOpen: TcpConnection = null
+        let offered: TcpConnection = null
         for (const c of this.pool) {
             if (!c.inUse) return this.claim(c, now)
-            if (!c.userOwned && c.state === TcpState.TimeWait && (!oldest || c.timeWaitAt < oldest.timeWaitAt)) oldest = c
-        }
-        if (!oldest && reclaim === 2) {
-            // a validated SYN cookie proves a real peer: it beats a half-open connection
-            for (const c of this.pool) {
-                if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
+            if (!c.userOwned) {
+                if (c.state === TcpState.TimeWait) {
+                    if (!timeWait || c.timeWaitAt < timeWait.timeWaitAt) timeWait = c
+                } else if (c.state === TcpState.SynReceived) {
+                    if (!halfOpen || c.lastHeard < halfOpen.lastHeard) halfOpen = c
+                }
+            }
+            const at = this.reclaimAt[c.id]
+            if (at !== OFF && at <= now) {
+                if (c.recvRing.length + c.sendRing.length === 0) {
+                    if (!offered || at < this.reclaimAt[offered.id]) offered = c
+                }
             }
         }
-        // then the one its user offered the longest ago, with nothing unread or unacknowledged
-        // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
-        if (!oldest && reclaim > 0) {
-            for (const c of this.pool) {
-                const at = this.reclaimAt[c.id]
-                if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
+        let oldest = timeWait
+        if (!oldest) {
+            if (reclaim === 2) oldest = halfOpen
+            if (!oldest) {
+                if (reclaim === 0) return null
+                oldest = offered
+                if (!oldest) return null
             }
         }
-        if (!oldest) return null
-        if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
+        const counters = this.counters
+        if (oldest.state === TcpState.TimeWait) counters.timeWaitReclaimed++
         else if (oldest.userOwned) {
-            this.counters.idleReclaimed++
+            counters.idleReclaimed++
             this.abort(oldest, now) // its user sees ECONNABORTED, then EBADF: the handle's generation is gone
-        } else this.counters.halfOpenEvicted++
+        } else counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
 
     private claim(c: TcpConnection, now: number): TcpConnection {
-        c.inUse = true
-        c.userOwned = false
-        c.listener = -1
-        c.queued = false
-        c.error = TcpError.None
-        c.state = TcpState.Closed
+        const l = this.limits
+        c.reset(l, now)
         c.sendRing.clear()
         c.recvRing.clear()
         if (c.ooo) c.ooo.clear()
-        c.finPending = false
-        c.finQueued = false
-        c.finSent = false
-        c.finReceived = false
-        c.sndWnd = 0
-        c.maxSndWnd = 0
-        c.rcvAdv = 0
-        c.cwnd = 0
-        c.ssthresh = 0x7fffffff
-        c.dupAcks = 0
-        c.inRecovery = false
-        c.bytesAcked = 0
-        c.rttStart = OFF
-        c.retries = 0
-        stopTimers(c)
-        c.persistBackoff = 0
-        c.probesUnanswered = 0
         this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
-        c.ackNow = false
-        c.unackedSegments = 0
-        c.quickAcks = 0
-        c.lastHeard = now
-        c.lastActivity = now
-        c.nagle = true
-        c.corked = false
-        c.keepAlive = false
-        c.keepIdleMs = this.limits.tcpKeepIdleMs
-        c.keepIntervalMs = this.limits.tcpKeepIntervalMs
-        c.keepCount = this.limits.tcpKeepCount
-        c.keepProbes = 0
-        c.idleTimeoutMs = 0
         this.reclaimAt[c.id] = OFF
-        c.onEvent = null
-        c.rtt.srtt = 0
-        c.rtt.rttvar = 0
-        c.rtt.rto = this.limits.tcpInitialRtoMs
+        const rtt = c.rtt
+        rtt.srtt = 0
+        rtt.rttvar = 0
+        rtt.rto = l.tcpInitialRtoMs
         return c
     }
 
     private free(c: TcpConnection): void {
         if (!c.inUse) return
-        if (c.state !== TcpState.Closed) this.setState(c, TcpState.Closed)
+        this.setState(c, TcpState.Closed)
         c.inUse = false
         c.userOwned = false
         c.queued = false
@@ -1361,13 +1465,25 @@ export class Tcp {
 
     private find(remoteIp: number, remotePort: number, localPort: number): TcpConnection {
         for (const c of this.pool) {
-            if (c.inUse && c.state !== TcpState.Closed && c.remotePort === remotePort && c.localPort === localPort && c.remoteIp === remoteIp) return c
+            if (c.remotePort === remotePort) {
+                if (c.localPort === localPort) {
+                    if (c.remoteIp === remoteIp) {
+                        if (c.inUse) {
+                            if (c.state !== TcpState.Closed) return c
+                        }
+                    }
+                }
+            }
         }
         return null
     }
 
     private findListener(port: number): TcpListener {
-        for (const l of this.listeners) if (l.inUse && l.port === port) return l
+        for (const l of this.listeners) {
+            if (l.port === port) {
+                if (l.inUse) return l
+            }
+        }
         return null
     }
 
@@ -1386,7 +1502,11 @@ export class Tcp {
     /** Half-open plus not-yet-accepted connections of l. */
     private backlogUsed(l: TcpListener): number {
         let n = 0
-        for (const c of this.pool) if (c.inUse && c.listener === l.index) n++
+        for (const c of this.pool) {
+            if (c.listener === l.index) {
+                if (c.inUse) n++
+            }
+        }
         return n
     }
 
@@ -1394,8 +1514,10 @@ export class Tcp {
         // RFC 6056 §3.3.3-like: a random start, then the next free port
         for (let tries = 0; tries < 64; tries++) {
             const p = this.nextPort
-            this.nextPort = this.nextPort >= 65535 ? 49152 : this.nextPort + 1
-            if (!this.find(remoteIp, remotePort, p) && !this.findListener(p)) return p
+            this.nextPort = p >= 65535 ? 49152 : p + 1
+            if (!this.find(remoteIp, remotePort, p)) {
+                if (!this.findListener(p)) return p
+            }
         }
         return this.nextPort
     }
@@ -1451,11 +1573,10 @@ export class Tcp {
         this.counters.synCookiesAccepted++
         this.counters.passiveOpens++
         c.listener = l.index
-        this.open(c, dst, seg.dstPort, src, seg.srcPort, seg.ack) // our SYN is acknowledged already
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, seg.ack, COOKIE_MSS[(iss >> 24) & 7] || 0) // our SYN is acknowledged already
         c.iss = iss
         c.irs = irs
         c.rcvNxt = seg.seq
-        c.sndMss = this.mssFor(COOKIE_MSS[(iss >> 24) & 7] || 0)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.establish(c, now)
@@ -1486,9 +1607,9 @@ function earliest(t: number, candidate: number): number {
     return t === OFF || candidate < t ? candidate : t
 }
 
-/** start <= x < start + len, modulo 2^32. */
-function inWindow(x: number, start: number, len: number): boolean {
-    return (x - start) >>> 0 < len
+/** A timer that runs (not OFF) and is due at now. */
+function due(t: number, now: number): boolean {
+    return t !== OFF && now >= t
 }
 
 /** The socket layer's wake-up. */
