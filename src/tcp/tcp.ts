@@ -22,7 +22,7 @@ import { RandomSource } from "../random.js"
 import { Reason } from "../wire/reason.js"
 import { ipToString } from "../wire/bytes.js"
 import { seqAdd } from "../wire/seq.js"
-import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcpMss, parseTcp } from "../wire/tcp.js"
+import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcpMss, parseTcpHead } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
 import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
@@ -379,7 +379,7 @@ export class Tcp {
     /** A TCP segment addressed to us (IP already validated). */
     input(frame: Buffer, off: number, len: number, src: number, dst: number, now: number): void {
         const seg = this.seg
-        const r = parseTcp(frame, off, len, src, dst, seg)
+        const r = parseTcpHead(frame, off, len, src, dst, seg)
         if (r !== Reason.Ok) return this.host.drop(r)
         this.segSrc = src
         this.counters.segmentsIn++
@@ -1122,9 +1122,14 @@ export class Tcp {
         h.ack = ack
         h.flags = flags
         h.window = window
-        h.mss = flags & TCP_SYN ? this.ourMss : 0
+        let hl = TCP_HEADER
+        h.mss = 0
+        if (flags & TCP_SYN) {
+            h.mss = this.ourMss
+            hl += 4
+        }
         const len = flagsLen >> 8
-        const hl = emitTcpMss(h, host.tx, host.l4Offset, src, dst, len)
+        emitTcpMss(h, host.tx, host.l4Offset, hl, src, dst, len)
         const counters = this.counters
         if (flags & TCP_RST) counters.resetsSent++
         counters.segmentsOut++
