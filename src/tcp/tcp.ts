@@ -792,14 +792,16 @@ export class Tcp {
         const ring = c.sendRing
         if (dataAcked > ring.length) dataAcked = ring.length // the rest is our FIN
         if (dataAcked > 0) ring.discard(dataAcked)
-        c.retries = 0
-        c.persistBackoff = 0
-        // Karn: time only segments sent once (a sample sets the RTO without backoff, as reset() does)
+        // Karn: time only segments sent once. A sample sets the RTO without
+        // backoff, as reset() does; without one, the RTO is backed off only
+        // after a retransmission timeout (which counted a retry).
         const rtt = c.rtt
         if (c.rttStart !== OFF && ((ack - c.rttSeq) | 0) > 0) {
             rtt.sample(now - c.rttStart)
             c.rttStart = OFF
-        } else rtt.reset()
+        } else if (c.retries > 0) rtt.reset()
+        c.retries = 0
+        c.persistBackoff = 0
         // congestion control
         const mss = c.sndMss
         if (c.inRecovery) {
@@ -826,7 +828,7 @@ export class Tcp {
         c.dupAcks = 0
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it
         c.rtxAt = c.sndNxt !== ack ? now + rtt.rto : OFF
-        notify(c)
+        if (c.onEvent) c.onEvent(c)
     }
 
     /** RFC 5681 §3.2 with RFC 6582: the third duplicate ACK starts fast retransmit. */
@@ -866,7 +868,7 @@ export class Tcp {
                 total = ooo.advance(n)
                 gap = total > n || ooo.count > 0
             }
-            ring.commit(total)
+            ring.length += total // (writeAt and the assembler keep it within the free space)
             c.rcvNxt = (c.rcvNxt + total) >>> 0
             if (gap) {
                 c.ackNow = true
@@ -887,7 +889,7 @@ export class Tcp {
                     this.finArrives(c, now)
                 }
             }
-            notify(c)
+            if (c.onEvent) c.onEvent(c)
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
