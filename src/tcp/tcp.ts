@@ -177,7 +177,7 @@ export class Tcp {
      * half-open one). Without them such a SYN is dropped (the peer retries).
      * An image that never calls this carries none of it: about 1.4 KB of
      * bytecode (sendCookie, acceptCookie, cookieHash, evictHalfOpen,
-     * HalfSipHash.hash3). The demo and the host runners turn them on.
+     * HalfSipHash.hashWords). The demo and the host runners turn them on.
      */
     enableSynCookies(): void {
         this.cookieOut = this.sendCookie
@@ -1595,7 +1595,7 @@ export class Tcp {
     }
 
     private cookieHash(src: number, srcPort: number, dstPort: number, irs: number, slot: number): number {
-        return this.hasher.hash3(src, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff), (irs + Math.imul(slot, 0x9e3779b9)) | 0)
+        return this.hasher.hashWords(3, src, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff), (irs + Math.imul(slot, 0x9e3779b9)) | 0)
     }
 
     /** For traces: "198.18.0.2:80-198.18.0.1:3337". */
