@@ -86,6 +86,7 @@ export class TcpConnection {
     dupAcks: number
     /** In fast recovery until SND.UNA passes `recover`. */
     inRecovery: boolean
+    /** (Set on the first loss; reset() leaves it, as the pool always has: initialised once, here.) */
     recover = 0
     /** Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681 §3.1, appropriate byte counting). */
     bytesAcked: number

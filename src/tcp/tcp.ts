@@ -5,12 +5,20 @@
 // segments leave through the host's ipSend().
 //
 // Call flow:
-//   input ─▶ find connection ─▶ segmentArrives (§3.10.7.4, synchronized states)
+//   input ─▶ find connection ─▶ segmentArrives (§3.10.7.4, synchronized states;
+//         │                 │   header prediction first: ESTABLISHED, in order)
 //         │                 └─▶ synSentArrives (§3.10.7.3)
 //         ├▶ listener ───────▶ listenArrives (§3.10.7.2, SYN cookies)
-//         └▶ nothing ────────▶ RST (§3.10.7.1)
+//         └▶ nothing ────────▶ RST (§3.10.7.1, resetFor)
 //   poll ──▶ timers: retransmission, persist, delayed ACK, keep-alive, idle, TIME-WAIT
 //   output ─▶ as many segments as window, cwnd, Nagle and tcpBurst allow ─▶ sendSegment
+//   every segment leaves through emit(): a connection's, or an answer without one
+//
+// On the device every byte of bytecode counts (README, "The firmware
+// image"): the DeviceScript compiler turns `a && b` in a condition into
+// temporaries and jumps, so conditions here are nested ifs or one
+// comparison (an unsigned distance for "x in [lo, hi]", `(s - A) >>> 0 < n`
+// for a run of states), and small helpers live in their callers.
 //
 // What is not done (see README): window scaling, timestamps and SACK are not
 // offered, so peers never use them (RFC 7323 §2.2, RFC 2018 §2); urgent data
