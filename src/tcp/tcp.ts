@@ -287,12 +287,12 @@ export class Tcp {
     uncork(c: TcpConnection, now: number): void {
         if (!c.corked) return
         c.corked = false
-        this.send(c, null, 0, 0, now)
+        this.send(c, null, 0, -1, now)
     }
 
     /**
      * Queues data; returns the bytes taken (0 when the ring is full or sending
-     * is shut down). With len 0 (uncork), pushes what is queued.
+     * is shut down). With len -1 (uncork), pushes what is queued.
      */
     send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
         let n = 0
@@ -301,12 +301,12 @@ export class Tcp {
             n = c.sendRing.write(buf, off, len)
             if (n > 0) c.lastActivity = now
         }
-        // The writer will wait for room: push what is queued, corked or not,
-        // as Linux's tcp_sendmsg does before it sleeps. Otherwise a window
-        // below one MSS (or a ring below one) would hold a corked writer
-        // until the retransmission timer.
-        if (n < len || len === 0) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
-        this.output(c, now) // data queued, or a push owed
+        // The writer will wait for room (n < len): push what is queued,
+        // corked or not, as Linux's tcp_sendmsg does before it sleeps.
+        // Otherwise a window below one MSS (or a ring below one) would hold a
+        // corked writer until the retransmission timer.
+        if (n !== len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
+        if (len !== 0) this.output(c, now) // data queued, or a push owed
         return n
     }
 
