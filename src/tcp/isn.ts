@@ -76,7 +76,7 @@ export class HalfSipHash {
  * where M is a timer ticking every 4 µs (250 per ms) and F a keyed hash.
  */
 export function initialSequenceNumber(h: HalfSipHash, localIp: number, localPort: number, remoteIp: number, remotePort: number, nowMs: number): number {
-    const f = h.hash3(localIp, remoteIp, ((localPort & 0xffff) << 16) | (remotePort & 0xffff))
+    const f = h.hashWords(3, localIp, remoteIp, ((localPort & 0xffff) << 16) | (remotePort & 0xffff))
     const m = (Math.floor(nowMs) * 250) % 4294967296
     return (f + m) >>> 0
 }

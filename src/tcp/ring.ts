@@ -36,17 +36,24 @@ export class ByteRing {
      * readable; clipped to the free space. Returns the bytes written.
      */
     writeAt(ahead: number, src: Buffer, off: number, len: number): number {
-        const room = this.capacity - this.length - ahead
+        const cap = this.capacity
+        const room = cap - this.length - ahead
         if (ahead < 0 || room <= 0 || len <= 0) return 0
         const n = len < room ? len : room
-        this.copyIn((this.head + this.length + ahead) % this.capacity, src, off, n)
+        const pos = (this.head + this.length + ahead) % cap
+        const first = cap - pos
+        if (n <= first) this.buf.blitAt(pos, src, off, n)
+        else {
+            this.buf.blitAt(pos, src, off, first)
+            this.buf.blitAt(0, src, off + first, n - first)
+        }
         return n
     }
 
     /** Makes n bytes written with writeAt(0, ...) readable. */
     commit(n: number): void {
-        const m = n < this.free() ? n : this.free()
-        this.length += m
+        const f = this.capacity - this.length
+        this.length += n < f ? n : f
     }
 
     /** Copies up to len readable bytes, starting `skip` bytes after the head, without consuming. */
@@ -88,14 +95,5 @@ export class ByteRing {
     clear(): void {
         this.head = 0
         this.length = 0
-    }
-
-    private copyIn(pos: number, src: Buffer, off: number, n: number): void {
-        const first = this.capacity - pos
-        if (n <= first) this.buf.blitAt(pos, src, off, n)
-        else {
-            this.buf.blitAt(pos, src, off, first)
-            this.buf.blitAt(0, src, off + first, n - first)
-        }
     }
 }

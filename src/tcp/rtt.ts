@@ -32,8 +32,7 @@ export class RttEstimator {
             this.rttvar = (3 * this.rttvar) / 4 + d / 4
             this.srtt = (7 * this.srtt) / 8 + r / 8
         }
-        const k = 4 * this.rttvar
-        this.rto = this.clamp(this.srtt + (k > this.granularity ? k : this.granularity))
+        this.update()
     }
 
     /** §5.5: the timer expired, back off. */
@@ -43,10 +42,13 @@ export class RttEstimator {
 
     /** The timeout without backoff, after new data is acknowledged (§5.7 keeps backoff until then). */
     reset(): void {
-        if (this.srtt > 0) {
-            const k = 4 * this.rttvar
-            this.rto = this.clamp(this.srtt + (k > this.granularity ? k : this.granularity))
-        }
+        if (this.srtt > 0) this.update()
+    }
+
+    /** RTO = SRTT + max(G, 4 * RTTVAR), §2.2-2.4. */
+    private update(): void {
+        const k = 4 * this.rttvar
+        this.rto = this.clamp(this.srtt + (k > this.granularity ? k : this.granularity))
     }
 
     private clamp(v: number): number {

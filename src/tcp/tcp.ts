@@ -5,12 +5,20 @@
 // segments leave through the host's ipSend().
 //
 // Call flow:
-//   input ─▶ find connection ─▶ segmentArrives (§3.10.7.4, synchronized states)
+//   input ─▶ find connection ─▶ segmentArrives (§3.10.7.4, synchronized states;
+//         │                 │   header prediction first: ESTABLISHED, in order)
 //         │                 └─▶ synSentArrives (§3.10.7.3)
 //         ├▶ listener ───────▶ listenArrives (§3.10.7.2, SYN cookies)
-//         └▶ nothing ────────▶ RST (§3.10.7.1)
+//         └▶ nothing ────────▶ RST (§3.10.7.1, resetFor)
 //   poll ──▶ timers: retransmission, persist, delayed ACK, keep-alive, idle, TIME-WAIT
 //   output ─▶ as many segments as window, cwnd, Nagle and tcpBurst allow ─▶ sendSegment
+//   every segment leaves through emit(): a connection's, or an answer without one
+//
+// On the device every byte of bytecode counts (README, "The firmware
+// image"): the DeviceScript compiler turns `a && b` in a condition into
+// temporaries and jumps, so conditions here are nested ifs or one
+// comparison (an unsigned distance for "x in [lo, hi]", `(s - A) >>> 0 < n`
+// for a run of states), and small helpers live in their callers.
 //
 // What is not done (see README): window scaling, timestamps and SACK are not
 // offered, so peers never use them (RFC 7323 §2.2, RFC 2018 §2); urgent data
@@ -21,18 +29,8 @@ import { Limits } from "../config.js"
 import { RandomSource } from "../random.js"
 import { Reason } from "../wire/reason.js"
 import { ipToString } from "../wire/bytes.js"
-import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from "../wire/seq.js"
-import {
-    TcpHeader,
-    TCP_ACK,
-    TCP_FIN,
-    TCP_PSH,
-    TCP_RST,
-    TCP_SYN,
-    emitTcpMss,
-    parseTcp,
-    tcpHeaderLength,
-} from "../wire/tcp.js"
+import { seqAdd } from "../wire/seq.js"
+import { TcpHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, emitTcpMss, parseTcpHead } from "../wire/tcp.js"
 import { TcpConnection, OFF } from "./connection.js"
 import { Assembler } from "./assembler.js"
 import { TcpError, TcpState, TCP_STATE_NAMES } from "./state.js"
@@ -133,10 +131,12 @@ export class Tcp {
 
     private readonly limits: Limits
     private readonly host: TcpHost
-    private readonly random: RandomSource
     private readonly hasher: HalfSipHash
     private readonly seg = new TcpHeader()
+    /** The output record: only the fields emit() sets change (our only option is the MSS, on a SYN). */
     private readonly out = new TcpHeader()
+    /** The source address of the segment input() is processing: replies without a connection go there. */
+    private segSrc = 0
     private readonly ourMss: number
     private nextPort: number
     private queueOrder = 0
@@ -161,7 +161,6 @@ export class Tcp {
     constructor(limits: Limits, host: TcpHost, random: RandomSource) {
         this.limits = limits
         this.host = host
-        this.random = random
         const hasher = new HalfSipHash(random.nextU32(), random.nextU32())
         this.hasher = hasher
         this.isn = (localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number) =>
@@ -186,7 +185,7 @@ export class Tcp {
      * half-open one). Without them such a SYN is dropped (the peer retries).
      * An image that never calls this carries none of it: about 1.4 KB of
      * bytecode (sendCookie, acceptCookie, cookieHash, evictHalfOpen,
-     * HalfSipHash.hash3). The demo and the host runners turn them on.
+     * HalfSipHash.hashWords). The demo and the host runners turn them on.
      */
     enableSynCookies(): void {
         this.cookieOut = this.sendCookie
@@ -209,14 +208,17 @@ export class Tcp {
 
     /** Starts listening on port; null when the port is taken or no listener slot is free. */
     listen(port: number, backlog: number): TcpListener {
-        if (port <= 0 || port > 0xffff || this.findListener(port)) return null
+        if (port <= 0) return null
+        if (port > 0xffff) return null
+        if (this.findListener(port)) return null
         for (const l of this.listeners) {
-            if (l.inUse) continue
-            l.inUse = true
-            l.port = port
-            l.backlog = backlog > 0 ? backlog : this.limits.tcpBacklog
-            l.onEvent = null
-            return l
+            if (!l.inUse) {
+                l.inUse = true
+                l.port = port
+                l.backlog = backlog > 0 ? backlog : this.limits.tcpBacklog
+                l.onEvent = null
+                return l
+            }
         }
         return null
     }
@@ -224,7 +226,11 @@ export class Tcp {
     /** Stops listening; connections not yet accepted are reset. */
     unlisten(l: TcpListener, now: number): void {
         if (!l.inUse) return
-        for (const c of this.pool) if (c.inUse && c.listener === l.index) this.abort(c, now)
+        for (const c of this.pool) {
+            if (c.inUse) {
+                if (c.listener === l.index) this.abort(c, now)
+            }
+        }
         l.inUse = false
         l.onEvent = null
     }
@@ -233,8 +239,14 @@ export class Tcp {
     accept(l: TcpListener): TcpConnection {
         let best: TcpConnection = null
         for (const c of this.pool) {
-            if (!c.inUse || c.listener !== l.index || !c.queued) continue
-            if (!best || c.acceptOrder < best.acceptOrder) best = c
+            if (c.inUse) {
+                if (c.queued) {
+                    if (c.listener === l.index) {
+                        if (!best) best = c
+                        else if (c.acceptOrder < best.acceptOrder) best = c
+                    }
+                }
+            }
         }
         if (!best) return null
         best.queued = false
@@ -251,16 +263,10 @@ export class Tcp {
             return null
         }
         c.userOwned = true
-        c.localIp = this.host.localIp()
-        c.localPort = this.ephemeralPort(remoteIp, remotePort)
-        c.remoteIp = remoteIp >>> 0
-        c.remotePort = remotePort
-        c.iss = this.isn(c.localIp, c.localPort, c.remoteIp, c.remotePort, now) >>> 0
-        c.sndUna = c.iss
-        c.sndNxt = c.iss
-        c.sndMax = c.iss
-        c.pushUpTo = c.iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
-        c.sndMss = Math.min(DEFAULT_MSS, this.ourMss)
+        const ip = this.host.localIp()
+        const port = this.ephemeralPort(remoteIp, remotePort)
+        const rip = remoteIp >>> 0
+        this.open(c, ip, port, rip, remotePort, this.isn(ip, port, rip, remotePort, now) >>> 0, 0)
         this.counters.activeOpens++
         this.setState(c, TcpState.SynSent)
         this.sendSyn(c, now)
@@ -281,21 +287,26 @@ export class Tcp {
     uncork(c: TcpConnection, now: number): void {
         if (!c.corked) return
         c.corked = false
-        c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
-        this.output(c, now)
+        this.send(c, null, 0, -1, now)
     }
 
-    /** Queues data; returns the bytes taken (0 when the ring is full or sending is shut down). */
+    /**
+     * Queues data; returns the bytes taken (0 when the ring is full or sending
+     * is shut down). With len -1 (uncork), pushes what is queued.
+     */
     send(c: TcpConnection, buf: Buffer, off: number, len: number, now: number): number {
-        if (!this.canSend(c)) return 0
-        const n = c.sendRing.write(buf, off, len)
-        if (n > 0) c.lastActivity = now
-        // The writer will wait for room: push what is queued, corked or not,
-        // as Linux's tcp_sendmsg does before it sleeps. Otherwise a window
-        // below one MSS (or a ring below one) would hold a corked writer
-        // until the retransmission timer.
-        if (n < len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (c.synAcked() ? 0 : 1))
-        if (len > 0) this.output(c, now) // data queued, or a push owed
+        let n = 0
+        if (len > 0) {
+            if (!this.canSend(c)) return 0
+            n = c.sendRing.write(buf, off, len)
+            if (n > 0) c.lastActivity = now
+        }
+        // The writer will wait for room (n < len): push what is queued,
+        // corked or not, as Linux's tcp_sendmsg does before it sleeps.
+        // Otherwise a window below one MSS (or a ring below one) would hold a
+        // corked writer until the retransmission timer.
+        if (n !== len) c.pushUpTo = seqAdd(c.sndUna, c.sendRing.length + (synAcked(c) ? 0 : 1))
+        if (len !== 0) this.output(c, now) // data queued, or a push owed
         return n
     }
 
@@ -308,11 +319,10 @@ export class Tcp {
             // by at least the SWS step, min(half the ring, one MSS). (Sending it
             // only when the window had fallen below half, Linux's rule, cut ACKs
             // so much that throughput under 5% loss fell to a third in the
-            // simulator: these updates also clock the sender.)
-            const s = c.state
-            if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
-                const current = seqDiff(c.rcvAdv, c.rcvNxt)
-                if (c.rcvWindow() - current >= Math.min(c.recvRing.capacity >> 1, c.sndMss)) {
+            // simulator: these updates also clock the sender.) ESTABLISHED,
+            // FIN-WAIT-1 and FIN-WAIT-2 only: 4, 5 and 6.
+            if ((c.state - TcpState.Established) >>> 0 < 3) {
+                if (this.windowToAdvertise(c) - ((c.rcvAdv - c.rcvNxt) | 0) > 0) {
                     c.ackNow = true
                     this.output(c, now)
                 }
@@ -325,15 +335,14 @@ export class Tcp {
     shutdown(c: TcpConnection, now: number): void {
         if (c.finQueued) return
         const s = c.state
-        if (s === TcpState.SynSent) {
-            this.toClosed(c, TcpError.None)
-            return
-        }
-        if (s !== TcpState.SynReceived && s !== TcpState.Established && s !== TcpState.CloseWait) return
-        c.finQueued = true
-        if (s === TcpState.CloseWait) this.setState(c, TcpState.LastAck)
-        else if (s === TcpState.Established) this.setState(c, TcpState.FinWait1)
+        if (s === TcpState.SynSent) return this.toClosed(c, TcpError.None)
+        let next = s
+        if (s === TcpState.CloseWait) next = TcpState.LastAck
+        else if (s === TcpState.Established) next = TcpState.FinWait1
         // SYN-RECEIVED: FIN-WAIT-1 once the handshake completes (RFC 9293 §3.10.4)
+        else if (s !== TcpState.SynReceived) return
+        c.finQueued = true
+        this.setState(c, next)
         this.output(c, now)
     }
 
@@ -346,30 +355,31 @@ export class Tcp {
         if (!c.inUse) return
         c.userOwned = false
         c.onEvent = null
-        if (c.recvRing.length > 0 && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait) {
-            this.abort(c, now)
-            return
-        }
-        if (c.state === TcpState.Closed) {
-            this.free(c)
-            return
+        const s = c.state
+        if (s === TcpState.Closed) return this.free(c)
+        if (c.recvRing.length > 0) {
+            if (s !== TcpState.TimeWait) return this.abort(c, now)
         }
         this.shutdown(c, now)
-        if (c.inUse && c.state === TcpState.FinWait2 && c.timeWaitAt === OFF) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+        if (c.state === TcpState.FinWait2) {
+            if (c.timeWaitAt === OFF) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+        }
     }
 
     /** Resets the connection (RFC 9293 §3.10.5) and frees it unless the user still holds it. */
     abort(c: TcpConnection, now: number): void {
         if (!c.inUse) return
         const s = c.state
-        if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2 || s === TcpState.CloseWait) {
-            this.abortWith(c, TcpError.Aborted, now)
-        } else this.toClosed(c, TcpError.Aborted)
+        // SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT (3 to 7) send a RST
+        if ((s - TcpState.SynReceived) >>> 0 < 5) this.sendSegment(c, this.acceptableSeq(c), TCP_RST, 0, now)
+        this.toClosed(c, TcpError.Aborted)
     }
 
     canSend(c: TcpConnection): boolean {
+        if (c.finQueued) return false
         const s = c.state
-        return !c.finQueued && (s === TcpState.SynSent || s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.CloseWait)
+        // SYN-SENT, SYN-RECEIVED, ESTABLISHED (2 to 4) or CLOSE-WAIT
+        return (s - TcpState.SynSent) >>> 0 < 3 || s === TcpState.CloseWait
     }
 
     // ==== runner calls ======================================================
@@ -377,49 +387,48 @@ export class Tcp {
     /** A TCP segment addressed to us (IP already validated). */
     input(frame: Buffer, off: number, len: number, src: number, dst: number, now: number): void {
         const seg = this.seg
-        const r = parseTcp(frame, off, len, src, dst, seg)
+        const r = parseTcpHead(frame, off, len, src, dst, seg)
         if (r !== Reason.Ok) return this.host.drop(r)
+        this.segSrc = src
         this.counters.segmentsIn++
         const dataOff = off + seg.headerLength
         const dataLen = len - seg.headerLength
-        let c = this.find(src, seg.srcPort, seg.dstPort)
+        const c = this.find(src, seg.srcPort, seg.dstPort)
         let issFloor = -1
-        if (c && c.state === TcpState.TimeWait && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(seg.seq, c.rcvNxt)) {
+        if (c) {
+            if (c.state !== TcpState.TimeWait || (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN || ((seg.seq - c.rcvNxt) | 0) <= 0) {
+                if (c.state === TcpState.SynSent) this.synSentArrives(c, now)
+                else this.segmentArrives(c, frame, dataOff, dataLen, now)
+                return this.output(c, now)
+            }
             // RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN may reopen a
             // connection in TIME-WAIT when its sequence number is beyond the
             // old one's; our new ISS starts above the old sequence space.
             issFloor = seqAdd(c.sndNxt, 65537)
             this.free(c)
-            c = null
-        }
-        if (c) {
-            if (c.state === TcpState.SynSent) this.synSentArrives(c, frame, dataOff, dataLen, now)
-            else this.segmentArrives(c, frame, dataOff, dataLen, now)
-            if (c.inUse) this.output(c, now)
-            return
         }
         const l = this.findListener(seg.dstPort)
-        if (l) return this.listenArrives(l, frame, dataOff, dataLen, src, dst, issFloor, now)
+        if (l) return this.listenArrives(l, frame, dataOff, dataLen, dst, issFloor, now)
         // §3.10.7.1 CLOSED: anything but a RST gets a RST
         this.host.drop(Reason.NoSocket)
-        if ((seg.flags & TCP_RST) === 0) this.resetFor(src, dataLen, now)
+        this.resetFor(dataLen, now)
     }
 
     /** Runs the timers that are due. */
     poll(now: number): void {
         for (const c of this.pool) {
             if (!c.inUse) continue
-            if (c.timeWaitAt !== OFF && now >= c.timeWaitAt) {
+            if (due(c.timeWaitAt, now)) {
                 c.timeWaitAt = OFF
                 this.toClosed(c, TcpError.None)
                 continue
             }
-            if (c.rtxAt !== OFF && now >= c.rtxAt) this.retransmitTimeout(c, now)
+            if (due(c.rtxAt, now)) this.retransmitTimeout(c, now)
             if (gone(c)) continue
-            if (c.persistAt !== OFF && now >= c.persistAt) this.persistTimeout(c, now)
-            if (c.keepAt !== OFF && now >= c.keepAt) this.keepTimer(c, now)
+            if (due(c.persistAt, now)) this.persistTimeout(c, now)
+            if (due(c.keepAt, now)) this.keepTimer(c, now)
             if (gone(c)) continue
-            if (c.ackAt !== OFF && now >= c.ackAt) {
+            if (due(c.ackAt, now)) {
                 c.ackAt = OFF
                 c.ackNow = true
             }
@@ -431,12 +440,13 @@ export class Tcp {
     nextDeadline(): number {
         let t = -1
         for (const c of this.pool) {
-            if (!c.inUse) continue
-            t = earliest(t, c.rtxAt)
-            t = earliest(t, c.persistAt)
-            t = earliest(t, c.ackAt)
-            t = earliest(t, c.timeWaitAt)
-            t = earliest(t, c.keepAt)
+            if (c.inUse) {
+                t = earliest(t, c.rtxAt)
+                t = earliest(t, c.persistAt)
+                t = earliest(t, c.ackAt)
+                t = earliest(t, c.timeWaitAt)
+                t = earliest(t, c.keepAt)
+            }
         }
         return t
     }
@@ -461,18 +471,23 @@ export class Tcp {
     // ==== segment arrival ===================================================
 
     /** §3.10.7.2 LISTEN. */
-    private listenArrives(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, src: number, dst: number, issFloor: number, now: number): void {
+    private listenArrives(l: TcpListener, frame: Buffer, dataOff: number, dataLen: number, dst: number, issFloor: number, now: number): void {
         const seg = this.seg
+        const src = this.segSrc
         const f = seg.flags
-        if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
         if (f & TCP_ACK) {
-            if ((f & TCP_SYN) === 0 && this.cookieIn && this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
-            // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST>
+            if ((f & (TCP_SYN | TCP_RST)) === 0) {
+                if (this.cookieIn) {
+                    if (this.cookieIn(l, frame, dataOff, dataLen, src, dst, now)) return
+                }
+            }
+            // an ACK to a listener is bad: <SEQ=SEG.ACK><CTL=RST> (none for a RST)
             this.host.drop(Reason.NoSocket)
-            return this.resetFor(src, dataLen, now)
+            return this.resetFor(dataLen, now)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.NoSocket)
-        let c = this.backlogUsed(l) < l.backlog ? this.allocate(now, 0) : null
+        let c: TcpConnection = null
+        if (this.backlogUsed(l) < l.backlog) c = this.allocate(now, 0)
         if (!c) {
             if (this.cookieOut) return this.cookieOut(src, dst, now)
             // Without SYN cookies no peer is proven real, but a connection its
@@ -485,56 +500,66 @@ export class Tcp {
             if (!c) return this.host.drop(Reason.SocketQueueFull)
         }
         c.listener = l.index
-        c.localIp = dst
-        c.localPort = seg.dstPort
-        c.remoteIp = src
-        c.remotePort = seg.srcPort
-        c.irs = seg.seq
-        c.rcvNxt = seqAdd(seg.seq, 1)
-        c.rcvAdv = c.rcvNxt
-        let iss = this.isn(dst, c.localPort, src, c.remotePort, now) >>> 0
-        if (issFloor >= 0 && seqLt(iss, issFloor)) iss = issFloor
-        c.iss = iss
-        c.sndUna = iss
-        c.sndNxt = iss
-        c.sndMax = iss
-        c.pushUpTo = iss
-        c.sndMss = this.mssFor(seg.mss)
-        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+        let iss = this.isn(dst, seg.dstPort, src, seg.srcPort, now) >>> 0
+        if (issFloor >= 0) {
+            if (((iss - issFloor) | 0) < 0) iss = issFloor
+        }
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, iss, seg.mss)
+        this.takeSyn(c)
         this.counters.passiveOpens++
         this.setState(c, TcpState.SynReceived)
         // data on a SYN is not kept: it is not acknowledged, so the peer sends it again
         this.sendSyn(c, now)
     }
 
+    /** A connection's addresses, its send sequence space from its ISS (nothing sent or pushed yet) and its send MSS. */
+    private open(c: TcpConnection, localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: number, peerMss: number): void {
+        c.localIp = localIp
+        c.localPort = localPort
+        c.remoteIp = remoteIp
+        c.remotePort = remotePort
+        c.iss = iss
+        c.sndUna = iss
+        c.sndNxt = iss
+        c.sndMax = iss
+        c.pushUpTo = iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
+        c.sndMss = this.mssFor(peerMss)
+    }
+
+    /** The peer's SYN (this.seg): IRS, RCV.NXT and its window. */
+    private takeSyn(c: TcpConnection): void {
+        const seg = this.seg
+        c.irs = seg.seq
+        c.rcvNxt = seqAdd(seg.seq, 1)
+        c.rcvAdv = c.rcvNxt
+        this.takeWindow(c, seg.window, seg.seq, seg.ack)
+    }
+
     /** §3.10.7.3 SYN-SENT. */
-    private synSentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
+    private synSentArrives(c: TcpConnection, now: number): void {
         const seg = this.seg
         const f = seg.flags
+        const ack = seg.ack
+        // with an ACK, acceptable only if it acknowledges our SYN exactly
+        // (ISS < SEG.ACK <= SND.NXT); else <SEQ=SEG.ACK><CTL=RST>, but none for a RST
         if (f & TCP_ACK) {
-            // acceptable only if it acknowledges our SYN exactly
-            if (seqLeq(seg.ack, c.iss) || seqGt(seg.ack, c.sndMax)) {
-                if ((f & TCP_RST) === 0) this.sendReset(c.remoteIp, c.localPort, c.remotePort, seg.ack, 0, false, now)
+            if ((ack - c.iss - 1) >>> 0 >= (c.sndMax - c.iss) >>> 0) {
+                this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
         }
         if (f & TCP_RST) {
             // RFC 5961 §3.2 in SYN-SENT: only a RST acknowledging our SYN counts
-            if (f & TCP_ACK) {
-                this.counters.resetsReceived++
-                return this.toClosed(c, TcpError.ConnectionRefused)
-            }
-            return this.host.drop(Reason.BadFlags)
+            if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
+            this.counters.resetsReceived++
+            return this.toClosed(c, TcpError.ConnectionRefused)
         }
         if ((f & TCP_SYN) === 0) return this.host.drop(Reason.BadFlags)
-        c.irs = seg.seq
-        c.rcvNxt = seqAdd(seg.seq, 1)
-        c.rcvAdv = c.rcvNxt
+        this.takeSyn(c)
         c.sndMss = this.mssFor(seg.mss)
-        this.takeWindow(c, seg.window, seg.seq, seg.ack)
         c.lastHeard = now
         if (f & TCP_ACK) {
-            this.ackAdvances(c, seg.ack, now)
+            this.ackAdvances(c, ack, now)
             this.establish(c, now)
             c.ackNow = true
             return
@@ -545,52 +570,93 @@ export class Tcp {
         this.sendSyn(c, now)
     }
 
-    /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+    /**
+     * §3.10.7.4: SYN-RECEIVED and every synchronized state. The common case
+     * takes a short path first (header prediction, as in RFC 9293 §3.10.7.4's
+     * note and Van Jacobson's): ESTABLISHED, ACK (and PSH) only, the next
+     * sequence number, data that fits the window, an ACK from SND.UNA to the
+     * highest sequence number sent. Every test it skips would pass.
+     */
     private segmentArrives(c: TcpConnection, frame: Buffer, dataOff: number, dataLen: number, now: number): void {
         const seg = this.seg
         const f = seg.flags
+        const ack = seg.ack
+        const rcvNxt = c.rcvNxt
         let seq = seg.seq
         let len = dataLen
-        let fin = (f & TCP_FIN) !== 0
-        const segLen = len + (f & TCP_SYN ? 1 : 0) + (fin ? 1 : 0)
-
-        // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
-        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && !(f & TCP_ACK) && seq === c.irs) {
-            this.retransmitSyn(c, now)
-            return
-        }
-
-        // Simultaneous open: the peer's SYN,ACK repeats the SYN we already took
-        // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
-        // like Linux, take it as the ACK that completes the handshake.
-        let synAckOfSimultaneousOpen = false
-        if (c.state === TcpState.SynReceived && (f & TCP_SYN) && (f & TCP_ACK) && seqAdd(seq, 1) === c.rcvNxt && seg.ack === c.sndNxt) {
-            synAckOfSimultaneousOpen = true
-            seq = c.rcvNxt
-        }
-
-        // first: sequence number acceptability (§3.10.7.4 table)
         // what we may still accept beyond RCV.NXT: the window we advertised,
         // never less (it never shrinks); before anything was advertised
         // (SYN-RECEIVED from a cookie) the free space
-        const adv = seqDiff(c.rcvAdv, c.rcvNxt)
-        const free = c.rcvWindow()
-        const wnd = adv > 0 ? Math.min(adv, free) : adv === 0 ? 0 : free
-        let ok: boolean
-        if (segLen === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd)
-        else if (wnd === 0) ok = false
-        else ok = inWindow(seq, c.rcvNxt, wnd) || inWindow(seqAdd(seq, segLen - 1), c.rcvNxt, wnd)
-        if (!ok && wnd === 0 && segLen > 0 && seq === c.rcvNxt && (f & (TCP_RST | TCP_ACK))) {
-            // zero window: still take the ACK and RST fields (§3.10.7.4 "special allowance")
-            ok = true
-            len = 0
-            fin = false
-            c.ackNow = true // a zero-window probe: answer with our window
+        const adv = (c.rcvAdv - rcvNxt) | 0
+        const free = c.recvRing.capacity - c.recvRing.length
+        let wnd = free
+        if (adv >= 0) wnd = adv < free ? adv : free
+        if (c.state === TcpState.Established) {
+            if ((f & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK) {
+                if (seq === rcvNxt) {
+                    if (len <= wnd) {
+                        // SND.UNA <= SEG.ACK <= SND.MAX
+                        if ((ack - c.sndUna) >>> 0 <= (c.sndMax - c.sndUna) >>> 0) {
+                            c.lastHeard = now
+                            c.keepProbes = 0
+                            c.probesUnanswered = 0
+                            this.processAck(c, ack, len, now)
+                            // (the user's wake-up may have shut down or aborted)
+                            if (len > 0) {
+                                if ((c.state - TcpState.Established) >>> 0 < 3) this.receiveData(c, frame, dataOff, len, seq, now)
+                            }
+                            return
+                        }
+                    }
+                }
+            }
         }
+        let fin = (f & TCP_FIN) !== 0
+        let segLen = len
+        if (f & TCP_SYN) segLen++
+        if (fin) segLen++
+
+        let synAckOfSimultaneousOpen = false
+        if (c.state === TcpState.SynReceived) {
+            if (f & TCP_SYN) {
+                if ((f & TCP_ACK) === 0) {
+                    // A SYN again in SYN-RECEIVED: our SYN,ACK was lost, send it again.
+                    if (seq === c.irs) return this.sendSyn(c, now, true)
+                } else if (seqAdd(seq, 1) === rcvNxt) {
+                    // Simultaneous open: the peer's SYN,ACK repeats the SYN we already took
+                    // (seq = IRS) and acknowledges ours. RFC 9293's table would call it old;
+                    // like Linux, take it as the ACK that completes the handshake.
+                    if (ack === c.sndNxt) {
+                        synAckOfSimultaneousOpen = true
+                        seq = rcvNxt
+                    }
+                }
+            }
+        }
+
+        // first: sequence number acceptability (§3.10.7.4 table): the first or
+        // the last sequence number of the segment in the window
+        const at = (seq - rcvNxt) >>> 0
+        let ok = at < wnd
+        if (segLen === 0) {
+            if (wnd === 0) ok = at === 0
+        } else if (wnd === 0) {
+            // zero window: still take the ACK and RST fields (§3.10.7.4 "special allowance")
+            if (at === 0) {
+                if (f & (TCP_RST | TCP_ACK)) {
+                    ok = true
+                    len = 0
+                    fin = false
+                    c.ackNow = true // a zero-window probe: answer with our window
+                }
+            }
+        } else if (!ok) ok = (seq + segLen - 1 - rcvNxt) >>> 0 < wnd
         if (!ok) {
             if (f & TCP_RST) return this.host.drop(Reason.NoSocket)
             // a retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (§3.10.7.4 eighth)
-            if (c.state === TcpState.TimeWait && fin) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            if (fin) {
+                if (c.state === TcpState.TimeWait) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
+            }
             this.answerInvalid(c, segLen, now)
             // an old duplicate or a segment beyond our window (answered with an ACK)
             return this.host.drop(Reason.OutOfWindow)
@@ -600,8 +666,8 @@ export class Tcp {
         c.probesUnanswered = 0
 
         // trim to the window: drop what we already have and what does not fit
-        if (seqLt(seq, c.rcvNxt)) {
-            const dataSkip = seqDiff(c.rcvNxt, seq)
+        if (((seq - rcvNxt) | 0) < 0) {
+            const dataSkip = (rcvNxt - seq) | 0
             if (dataSkip >= len) {
                 dataOff += len
                 len = 0
@@ -609,9 +675,9 @@ export class Tcp {
                 dataOff += dataSkip
                 len -= dataSkip
             }
-            seq = c.rcvNxt
+            seq = rcvNxt
         }
-        const room = wnd - seqDiff(seq, c.rcvNxt)
+        const room = wnd - ((seq - rcvNxt) | 0)
         if (len > room) {
             len = room > 0 ? room : 0
             fin = false
@@ -619,33 +685,27 @@ export class Tcp {
 
         // second: RST (RFC 5961 §3.2)
         if (f & TCP_RST) {
-            if (seg.seq !== c.rcvNxt) {
-                this.challengeAck(c, now)
-                return
-            }
+            if (seg.seq !== rcvNxt) return this.challengeAck(c, now)
             this.counters.resetsReceived++
-            if (c.state === TcpState.SynReceived) {
-                // passive open goes back to LISTEN: the listener never saw it; active open is refused
-                return this.toClosed(c, c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused)
-            }
             const s = c.state
-            const err = s === TcpState.Closing || s === TcpState.LastAck || s === TcpState.TimeWait ? TcpError.None : TcpError.ConnectionReset
+            let err = TcpError.ConnectionReset
+            // passive open goes back to LISTEN: the listener never saw it; active open is refused
+            if (s === TcpState.SynReceived) err = c.listener >= 0 ? TcpError.None : TcpError.ConnectionRefused
+            else if (s >= TcpState.Closing) err = TcpError.None // CLOSING, LAST-ACK, TIME-WAIT
             return this.toClosed(c, err)
         }
 
         // fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
-        if (f & TCP_SYN && !synAckOfSimultaneousOpen) {
-            this.challengeAck(c, now)
-            return
+        if (f & TCP_SYN) {
+            if (!synAckOfSimultaneousOpen) return this.challengeAck(c, now)
         }
 
         // fifth: the ACK field
         if ((f & TCP_ACK) === 0) return this.host.drop(Reason.BadFlags)
-        const ack = seg.ack
         if (c.state === TcpState.SynReceived) {
-            if (!(seqGt(ack, c.sndUna) && seqLeq(ack, c.sndMax))) {
-                // <SEQ=SEG.ACK><CTL=RST>
-                this.sendReset(c.remoteIp, c.localPort, c.remotePort, ack, 0, false, now)
+            // SND.UNA < SEG.ACK <= SND.NXT, else <SEQ=SEG.ACK><CTL=RST>
+            if ((ack - c.sndUna - 1) >>> 0 >= (c.sndMax - c.sndUna) >>> 0) {
+                this.resetFor(0, now)
                 return this.host.drop(Reason.BadFlags)
             }
             this.takeWindow(c, seg.window, seg.seq, ack)
@@ -654,88 +714,109 @@ export class Tcp {
             if (c.finQueued) this.setState(c, TcpState.FinWait1)
         } else {
             // RFC 5961 §5.2: acceptable range SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-            if (seqGt(ack, c.sndMax) || seqLt(ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+            const lo = c.sndUna - (c.maxSndWnd > 1 ? c.maxSndWnd : 1)
+            if ((ack - lo) >>> 0 > (c.sndMax - lo) >>> 0) {
                 this.answerInvalid(c, segLen, now)
                 return this.host.drop(Reason.BadFlags)
             }
-            this.processAck(c, ack, len, fin, now)
-            if (!c.inUse || c.state === TcpState.Closed) return
+            this.processAck(c, ack, fin ? len + 1 : len, now)
+            if (!c.inUse) return
+            if (c.state === TcpState.Closed) return
         }
 
-        // seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2
+        // seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 (4 to 6)
         const s = c.state
-        const receiving = s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2
-        if (len > 0 && receiving && !c.finReceived) this.receiveData(c, frame, dataOff, len, seq, now)
-
-        // eighth: FIN
-        if (fin && receiving) {
-            const finAt = seqAdd(seg.seq, dataLen)
-            if (finAt === c.rcvNxt) this.finArrives(c, now)
-            else if (seqGt(finAt, c.rcvNxt)) {
-                // out of order: remember it, take it when the gap fills
-                c.finPending = true
-                c.finSeq = finAt
-                c.ackNow = true
+        if ((s - TcpState.Established) >>> 0 < 3) {
+            if (len > 0) {
+                if (!c.finReceived) this.receiveData(c, frame, dataOff, len, seq, now)
             }
-        } else if (fin && s === TcpState.TimeWait) {
-            c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            c.ackNow = true
+            // eighth: FIN
+            if (fin) {
+                const finAt = seqAdd(seg.seq, dataLen)
+                if (finAt === c.rcvNxt) this.finArrives(c, now)
+                else if (((finAt - c.rcvNxt) | 0) > 0) {
+                    // out of order: remember it, take it when the gap fills
+                    c.finPending = true
+                    c.finSeq = finAt
+                    c.ackNow = true
+                }
+            }
         } else if (fin) {
-            // CLOSE-WAIT, CLOSING, LAST-ACK: the FIN was already taken; ACK it again
+            // TIME-WAIT: the retransmitted FIN restarts the 2 MSL wait; CLOSE-WAIT,
+            // CLOSING, LAST-ACK: the FIN was already taken; ACK it again
+            if (s === TcpState.TimeWait) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
             c.ackNow = true
         }
     }
 
-    /** The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC 6582). */
-    private processAck(c: TcpConnection, ack: number, dataLen: number, fin: boolean, now: number): void {
+    /**
+     * The ACK of a synchronized connection (§3.10.7.4 fifth, RFC 5681, RFC
+     * 6582); `segData`: the segment's data and FIN in sequence numbers.
+     */
+    private processAck(c: TcpConnection, ack: number, segData: number, now: number): void {
         const seg = this.seg
-        const oldWnd = c.sndWnd
-        if (seqGt(ack, c.sndUna)) {
-            this.ackAdvances(c, ack, now)
-        } else if (ack === c.sndUna && dataLen === 0 && !fin && c.flightSize() > 0 && seg.window === oldWnd) {
-            // RFC 5681 §2 duplicate ACK
-            this.duplicateAck(c, now)
+        const una = c.sndUna
+        if (((ack - una) | 0) > 0) this.ackAdvances(c, ack, now)
+        else if (ack === una) {
+            // RFC 5681 §2 duplicate ACK: nothing else in it, data in flight, the same window
+            if (segData === 0) {
+                if (c.sndNxt !== una) {
+                    if (seg.window === c.sndWnd) this.duplicateAck(c, now)
+                }
+            }
         }
         // window update (§3.10.7.4): from a newer segment, or the same one with a newer ACK
-        if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLeq(c.sndWl2, ack))) this.takeWindow(c, seg.window, seg.seq, ack)
+        const d = (c.sndWl1 - seg.seq) | 0
+        if (d < 0) this.takeWindow(c, seg.window, seg.seq, ack)
+        else if (d === 0) {
+            if (((c.sndWl2 - ack) | 0) <= 0) this.takeWindow(c, seg.window, seg.seq, ack)
+        }
 
-        if (!c.finAcked()) return
+        // our FIN acknowledged
+        if (!c.finSent) return
+        if (((c.sndUna - c.sndFinSeq) | 0) <= 0) return
         const s = c.state
         if (s === TcpState.FinWait1) {
             this.setState(c, TcpState.FinWait2)
             // an orphaned FIN-WAIT-2 does not wait forever for the peer's FIN (Linux's tcp_fin_timeout)
             if (!c.userOwned) c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-            this.notify(c)
+            notify(c)
         } else if (s === TcpState.Closing) this.enterTimeWait(c, now)
         else if (s === TcpState.LastAck) this.toClosed(c, TcpError.None)
     }
 
     /** SND.UNA moves to ack: free acknowledged data, time the round trip, grow cwnd, restart the timer. */
     private ackAdvances(c: TcpConnection, ack: number, now: number): void {
-        let acked = seqDiff(ack, c.sndUna)
+        const acked = (ack - c.sndUna) | 0
         if (acked <= 0) return
-        const synWasUnacked = !c.synAcked() && c.sndUna === c.iss
+        let dataAcked = acked
+        // the first ACK of our SYN acknowledges it, not data
+        if (c.sndUna === c.iss) {
+            if (!synAcked(c)) dataAcked--
+        }
         c.sndUna = ack
-        if (seqLt(c.sndNxt, ack)) c.sndNxt = ack
-        if (seqLt(c.pushUpTo, ack)) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
-        let dataAcked = acked - (synWasUnacked ? 1 : 0)
-        if (dataAcked > c.sendRing.length) dataAcked = c.sendRing.length // the rest is our FIN
-        if (dataAcked > 0) c.sendRing.discard(dataAcked)
+        if (((c.sndNxt - ack) | 0) < 0) c.sndNxt = ack
+        if (((c.pushUpTo - ack) | 0) < 0) c.pushUpTo = ack // never 2^31 behind, where it would read as ahead
+        const ring = c.sendRing
+        if (dataAcked > ring.length) dataAcked = ring.length // the rest is our FIN
+        if (dataAcked > 0) ring.discard(dataAcked)
+        // Karn: time only segments sent once. A sample sets the RTO without
+        // backoff, as reset() does; without one, the RTO is backed off only
+        // after a retransmission timeout (which counted a retry).
+        const rtt = c.rtt
+        if (c.rttStart !== OFF && ((ack - c.rttSeq) | 0) > 0) {
+            rtt.sample(now - c.rttStart)
+            c.rttStart = OFF
+        } else if (c.retries > 0) rtt.reset()
         c.retries = 0
         c.persistBackoff = 0
-        // Karn: time only segments sent once
-        if (c.rttStart !== OFF && seqGt(ack, c.rttSeq)) {
-            c.rtt.sample(now - c.rttStart)
-            c.rttStart = OFF
-        }
-        c.rtt.reset()
         // congestion control
         const mss = c.sndMss
         if (c.inRecovery) {
-            if (seqGeq(ack, c.recover)) {
+            if (((ack - c.recover) | 0) >= 0) {
                 // full acknowledgement: leave fast recovery (RFC 6582 §3.2 step 3)
                 c.inRecovery = false
-                c.cwnd = Math.min(c.ssthresh, c.flightSize() + mss)
+                c.cwnd = Math.min(c.ssthresh, ((c.sndNxt - ack) >>> 0) + mss)
             } else {
                 // partial acknowledgement: resend the next hole, deflate (RFC 6582 §3.2 step 4)
                 this.retransmitFirst(c, now)
@@ -744,7 +825,7 @@ export class Tcp {
         } else if (c.cwnd < c.ssthresh) {
             // RFC 5681 §3.1 with appropriate byte counting (RFC 3465, L = 2 SMSS):
             // a delayed ACK covering two segments grows cwnd by two
-            c.cwnd += Math.min(acked, 2 * mss)
+            c.cwnd += acked < 2 * mss ? acked : 2 * mss
         } else {
             c.bytesAcked += acked
             if (c.bytesAcked >= c.cwnd) {
@@ -754,8 +835,8 @@ export class Tcp {
         }
         c.dupAcks = 0
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it
-        c.rtxAt = c.flightSize() > 0 ? now + c.rtt.rto : OFF
-        this.notify(c)
+        c.rtxAt = c.sndNxt !== ack ? now + rtt.rto : OFF
+        if (c.onEvent) c.onEvent(c)
     }
 
     /** RFC 5681 §3.2 with RFC 6582: the third duplicate ACK starts fast retransmit. */
@@ -766,11 +847,12 @@ export class Tcp {
             c.cwnd += mss // inflate: a segment has left the network
             return
         }
-        if (c.dupAcks !== 3 || !seqGt(c.sndUna, c.recover)) {
-            if (c.dupAcks === 3) c.dupAcks = 0
+        if (c.dupAcks !== 3) return
+        if (((c.sndUna - c.recover) | 0) <= 0) {
+            c.dupAcks = 0
             return
         }
-        c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        c.ssthresh = Math.max(((c.sndNxt - c.sndUna) >>> 0) >> 1, 2 * mss)
         c.recover = c.sndMax
         c.inRecovery = true
         this.counters.fastRetransmits++
@@ -780,40 +862,48 @@ export class Tcp {
 
     /** In-order data goes to the ring; out-of-order data is placed at its offset and remembered. */
     private receiveData(c: TcpConnection, frame: Buffer, off: number, len: number, seq: number, now: number): void {
-        const ahead = seqDiff(seq, c.rcvNxt)
+        const ahead = (seq - c.rcvNxt) | 0
+        const ring = c.recvRing
+        const ooo = c.ooo
         if (ahead === 0) {
-            const n = c.recvRing.writeAt(0, frame, off, len)
-            const ooo = c.ooo
-            const total = ooo ? ooo.advance(n) : n
-            c.recvRing.commit(total)
-            c.rcvNxt = seqAdd(c.rcvNxt, total)
-            if (total > n || (ooo && !ooo.isEmpty())) {
-                // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
-                // ACKing every segment for a while so the sender's recovery and
-                // slow start are not paced by our delayed-ACK timer (Linux's quickack)
+            const n = ring.writeAt(0, frame, off, len)
+            let total = n
+            // a gap filled or remains: ACK at once (RFC 5681 §4.2), and keep
+            // ACKing every segment for a while so the sender's recovery and
+            // slow start are not paced by our delayed-ACK timer (Linux's quickack)
+            let gap = false
+            if (ooo) {
+                total = ooo.advance(n)
+                gap = total > n || ooo.count > 0
+            }
+            ring.length += total // (writeAt and the assembler keep it within the free space)
+            c.rcvNxt = (c.rcvNxt + total) >>> 0
+            if (gap) {
                 c.ackNow = true
                 c.quickAcks = QUICK_ACKS
             } else if (c.quickAcks > 0) {
                 c.quickAcks--
                 c.ackNow = true
             } else {
-                c.unackedSegments++
                 // ACK every second segment at once, delay the first (RFC 5681 §4.2, RFC 1122 §4.2.3.2)
+                c.unackedSegments++
                 if (c.unackedSegments >= 2) c.ackNow = true
                 else if (c.ackAt === OFF) c.ackAt = now + this.limits.tcpAckDelayMs
             }
             c.lastActivity = now
-            if (c.finPending && c.finSeq === c.rcvNxt) {
-                c.finPending = false
-                this.finArrives(c, now)
+            if (c.finPending) {
+                if (c.finSeq === c.rcvNxt) {
+                    c.finPending = false
+                    this.finArrives(c, now)
+                }
             }
-            this.notify(c)
+            if (c.onEvent) c.onEvent(c)
             return
         }
         // out of order: keep it if the assembler has room, and send a duplicate ACK
-        if (c.ooo) {
-            const n = c.recvRing.writeAt(ahead, frame, off, len)
-            if (n > 0) c.ooo.add(ahead, n)
+        if (ooo) {
+            const n = ring.writeAt(ahead, frame, off, len)
+            if (n > 0) ooo.add(ahead, n)
         }
         c.ackNow = true
         c.quickAcks = QUICK_ACKS
@@ -828,10 +918,10 @@ export class Tcp {
         if (s === TcpState.SynReceived || s === TcpState.Established) this.setState(c, TcpState.CloseWait)
         else if (s === TcpState.FinWait1) {
             // our FIN acknowledged already (same segment): straight to TIME-WAIT
-            if (c.finAcked()) this.enterTimeWait(c, now)
+            if (c.finSent && ((c.sndUna - c.sndFinSeq) | 0) > 0) this.enterTimeWait(c, now)
             else this.setState(c, TcpState.Closing)
         } else if (s === TcpState.FinWait2) this.enterTimeWait(c, now)
-        this.notify(c)
+        notify(c)
     }
 
     // ==== output ============================================================
@@ -840,77 +930,118 @@ export class Tcp {
     output(c: TcpConnection, now: number): void {
         if (!c.inUse) return
         const s = c.state
-        if (s === TcpState.Closed || s === TcpState.Listen) return
+        if (s === TcpState.Closed) return
         let sent = 0
-        if (s !== TcpState.SynSent && s !== TcpState.SynReceived && s !== TcpState.TimeWait) {
-            while (sent < this.limits.tcpBurst && this.sendNext(c, now)) sent++
+        // not in SYN-SENT or SYN-RECEIVED (2, 3), nor in TIME-WAIT
+        if ((s - TcpState.SynSent) >>> 0 >= 2) {
+            if (s !== TcpState.TimeWait) {
+                const burst = this.limits.tcpBurst
+                while (sent < burst) {
+                    if (!this.sendNext(c, now)) break
+                    sent++
+                }
+            }
         }
-        if (sent === 0 && c.ackNow && s !== TcpState.SynSent) this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
+        if (sent === 0) {
+            if (c.ackNow) {
+                if (s !== TcpState.SynSent) this.sendSegment(c, this.acceptableSeq(c), TCP_ACK, 0, now)
+            }
+        }
         // Data waits with nothing in flight: the window is zero, or too small
         // to be worth a segment (SWS avoidance). A lost window update would
         // leave both sides waiting, so the persist timer probes (RFC 9293
         // §3.8.6.1) or, for a small window, sends what fits anyway (RFC 1122
         // §4.2.3.4's override timeout).
-        if (c.flightSize() === 0 && this.unsent(c) > 0 && c.persistAt === OFF && c.rtxAt === OFF) {
-            c.persistAt = now + c.rtt.rto
+        if (c.sndNxt === c.sndUna) {
+            if (c.sendRing.length > 0) {
+                if (c.persistAt === OFF) {
+                    if (c.rtxAt === OFF) c.persistAt = now + c.rtt.rto
+                }
+            }
         }
-    }
-
-    /** Bytes in the send ring not yet sent. */
-    private unsent(c: TcpConnection): number {
-        const sentData = seqDiff(c.sndNxt, c.sndUna)
-        const n = c.sendRing.length - sentData
-        return n > 0 ? n : 0
     }
 
     /** Sends the next data segment (and/or our FIN) if allowed; false when nothing went out. */
     private sendNext(c: TcpConnection, now: number, force?: boolean): boolean {
-        const s = c.state
+        const seq = c.sndNxt
+        const flight = (seq - c.sndUna) >>> 0
+        let unsent = c.sendRing.length - flight
+        if (unsent <= 0) {
+            if (!c.finQueued) return false
+            unsent = 0
+        }
         // our FIN is out (or acknowledged): nothing follows it
-        if (c.finSent && seqGt(c.sndNxt, c.sndFinSeq)) return false
-        const offset = seqDiff(c.sndNxt, c.sndUna)
-        let unsent = c.sendRing.length - offset
-        if (unsent < 0) unsent = 0
+        if (c.finSent) {
+            if (((seq - c.sndFinSeq) | 0) > 0) return false
+        }
+        const mss = c.sndMss
         // RFC 3042 limited transmit: the first two duplicate ACKs each let one
         // new segment out beyond cwnd, so a small window still collects the
         // three duplicates of fast retransmit instead of waiting for the RTO
-        const limited = !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 ? c.dupAcks * c.sndMss : 0
-        const wnd = Math.min(c.sndWnd, c.cwnd + limited)
-        let usable = wnd - c.flightSize()
-        if (usable < 0) usable = 0
-        let len = Math.min(Math.min(unsent, c.sndMss), usable) // two arguments: DeviceScript ignores a third
-        const finNow = c.finQueued && len === unsent && s !== TcpState.Established && s !== TcpState.CloseWait
-        if (len === 0 && !finNow) return false
-        // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
-        if (len > 0 && len < c.sndMss && !finNow && !force && !seqLt(c.sndNxt, c.sndMax)) {
-            // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
-            // corked: full segments only, until data is pushed (uncork, or a
-            // writer waiting for room: see send())
-            const all = len === unsent
-            const pushing = seqGt(c.pushUpTo, c.sndNxt)
-            const pushed = all && pushing && seqLeq(seqAdd(c.sndNxt, len), c.pushUpTo)
-            const halfWindow = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
-            if (c.corked && !pushing) return false
-            if (!pushed && !(all && (c.flightSize() === 0 || !c.nagle)) && !halfWindow) return false
+        let wnd = c.cwnd
+        const dup = c.dupAcks
+        if (dup > 0) {
+            if (dup < 3) {
+                if (!c.inRecovery) wnd += dup * mss
+            }
+        }
+        if (c.sndWnd < wnd) wnd = c.sndWnd
+        const usable = wnd - flight
+        let len = unsent < mss ? unsent : mss
+        if (len > usable) len = usable > 0 ? usable : 0
+        let finNow = false
+        if (c.finQueued) {
+            if (len === unsent) finNow = c.state !== TcpState.Established && c.state !== TcpState.CloseWait
+        }
+        if (len === 0) {
+            if (!finNow) return false
+        } else if (len < mss) {
+            // Data sent before (go-back-N after a timeout) passed these rules once: resend it as the window allows.
+            if (!finNow && !force && ((seq - c.sndMax) | 0) >= 0) {
+                // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896);
+                // corked: full segments only, until data is pushed (uncork, or a
+                // writer waiting for room: see send())
+                const pushing = ((c.pushUpTo - seq) | 0) > 0
+                if (c.corked) {
+                    if (!pushing) return false
+                }
+                // at least half the largest window the peer offered
+                let go = c.maxSndWnd > 0 && len >= c.maxSndWnd >> 1
+                if (len === unsent) {
+                    // all that is queued: nothing in flight, Nagle off, or pushed
+                    if (flight === 0 || !c.nagle) go = true
+                    else if (pushing) {
+                        if (((seq + len - c.pushUpTo) | 0) <= 0) go = true
+                    }
+                }
+                if (!go) return false
+            }
         }
         let flags = TCP_ACK
-        if (len > 0 && len === unsent) flags |= TCP_PSH
-        if (finNow) flags |= TCP_FIN
-        const seq = c.sndNxt
+        if (len > 0) {
+            if (len === unsent) flags |= TCP_PSH
+        }
+        let advance = len
+        if (finNow) {
+            flags |= TCP_FIN
+            advance++
+        }
         this.sendSegment(c, seq, flags, len, now)
-        const advance = len + (finNow ? 1 : 0)
-        c.sndNxt = seqAdd(seq, advance)
         if (finNow) {
             c.finSent = true
             c.sndFinSeq = seqAdd(seq, len)
         }
-        if (seqGt(c.sndNxt, c.sndMax)) {
+        const nxt = seqAdd(seq, advance)
+        c.sndNxt = nxt
+        if (((nxt - c.sndMax) | 0) > 0) {
             // new data: time it if nothing is being timed (RFC 6298 §3, Karn)
-            if (c.rttStart === OFF && seq === c.sndMax) {
-                c.rttStart = now
-                c.rttSeq = seq
+            if (c.rttStart === OFF) {
+                if (seq === c.sndMax) {
+                    c.rttStart = now
+                    c.rttSeq = seq
+                }
             }
-            c.sndMax = c.sndNxt
+            c.sndMax = nxt
         } else if (advance > 0) {
             this.counters.retransmits++
         }
@@ -921,34 +1052,35 @@ export class Tcp {
 
     /** Sends the first unacknowledged segment again without moving SND.NXT (fast retransmit, partial ACKs). */
     private retransmitFirst(c: TcpConnection, now: number): void {
-        let len = Math.min(Math.min(c.sendRing.length, c.sndMss), c.flightSize())
+        const len = Math.min(Math.min(c.sendRing.length, c.sndMss), (c.sndNxt - c.sndUna) >>> 0)
         let flags = TCP_ACK
-        if (c.finSent && seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
-        if (len < 0) len = 0
-        if (len === 0 && (flags & TCP_FIN) === 0) return
+        if (c.finSent) {
+            if (seqAdd(c.sndUna, len) === c.sndFinSeq) flags |= TCP_FIN
+        }
+        if (flags === TCP_ACK) {
+            if (len === 0) return
+        }
         this.counters.retransmits++
         c.rttStart = OFF
         this.sendSegment(c, c.sndUna, flags, len, now)
         c.rtxAt = now + c.rtt.rto
     }
 
-    /** SYN (active open) or SYN,ACK (passive or simultaneous open), with our MSS. */
-    private sendSyn(c: TcpConnection, now: number): void {
-        const flags = c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK
+    /** SYN (active open) or SYN,ACK (passive or simultaneous open), with our MSS; `again`: a retransmission. */
+    private sendSyn(c: TcpConnection, now: number, again?: boolean): void {
+        if (again) {
+            this.counters.retransmits++
+            c.rttStart = OFF
+        }
+        const iss = c.iss
         if (c.retries === 0) {
             c.rttStart = now
-            c.rttSeq = c.iss
+            c.rttSeq = iss
         }
-        this.sendSegment(c, c.iss, flags, 0, now)
-        c.sndNxt = seqAdd(c.iss, 1)
-        if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt
+        this.sendSegment(c, iss, c.state === TcpState.SynSent ? TCP_SYN : TCP_SYN | TCP_ACK, 0, now)
+        c.sndNxt = seqAdd(iss, 1)
+        if (((c.sndNxt - c.sndMax) | 0) > 0) c.sndMax = c.sndNxt
         c.rtxAt = now + c.rtt.rto
-    }
-
-    private retransmitSyn(c: TcpConnection, now: number): void {
-        this.counters.retransmits++
-        c.rttStart = OFF
-        this.sendSyn(c, now)
     }
 
     /**
@@ -957,69 +1089,73 @@ export class Tcp {
      * acknowledges everything, so owed ACKs are settled.
      */
     private sendSegment(c: TcpConnection, seq: number, flags: number, len: number, now: number): void {
-        const tx = this.host.tx
-        const at = this.host.l4Offset
-        const wnd = flags & TCP_RST ? 0 : this.windowToAdvertise(c)
-        const h = this.header(c.localPort, c.remotePort, seq, flags & TCP_ACK ? c.rcvNxt : 0, flags, wnd)
-        const hl = tcpHeaderLength(h)
-        if (len > 0) {
-            const skip = seqDiff(seq, c.sndUna) - (c.synAcked() ? 0 : 1)
-            c.sendRing.peek(skip, tx, at + hl, len)
-        }
-        emitTcpMss(h, tx, at, c.localIp, c.remoteIp, len)
+        let wnd = 0
+        if ((flags & TCP_RST) === 0) wnd = this.windowToAdvertise(c)
+        // (a SYN, the only segment with an option, carries no data)
+        if (len > 0) c.sendRing.peek(((seq - c.sndUna) | 0) - (synAcked(c) ? 0 : 1), this.host.tx, this.host.l4Offset + TCP_HEADER, len)
+        let ack = 0
         if (flags & TCP_ACK) {
-            c.rcvAdv = seqAdd(c.rcvNxt, wnd)
+            ack = c.rcvNxt
+            c.rcvAdv = (ack + wnd) >>> 0
             c.ackNow = false
             c.ackAt = OFF
             c.unackedSegments = 0
         }
-        this.counters.segmentsOut++
-        this.host.ipSend(c.remoteIp, IP_PROTO_TCP, hl + len, now)
-    }
-
-    /** A RST (or RST,ACK) answering a segment that has no connection (§3.10.7.1). */
-    private resetFor(src: number, dataLen: number, now: number): void {
-        const seg = this.seg
-        if (seg.flags & TCP_ACK) {
-            this.sendReset(src, seg.dstPort, seg.srcPort, seg.ack, 0, false, now)
-        } else {
-            const segLen = dataLen + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0)
-            this.sendReset(src, seg.dstPort, seg.srcPort, 0, seqAdd(seg.seq, segLen), true, now)
-        }
-    }
-
-    private sendReset(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, withAck: boolean, now: number): void {
-        this.counters.resetsSent++
-        this.sendBare(dst, srcPort, dstPort, seq, withAck ? ack : 0, TCP_RST | (withAck ? TCP_ACK : 0), 0, now)
+        this.emit(c, seq, ack, flags | (len << 8), wnd, now)
     }
 
     /**
-     * A segment that belongs to no connection (a RST, a SYN cookie's SYN,ACK;
-     * a SYN carries our MSS). Eight parameters: DeviceScript compiles no call
-     * with nine or more.
+     * Sends a segment: of connection c, or with c null an answer to the
+     * segment being processed (a RST, a SYN cookie's SYN,ACK). `flagsLen`:
+     * the flags, and in the bits above the low 8 the length of the data
+     * already in place after the header. Every segment leaves here.
      */
-    private sendBare(dst: number, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, now: number): void {
-        const h = this.header(srcPort, dstPort, seq, ack, flags, window)
-        const hl = emitTcpMss(h, this.host.tx, this.host.l4Offset, this.host.localIp(), dst, 0)
-        this.counters.segmentsOut++
-        this.host.ipSend(dst, IP_PROTO_TCP, hl, now)
-    }
-
-    /** Fills the output record: our options are only the MSS, on a SYN (see the file's header). */
-    private header(srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number): TcpHeader {
+    private emit(c: TcpConnection, seq: number, ack: number, flagsLen: number, window: number, now: number): void {
         const h = this.out
-        h.srcPort = srcPort
-        h.dstPort = dstPort
+        const host = this.host
+        const flags = flagsLen & 0xff
+        let src: number
+        let dst: number
+        if (c) {
+            src = c.localIp
+            dst = c.remoteIp
+            h.srcPort = c.localPort
+            h.dstPort = c.remotePort
+        } else {
+            const seg = this.seg
+            src = host.localIp()
+            dst = this.segSrc
+            h.srcPort = seg.dstPort
+            h.dstPort = seg.srcPort
+        }
         h.seq = seq
         h.ack = ack
         h.flags = flags
         h.window = window
-        h.urgent = 0
-        h.mss = flags & TCP_SYN ? this.ourMss : 0
-        h.wscale = -1
-        h.sackPermitted = false
-        h.tsPresent = false
-        return h
+        let hl = TCP_HEADER
+        h.mss = 0
+        if (flags & TCP_SYN) {
+            h.mss = this.ourMss
+            hl += 4
+        }
+        const len = flagsLen >> 8
+        emitTcpMss(h, host.tx, host.l4Offset, hl, src, dst, len)
+        const counters = this.counters
+        if (flags & TCP_RST) counters.resetsSent++
+        counters.segmentsOut++
+        host.ipSend(dst, IP_PROTO_TCP, hl + len, now)
+    }
+
+    /** A RST (or RST,ACK) answering the segment being processed, unless it is a RST itself (§3.10.7.1). */
+    private resetFor(dataLen: number, now: number): void {
+        const seg = this.seg
+        const f = seg.flags
+        if (f & TCP_RST) return
+        if (f & TCP_ACK) return this.emit(null, seg.ack, 0, TCP_RST, 0, now)
+        let segLen = dataLen
+        if (f & TCP_SYN) segLen++
+        if (f & TCP_FIN) segLen++
+        this.emit(null, 0, seqAdd(seg.seq, segLen), TCP_RST | TCP_ACK, 0, now)
     }
 
     /**
@@ -1033,7 +1169,10 @@ export class Tcp {
      */
     private acceptableSeq(c: TcpConnection): number {
         const edge = seqAdd(c.sndUna, c.sndWnd)
-        return seqGt(c.sndMax, edge) && seqGeq(edge, c.sndNxt) ? edge : c.sndMax
+        if (((c.sndMax - edge) | 0) > 0) {
+            if (((edge - c.sndNxt) | 0) >= 0) return edge
+        }
+        return c.sndMax
     }
 
     /**
@@ -1070,12 +1209,15 @@ export class Tcp {
 
     /** RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by a useful amount. */
     private windowToAdvertise(c: TcpConnection): number {
-        const free = c.rcvWindow()
-        const current = seqDiff(c.rcvAdv, c.rcvNxt)
+        const ring = c.recvRing
+        const free = ring.capacity - ring.length
+        const current = (c.rcvAdv - c.rcvNxt) | 0
         // (the advertised edge never passes the free space: it moves with RCV.NXT
         // as data arrives, and only reading makes room)
-        if (current < 0 || current > free || c.state === TcpState.SynSent || c.state === TcpState.SynReceived) return free
-        const step = Math.min(c.recvRing.capacity >> 1, c.sndMss)
+        if (current < 0) return free
+        if (current > free) return free
+        if ((c.state - TcpState.SynSent) >>> 0 < 2) return free // SYN-SENT, SYN-RECEIVED
+        const step = Math.min(ring.capacity >> 1, c.sndMss)
         return free - current >= step ? free : current
     }
 
@@ -1100,27 +1242,28 @@ export class Tcp {
     /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: back off, go back to SND.UNA, one segment of cwnd. */
     private retransmitTimeout(c: TcpConnection, now: number): void {
         c.rtxAt = OFF
-        const s = c.state
-        if (s === TcpState.SynSent || s === TcpState.SynReceived) {
-            if (c.retries >= this.limits.tcpSynRetries) {
+        const limits = this.limits
+        if ((c.state - TcpState.SynSent) >>> 0 < 2) {
+            // SYN-SENT, SYN-RECEIVED
+            if (c.retries >= limits.tcpSynRetries) {
                 this.counters.timeouts++
                 return this.toClosed(c, TcpError.TimedOut)
             }
             c.retries++
             c.rtt.backoff()
             // RFC 6298 §5.7: a lost SYN leaves the data-phase RTO at 3 s (we keep the backed-off value)
-            this.retransmitSyn(c, now)
-            return
+            return this.sendSyn(c, now, true)
         }
-        if (c.flightSize() === 0) return
-        if (c.retries >= this.limits.tcpMaxRetries) {
+        const flight = (c.sndNxt - c.sndUna) >>> 0
+        if (flight === 0) return
+        if (c.retries >= limits.tcpMaxRetries) {
             this.counters.timeouts++
             return this.abortWith(c, TcpError.TimedOut, now)
         }
         c.retries++
         c.rtt.backoff()
         const mss = c.sndMss
-        if (c.retries === 1) c.ssthresh = Math.max(c.flightSize() >> 1, 2 * mss)
+        if (c.retries === 1) c.ssthresh = Math.max(flight >> 1, 2 * mss)
         c.cwnd = mss
         c.bytesAcked = 0
         c.inRecovery = false
@@ -1139,7 +1282,9 @@ export class Tcp {
      */
     private persistTimeout(c: TcpConnection, now: number): void {
         c.persistAt = OFF
-        if (this.unsent(c) === 0 || c.flightSize() > 0) return
+        // only data waiting with nothing in flight
+        if (c.sndNxt !== c.sndUna) return
+        if (c.sendRing.length === 0) return
         if (c.sndWnd > 0) {
             this.sendNext(c, now, true)
             return
@@ -1149,8 +1294,13 @@ export class Tcp {
         // go unanswered, or, once the user has closed, after as many probes as
         // retransmissions (Linux's orphan limit), so a silent peer cannot hold
         // a slot forever.
-        const max = this.limits.tcpMaxRetries
-        if (c.probesUnanswered >= max || (!c.userOwned && c.persistBackoff >= max)) {
+        const limits = this.limits
+        const max = limits.tcpMaxRetries
+        let give = c.probesUnanswered >= max
+        if (!c.userOwned) {
+            if (c.persistBackoff >= max) give = true
+        }
+        if (give) {
             this.counters.timeouts++
             return this.abortWith(c, TcpError.TimedOut, now)
         }
@@ -1158,9 +1308,13 @@ export class Tcp {
         this.sendSegment(c, seqAdd(c.sndUna, -1), TCP_ACK, 0, now)
         c.persistBackoff++
         c.probesUnanswered++
+        const maxRto = limits.tcpMaxRtoMs
         let wait = c.rtt.rto
-        for (let i = 0; i < c.persistBackoff && wait < this.limits.tcpMaxRtoMs; i++) wait *= 2
-        c.persistAt = now + Math.min(wait, this.limits.tcpMaxRtoMs)
+        for (let i = 0; i < c.persistBackoff; i++) {
+            if (wait >= maxRto) break
+            wait *= 2
+        }
+        c.persistAt = now + Math.min(wait, maxRto)
     }
 
     /** Keep-alive probes (RFC 1122 §4.2.3.6) and the idle timeout. */
@@ -1201,7 +1355,6 @@ export class Tcp {
 
     private abortWith(c: TcpConnection, err: TcpError, now: number): void {
         this.sendSegment(c, this.acceptableSeq(c), TCP_RST, 0, now)
-        this.counters.resetsSent++
         this.toClosed(c, err)
     }
 
@@ -1223,23 +1376,23 @@ export class Tcp {
             if (l.onEvent) l.onEvent(l)
         }
         if (this.keepArm) this.keepArm(c, now)
-        this.notify(c)
+        notify(c)
     }
 
     private enterTimeWait(c: TcpConnection, now: number): void {
         this.setState(c, TcpState.TimeWait)
-        c.stopTimers()
+        stopTimers(c)
         c.timeWaitAt = now + 2 * this.limits.tcpMslMs
-        this.notify(c)
+        notify(c)
     }
 
     /** CLOSED: timers stop; the slot is freed unless the user still holds it (it then sees `error`). */
     private toClosed(c: TcpConnection, err: TcpError): void {
-        if (err !== TcpError.None && c.error === TcpError.None) c.error = err
+        if (c.error === TcpError.None) c.error = err
         this.setState(c, TcpState.Closed)
-        c.stopTimers()
+        stopTimers(c)
         const user = c.userOwned
-        this.notify(c)
+        notify(c)
         if (!user) this.free(c)
     }
 
@@ -1250,117 +1403,102 @@ export class Tcp {
         if (this.onStateChange) this.onStateChange(c, from, s)
     }
 
-    private notify(c: TcpConnection): void {
-        if (c.onEvent) c.onEvent(c)
-    }
-
-    /** A free slot; when there is none, the oldest TIME-WAIT the user no longer holds (lwIP's policy). */
     /**
-     * A free slot, else the oldest TIME-WAIT one; with `reclaim` 2 (a peer
-     * proven by a SYN cookie) then the oldest half-open one; with `reclaim` 1
-     * or 2 then the one its user offered back the longest ago.
+     * A free slot, else the oldest TIME-WAIT one the user no longer holds
+     * (lwIP's policy); with `reclaim` 2 (a peer proven by a SYN cookie) then
+     * the oldest half-open one; with `reclaim` 1 or 2 then the one its user
+     * offered back the longest ago, with nothing unread or unacknowledged (an
+     * idle keep-alive connection, a request head too slow: lwIP's
+     * tcp_kill_prio).
      */
     private allocate(now: number, reclaim: number): TcpConnection {
-        let oldest: TcpConnection = null
+        let timeWait: TcpConnection = null
+        let halfOpen: TcpConnection = null
+        let offered: TcpConnection = null
         for (const c of this.pool) {
             if (!c.inUse) return this.claim(c, now)
-            if (!c.userOwned && c.state === TcpState.TimeWait && (!oldest || c.timeWaitAt < oldest.timeWaitAt)) oldest = c
-        }
-        if (!oldest && reclaim === 2) {
-            // a validated SYN cookie proves a real peer: it beats a half-open connection
-            for (const c of this.pool) {
-                if (c.state === TcpState.SynReceived && !c.userOwned && (!oldest || c.lastHeard < oldest.lastHeard)) oldest = c
+            if (!c.userOwned) {
+                if (c.state === TcpState.TimeWait) {
+                    if (!timeWait || c.timeWaitAt < timeWait.timeWaitAt) timeWait = c
+                } else if (c.state === TcpState.SynReceived) {
+                    if (!halfOpen || c.lastHeard < halfOpen.lastHeard) halfOpen = c
+                }
+            }
+            const at = this.reclaimAt[c.id]
+            if (at !== OFF && at <= now) {
+                if (c.recvRing.length + c.sendRing.length === 0) {
+                    if (!offered || at < this.reclaimAt[offered.id]) offered = c
+                }
             }
         }
-        // then the one its user offered the longest ago, with nothing unread or unacknowledged
-        // (an idle keep-alive connection, a request head too slow: lwIP's tcp_kill_prio)
-        if (!oldest && reclaim > 0) {
-            for (const c of this.pool) {
-                const at = this.reclaimAt[c.id]
-                if (at !== OFF && at <= now && c.recvRing.length + c.sendRing.length === 0 && (!oldest || at < this.reclaimAt[oldest.id])) oldest = c
+        let oldest = timeWait
+        if (!oldest) {
+            if (reclaim === 2) oldest = halfOpen
+            if (!oldest) {
+                if (reclaim === 0) return null
+                oldest = offered
+                if (!oldest) return null
             }
         }
-        if (!oldest) return null
-        if (oldest.state === TcpState.TimeWait) this.counters.timeWaitReclaimed++
+        const counters = this.counters
+        if (oldest.state === TcpState.TimeWait) counters.timeWaitReclaimed++
         else if (oldest.userOwned) {
-            this.counters.idleReclaimed++
+            counters.idleReclaimed++
             this.abort(oldest, now) // its user sees ECONNABORTED, then EBADF: the handle's generation is gone
-        } else this.counters.halfOpenEvicted++
+        } else counters.halfOpenEvicted++
         this.free(oldest)
         return this.claim(oldest, now)
     }
 
     private claim(c: TcpConnection, now: number): TcpConnection {
-        c.inUse = true
-        c.userOwned = false
-        c.listener = -1
-        c.queued = false
-        c.error = TcpError.None
-        c.state = TcpState.Closed
+        const l = this.limits
+        c.reset(l, now)
         c.sendRing.clear()
         c.recvRing.clear()
         if (c.ooo) c.ooo.clear()
-        c.finPending = false
-        c.finQueued = false
-        c.finSent = false
-        c.finReceived = false
-        c.sndWnd = 0
-        c.maxSndWnd = 0
-        c.rcvAdv = 0
-        c.cwnd = 0
-        c.ssthresh = 0x7fffffff
-        c.dupAcks = 0
-        c.inRecovery = false
-        c.bytesAcked = 0
-        c.rttStart = OFF
-        c.retries = 0
-        c.stopTimers()
-        c.persistBackoff = 0
-        c.probesUnanswered = 0
         this.invalidAckAt[c.id] = -INVALID_ACK_INTERVAL_MS
-        c.ackNow = false
-        c.unackedSegments = 0
-        c.quickAcks = 0
-        c.lastHeard = now
-        c.lastActivity = now
-        c.nagle = true
-        c.corked = false
-        c.keepAlive = false
-        c.keepIdleMs = this.limits.tcpKeepIdleMs
-        c.keepIntervalMs = this.limits.tcpKeepIntervalMs
-        c.keepCount = this.limits.tcpKeepCount
-        c.keepProbes = 0
-        c.idleTimeoutMs = 0
         this.reclaimAt[c.id] = OFF
-        c.onEvent = null
-        c.rtt.srtt = 0
-        c.rtt.rttvar = 0
-        c.rtt.rto = this.limits.tcpInitialRtoMs
+        const rtt = c.rtt
+        rtt.srtt = 0
+        rtt.rttvar = 0
+        rtt.rto = l.tcpInitialRtoMs
         return c
     }
 
     private free(c: TcpConnection): void {
         if (!c.inUse) return
-        if (c.state !== TcpState.Closed) this.setState(c, TcpState.Closed)
+        this.setState(c, TcpState.Closed)
         c.inUse = false
         c.userOwned = false
         c.queued = false
         c.listener = -1
         c.onEvent = null
         c.generation++
-        c.stopTimers()
+        stopTimers(c)
         if (this.onSlotFreed) this.onSlotFreed()
     }
 
     private find(remoteIp: number, remotePort: number, localPort: number): TcpConnection {
         for (const c of this.pool) {
-            if (c.inUse && c.state !== TcpState.Closed && c.remotePort === remotePort && c.localPort === localPort && c.remoteIp === remoteIp) return c
+            if (c.remotePort === remotePort) {
+                if (c.localPort === localPort) {
+                    if (c.remoteIp === remoteIp) {
+                        if (c.inUse) {
+                            if (c.state !== TcpState.Closed) return c
+                        }
+                    }
+                }
+            }
         }
         return null
     }
 
     private findListener(port: number): TcpListener {
-        for (const l of this.listeners) if (l.inUse && l.port === port) return l
+        for (const l of this.listeners) {
+            if (l.port === port) {
+                if (l.inUse) return l
+            }
+        }
         return null
     }
 
@@ -1379,7 +1517,11 @@ export class Tcp {
     /** Half-open plus not-yet-accepted connections of l. */
     private backlogUsed(l: TcpListener): number {
         let n = 0
-        for (const c of this.pool) if (c.inUse && c.listener === l.index) n++
+        for (const c of this.pool) {
+            if (c.listener === l.index) {
+                if (c.inUse) n++
+            }
+        }
         return n
     }
 
@@ -1387,8 +1529,10 @@ export class Tcp {
         // RFC 6056 §3.3.3-like: a random start, then the next free port
         for (let tries = 0; tries < 64; tries++) {
             const p = this.nextPort
-            this.nextPort = this.nextPort >= 65535 ? 49152 : this.nextPort + 1
-            if (!this.find(remoteIp, remotePort, p) && !this.findListener(p)) return p
+            this.nextPort = p >= 65535 ? 49152 : p + 1
+            if (!this.find(remoteIp, remotePort, p)) {
+                if (!this.findListener(p)) return p
+            }
         }
         return this.nextPort
     }
@@ -1414,7 +1558,7 @@ export class Tcp {
         const iss = ((slot << 27) | (mssIndex << 24) | (this.cookieHash(src, seg.srcPort, seg.dstPort, seg.seq, slot) & 0xffffff)) >>> 0
         this.cookieSentAt = now
         this.counters.synCookiesSent++
-        this.sendBare(src, seg.dstPort, seg.srcPort, iss, seqAdd(seg.seq, 1), TCP_SYN | TCP_ACK, Math.min(this.limits.tcpRecvBuffer, 0xffff), now)
+        this.emit(null, iss, seqAdd(seg.seq, 1), TCP_SYN | TCP_ACK, Math.min(this.limits.tcpRecvBuffer, 0xffff), now)
     }
 
     /** An ACK carrying a valid cookie becomes an ESTABLISHED connection. */
@@ -1444,30 +1588,22 @@ export class Tcp {
         this.counters.synCookiesAccepted++
         this.counters.passiveOpens++
         c.listener = l.index
-        c.localIp = dst
-        c.localPort = seg.dstPort
-        c.remoteIp = src
-        c.remotePort = seg.srcPort
+        this.open(c, dst, seg.dstPort, src, seg.srcPort, seg.ack, COOKIE_MSS[(iss >> 24) & 7] || 0) // our SYN is acknowledged already
         c.iss = iss
         c.irs = irs
         c.rcvNxt = seg.seq
-        c.sndUna = seg.ack
-        c.sndNxt = seg.ack
-        c.sndMax = seg.ack
-        c.pushUpTo = seg.ack
-        c.sndMss = Math.min(COOKIE_MSS[(iss >> 24) & 7] || DEFAULT_MSS, this.ourMss)
         c.rcvAdv = seqAdd(c.rcvNxt, Math.min(this.limits.tcpRecvBuffer, 0xffff))
         this.takeWindow(c, seg.window, seg.seq, seg.ack)
         this.establish(c, now)
         // the ACK may carry data (and a FIN): take them as in ESTABLISHED
-        if (dataLen > 0) this.receiveData(c, frame, dataOff, Math.min(dataLen, c.rcvWindow()), seg.seq, now)
+        if (dataLen > 0) this.receiveData(c, frame, dataOff, Math.min(dataLen, c.recvRing.capacity - c.recvRing.length), seg.seq, now)
         if (seg.flags & TCP_FIN && seqAdd(seg.seq, dataLen) === c.rcvNxt) this.finArrives(c, now)
         this.output(c, now)
         return true
     }
 
     private cookieHash(src: number, srcPort: number, dstPort: number, irs: number, slot: number): number {
-        return this.hasher.hash3(src, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff), (irs + Math.imul(slot, 0x9e3779b9)) | 0)
+        return this.hasher.hashWords(3, src, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff), (irs + Math.imul(slot, 0x9e3779b9)) | 0)
     }
 
     /** For traces: "198.18.0.2:80-198.18.0.1:3337". */
@@ -1486,7 +1622,25 @@ function earliest(t: number, candidate: number): number {
     return t === OFF || candidate < t ? candidate : t
 }
 
-/** start <= x < start + len, modulo 2^32. */
-function inWindow(x: number, start: number, len: number): boolean {
-    return (x - start) >>> 0 < len
+/** A timer that runs (not OFF) and is due at now. */
+function due(t: number, now: number): boolean {
+    return t !== OFF && now >= t
+}
+
+/** The socket layer's wake-up. */
+function notify(c: TcpConnection): void {
+    if (c.onEvent) c.onEvent(c)
+}
+
+/** True once our SYN has been acknowledged (the send ring's head is then at SND.UNA). */
+function synAcked(c: TcpConnection): boolean {
+    return c.state !== TcpState.SynSent && c.state !== TcpState.SynReceived
+}
+
+function stopTimers(c: TcpConnection): void {
+    c.rtxAt = OFF
+    c.persistAt = OFF
+    c.ackAt = OFF
+    c.timeWaitAt = OFF
+    c.keepAt = OFF
 }

@@ -67,11 +67,20 @@ export class TcpHeader {
 }
 
 /**
- * Reads the segment at buf[off]; `len` is the IP payload length (header +
- * data). The data is [off + headerLength, off + len). Checks, in order:
- * Truncated, BadHeaderLength, BadChecksum, BadOption, BadFlags.
+ * The lengths of the option kinds parseTcpHead() knows (0: any), by kind:
+ * MSS 4, window scale 3, SACK-permitted 2, timestamps 10. Data: the VM's
+ * native JSON.parse reads it, where branches would be code.
  */
-export function parseTcp(buf: Buffer, off: number, len: number, srcIp: number, dstIp: number, out: TcpHeader): Reason {
+const OPTION_LENGTHS: number[] = JSON.parse("[0,0,4,3,2,0,0,0,10]")
+
+/**
+ * What the engine reads of the segment at buf[off] (`len` is the IP
+ * payload length, header + data; the data is [off + headerLength, off +
+ * len)): the fixed fields but the checksum and the urgent pointer, and the
+ * MSS option. Checks, in order: Truncated, BadHeaderLength, BadChecksum,
+ * BadOption (every option, known kinds by their length), BadFlags.
+ */
+export function parseTcpHead(buf: Buffer, off: number, len: number, srcIp: number, dstIp: number, out: TcpHeader): Reason {
     if (len < TCP_HEADER_LEN || off + len > buf.length) return Reason.Truncated
     const hl = (buf[off + 12] >> 4) << 2
     if (hl < TCP_HEADER_LEN || hl > len) return Reason.BadHeaderLength
@@ -79,11 +88,6 @@ export function parseTcp(buf: Buffer, off: number, len: number, srcIp: number, d
     if (finishChecksum(acc) !== 0) return Reason.BadChecksum
 
     out.mss = 0
-    out.wscale = -1
-    out.sackPermitted = false
-    out.tsPresent = false
-    out.tsVal = 0
-    out.tsEcr = 0
     // Every pass advances i by at least 1, and i never passes `end`: at most
     // 40 passes.
     const end = off + hl
@@ -98,28 +102,19 @@ export function parseTcp(buf: Buffer, off: number, len: number, srcIp: number, d
         if (i + 1 >= end) return Reason.BadOption
         const olen = buf[i + 1]
         if (olen < 2 || i + olen > end) return Reason.BadOption
-        if (kind === TCP_OPT_MSS) {
-            if (olen !== 4) return Reason.BadOption
-            out.mss = getU16(buf, i + 2)
-        } else if (kind === TCP_OPT_WSCALE) {
-            if (olen !== 3) return Reason.BadOption
-            const shift = buf[i + 2]
-            out.wscale = shift > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : shift
-        } else if (kind === TCP_OPT_SACK_PERMITTED) {
-            if (olen !== 2) return Reason.BadOption
-            out.sackPermitted = true
-        } else if (kind === TCP_OPT_TIMESTAMPS) {
-            if (olen !== 10) return Reason.BadOption
-            out.tsPresent = true
-            out.tsVal = getU32(buf, i + 2)
-            out.tsEcr = getU32(buf, i + 6)
+        const want = OPTION_LENGTHS[kind]
+        if (want) {
+            if (olen !== want) return Reason.BadOption
         }
+        if (kind === TCP_OPT_MSS) out.mss = getU16(buf, i + 2)
         // SACK blocks and unknown kinds are skipped by their length
         i += olen
     }
 
     const flags = buf[off + 13]
-    if ((flags & TCP_SYN) !== 0 && (flags & (TCP_FIN | TCP_RST)) !== 0) return Reason.BadFlags
+    if (flags & TCP_SYN) {
+        if (flags & (TCP_FIN | TCP_RST)) return Reason.BadFlags
+    }
     out.srcPort = getU16(buf, off)
     out.dstPort = getU16(buf, off + 2)
     out.seq = getU32(buf, off + 4)
@@ -127,8 +122,46 @@ export function parseTcp(buf: Buffer, off: number, len: number, srcIp: number, d
     out.headerLength = hl
     out.flags = flags
     out.window = getU16(buf, off + 14)
+    return Reason.Ok
+}
+
+/**
+ * Reads the segment at buf[off] into `out`, every field and known option;
+ * `len` is the IP payload length (header + data). The data is [off +
+ * headerLength, off + len). Checks, in order: Truncated, BadHeaderLength,
+ * BadChecksum, BadOption, BadFlags.
+ */
+export function parseTcp(buf: Buffer, off: number, len: number, srcIp: number, dstIp: number, out: TcpHeader): Reason {
+    const r = parseTcpHead(buf, off, len, srcIp, dstIp, out)
+    if (r !== Reason.Ok) return r
     out.checksum = getU16(buf, off + 16)
     out.urgent = getU16(buf, off + 18)
+    out.wscale = -1
+    out.sackPermitted = false
+    out.tsPresent = false
+    out.tsVal = 0
+    out.tsEcr = 0
+    // the options again: parseTcpHead checked their lengths
+    const end = off + out.headerLength
+    let i = off + TCP_HEADER_LEN
+    while (i < end) {
+        const kind = buf[i]
+        if (kind === TCP_OPT_EOL) break
+        if (kind === TCP_OPT_NOP) {
+            i++
+            continue
+        }
+        if (kind === TCP_OPT_WSCALE) {
+            const shift = buf[i + 2]
+            out.wscale = shift > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : shift
+        } else if (kind === TCP_OPT_SACK_PERMITTED) out.sackPermitted = true
+        else if (kind === TCP_OPT_TIMESTAMPS) {
+            out.tsPresent = true
+            out.tsVal = getU32(buf, i + 2)
+            out.tsEcr = getU32(buf, i + 6)
+        }
+        i += buf[i + 1]
+    }
     return Reason.Ok
 }
 
@@ -178,7 +211,7 @@ export function emitTcp(h: TcpHeader, buf: Buffer, off: number, srcIp: number, d
         buf[i + 2] = 3
         buf[i + 3] = h.wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : h.wscale
     }
-    return emitTcpMss(h, buf, off, srcIp, dstIp, payloadLen)
+    return emitTcpMss(h, buf, off, tcpHeaderLength(h), srcIp, dstIp, payloadLen)
 }
 
 /**
@@ -186,10 +219,10 @@ export function emitTcp(h: TcpHeader, buf: Buffer, off: number, srcIp: number, d
  * it offers no window scaling, SACK or timestamps). The device image then
  * carries no code for the other options (they are for the host side: tests
  * and simulated peers that speak like Linux). The options other than the MSS
- * that h announces must already be at their place (emitTcp writes them).
+ * that h announces must already be at their place (emitTcp writes them);
+ * `hl` is tcpHeaderLength(h) (the engine knows it: 24 with the MSS, else 20).
  */
-export function emitTcpMss(h: TcpHeader, buf: Buffer, off: number, srcIp: number, dstIp: number, payloadLen: number): number {
-    const hl = tcpHeaderLength(h)
+export function emitTcpMss(h: TcpHeader, buf: Buffer, off: number, hl: number, srcIp: number, dstIp: number, payloadLen: number): number {
     setU16(buf, off, h.srcPort)
     setU16(buf, off + 2, h.dstPort)
     setU32(buf, off + 4, h.seq)
