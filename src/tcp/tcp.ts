@@ -523,6 +523,9 @@ export class Tcp {
         c.sndNxt = iss
         c.sndMax = iss
         c.pushUpTo = iss // nothing pushed (0 would read as ahead of any ISS at or above 2^31)
+        // RFC 6582 §3.2 step 1: recover starts at the ISS (0 would hold off
+        // fast retransmit until the first timeout for any ISS at or above 2^31)
+        c.recover = iss
         c.sndMss = this.mssFor(peerMss)
     }
 

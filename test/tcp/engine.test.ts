@@ -329,6 +329,17 @@ test("while retransmitting, an ACK carries the highest sequence number sent, not
     assert.equal(rig.stack.nextDeadline(), -1)
 })
 
+test("fast retransmit on the third duplicate ACK with an ISS at or above 2^31 (recover starts at the ISS, RFC 6582 §3.2)", () => {
+    const iss = 0xf0000000
+    const { rig, conn } = established({ tcpSendBuffer: 8192 }, 100, iss)
+    write(rig, conn, "a".repeat(100) + "b".repeat(100))
+    assert.equal(rig.recv().length, 2)
+    for (let i = 0; i < 3; i++) rig.send({ seq: ISS_A + 1, ack: iss + 1, flags: "." })
+    rig.expect({ seq: iss + 1, data: "a".repeat(100) })
+    assert.equal(rig.tcp.counters.fastRetransmits, 1)
+    assert.equal(rig.tcp.counters.timeouts, 0)
+})
+
 test("fast retransmit on the third duplicate ACK (RFC 5681 §3.2)", () => {
     const { rig, conn } = established({ tcpSendBuffer: 8192 }, 100)
     write(rig, conn, "a".repeat(100) + "b".repeat(100) + "c".repeat(100) + "d".repeat(100))

@@ -155,13 +155,13 @@ export const ISS_B = 1739326486
 export const ISS_A = 3626544836
 
 /** A listener on 80 and an ESTABLISHED, accepted connection from A (ISS_A) with B's ISS fixed to ISS_B. */
-export function established(limits?: Partial<Limits>, peerMss = 1460): { rig: Rig; conn: TcpConnection } {
+export function established(limits?: Partial<Limits>, peerMss = 1460, iss = ISS_B): { rig: Rig; conn: TcpConnection } {
     const rig = new Rig(limits)
-    rig.tcp.isn = () => ISS_B
+    rig.tcp.isn = () => iss
     const l = rig.tcp.listen(80, 0)
     rig.send({ seq: ISS_A, flags: "S", mss: peerMss })
-    rig.expect({ flags: "S.", seq: ISS_B, ack: ISS_A + 1 })
-    rig.send({ seq: ISS_A + 1, ack: ISS_B + 1, flags: "." })
+    rig.expect({ flags: "S.", seq: iss, ack: ISS_A + 1 })
+    rig.send({ seq: ISS_A + 1, ack: iss + 1, flags: "." })
     rig.expectNothing()
     const conn = rig.tcp.accept(l)
     assert.ok(conn)
