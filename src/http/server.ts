@@ -45,50 +45,29 @@ export interface HttpServerOptions {
 
 export type Handler = (req: IncomingRequest, res: ServerResponse) => Promise<void> | void
 
-/** @devsWhenUsed */
-export class IncomingRequest {
-    readonly method: string
-    /** The request target as sent: "/bytes/10?x=1". */
-    readonly url: string
-    /** The path part of the target. */
-    readonly path: string
-    /** The query part (without "?"), or "". */
-    readonly query: string
-    /** "1.0" or "1.1". */
-    readonly httpVersion: string
-    /** The body's length from Content-Length, or -1 (none, or chunked). */
-    readonly contentLength: number
-    /** Fields by lower-case name; repeated fields joined with ", ". */
-    readonly headers: any
+/**
+ * A request: its head as parsed (RequestHead: method, url, path, query,
+ * httpVersion, headers, contentLength, ...), its route parameters and body.
+ * @devsWhenUsed
+ */
+export class IncomingRequest extends RequestHead {
     /** Route parameters (":name" in a route pattern). */
-    params: any = {}
+    params: any = null
     readonly socket: TcpSocket
     /** The connection's input (bytes already read past the head live here: upgrades take them). */
     readonly conn: ConnReader
-    private readonly body: BodyReader
+    /** null when the request has no body (and no Expect). */
+    body: BodyReader = null
 
-    constructor(head: RequestHead, body: BodyReader, socket: TcpSocket, conn: ConnReader) {
-        this.method = head.method
-        this.url = head.target
-        const q = head.target.indexOf("?")
-        this.path = q >= 0 ? head.target.slice(0, q) : head.target
-        this.query = q >= 0 ? head.target.slice(q + 1) : ""
-        this.httpVersion = head.version === 10 ? "1.0" : "1.1"
-        this.contentLength = head.chunked ? -1 : head.contentLength
-        const h: any = {}
-        for (let i = 0; i < head.names.length; i++) {
-            const n = head.names[i]
-            h[n] = h[n] === undefined ? head.values[i] : h[n] + ", " + head.values[i]
-        }
-        this.headers = h
-        this.body = body
+    constructor(socket: TcpSocket, conn: ConnReader) {
+        super()
         this.socket = socket
         this.conn = conn
     }
 
     /** Reads up to len bytes of the body; 0 at its end. */
     async read(buf: Buffer, off: number, len: number): Promise<number> {
-        return await this.body.read(buf, off, len)
+        return this.body ? await this.body.read(buf, off, len) : 0
     }
 
     /** The whole body, up to max bytes (413 beyond). */
@@ -96,7 +75,7 @@ export class IncomingRequest {
         let out = Buffer.alloc(0)
         const chunk = Buffer.alloc(512)
         for (;;) {
-            const n = await this.body.read(chunk, 0, chunk.length)
+            const n = await this.read(chunk, 0, chunk.length)
             if (n === 0) return out
             if (out.length + n > max) throw new HttpError(413, "body too large")
             const next = Buffer.alloc(out.length + n)
@@ -107,7 +86,7 @@ export class IncomingRequest {
     }
 
     bodyDone(): boolean {
-        return this.body.done()
+        return !this.body || this.body.done()
     }
 }
 
@@ -143,7 +122,7 @@ const HTTP_STATS_ZERO = '{"connectionsAccepted":0,"connectionsActive":0,"request
 
 interface Route {
     method: string
-    parts: string[]
+    pattern: string
     handler: Handler
 }
 
@@ -176,7 +155,7 @@ export class HttpServer {
 
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
     route(method: string, pattern: string, handler: Handler): this {
-        this.routes.push({ method: method.toUpperCase(), parts: pattern.split("/"), handler })
+        this.routes.push({ method: method.toUpperCase(), pattern, handler })
         return this
     }
 
@@ -230,9 +209,7 @@ export class HttpServer {
     /** 503 for a connection over the limit (RFC 9110 §15.6.4). */
     private async reject(sock: TcpSocket): Promise<void> {
         try {
-            const res = new ServerResponse(sock, 11, false, false)
-            res.setHeader("Retry-After", 1)
-            await res.send(503, "server busy\n")
+            await sock.write(Buffer.from("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\nConnection: close\r\n\r\nserver busy\n"))
             await sock.drain(this.options.bodyTimeoutMs)
         } catch (e) {
             // the client went away: nothing to answer
@@ -244,23 +221,19 @@ export class HttpServer {
     private async serveConnection(sock: TcpSocket): Promise<void> {
         const o = this.options
         const conn = new ConnReader(sock, o.maxHeaderBytes)
-        const head = new RequestHead()
         try {
             for (let served = 0; !this.closing || served === 0; served++) {
-                const status = await this.readHead(conn, head, served > 0)
+                const req = new IncomingRequest(sock, conn)
+                const status = await this.readHead(conn, req, served > 0)
                 if (status < 0) break // the client closed or went idle: no answer owed
-                if (status > 0) {
-                    await this.answerError(sock, status, head.version)
+                const error = status > 0 ? status : req.contentLength > o.maxBodyBytes ? 413 : 0
+                if (error > 0) {
+                    await this.answerError(sock, error, req.httpVersion)
                     await this.lingeringClose(conn)
                     break
                 }
-                if (head.contentLength > o.maxBodyBytes) {
-                    await this.answerError(sock, 413, head.version)
-                    await this.lingeringClose(conn)
-                    break
-                }
-                const keepAlive = head.keepAlive && served + 1 < o.maxRequestsPerConnection && !this.closing
-                if (!(await this.serveRequest(sock, conn, head, keepAlive))) {
+                const keepAlive = req.keepAlive && served + 1 < o.maxRequestsPerConnection && !this.closing
+                if (!(await this.serveRequest(sock, conn, req, keepAlive))) {
                     await this.lingeringClose(conn)
                     break
                 }
@@ -268,6 +241,7 @@ export class HttpServer {
         } catch (e) {
             // the connection failed (reset, timeout): nothing more to send
         }
+        conn.release()
         this.stats.connectionsActive--
         sock.close()
     }
@@ -280,20 +254,23 @@ export class HttpServer {
     private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
         const o = this.options
         const host = this.net.host
-        let deadline = conn.available() > 0 ? host.now() + o.headerTimeoutMs : 0
-        head.reset()
+        const sock = conn.sock
+        let deadline = 0
+        // idle between requests: the connection holds no buffer while it waits
+        if (conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
+        else conn.release()
         for (;;) {
             // each line is judged as it completes: a bad one is answered at once
             const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
             if (status === 0) {
                 conn.skip(head.parsed)
-                conn.sock.setReclaimable(-1)
+                sock.setReclaimable(-1)
             }
             if (status >= 0) return status
-            if (conn.start === 0 && conn.end === conn.buf.length) return 431
+            if (conn.end - conn.start === conn.size) return 431
             // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
             const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
-            conn.sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
+            sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
             let timeout: number
             if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
             else {
@@ -318,15 +295,15 @@ export class HttpServer {
     }
 
     /** Runs the handler for one request. Returns whether the connection may carry another. */
-    private async serveRequest(sock: TcpSocket, conn: ConnReader, head: RequestHead, keepAlive: boolean): Promise<boolean> {
+    private async serveRequest(sock: TcpSocket, conn: ConnReader, req: IncomingRequest, keepAlive: boolean): Promise<boolean> {
         const o = this.options
-        const res = new ServerResponse(sock, head.version, head.method === "HEAD", keepAlive)
-        res.setHeader("Server", "ds-tcpip")
-        const expect = head.expectContinue
+        const res = new ServerResponse(sock, req.httpVersion === "1.0", req.method === "HEAD", keepAlive)
+        const expect = req.expectContinue
         // RFC 9110 §10.1.1: "100 Continue" when the handler starts reading the
         // body, unless the final response has already begun
-        const body = new BodyReader(conn, head.contentLength, head.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? this.continueSender(sock, res) : null)
-        const req = new IncomingRequest(head, body, sock, conn)
+        if (req.contentLength > 0 || req.chunked || expect) {
+            req.body = new BodyReader(conn, req.contentLength, req.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? this.continueSender(sock, res) : null)
+        }
         this.stats.requests++
         try {
             await this.dispatch(req, res)
@@ -347,7 +324,7 @@ export class HttpServer {
                 sock.abort()
                 return false
             }
-            await this.answerError(sock, status, head.version)
+            await this.answerError(sock, status, req.httpVersion)
             return false
         }
         if (!res.finished) await res.end()
@@ -355,10 +332,10 @@ export class HttpServer {
         if (res.statusCode === 101) return false // upgraded: the handler owns the socket now
         if (!res.keepAlive) return false
         // the next request starts after this one's body
-        if (!body.done()) {
+        if (!req.bodyDone()) {
             if (expect && !res.headersSent) return false
             try {
-                await body.skipRest()
+                await req.body.skipRest()
             } catch (e) {
                 this.stats.badBodies++
                 return false
@@ -376,18 +353,21 @@ export class HttpServer {
 
     private async dispatch(req: IncomingRequest, res: ServerResponse): Promise<void> {
         const method = req.method
-        const parts = req.path.split("/")
+        const path = req.path
         // HEAD is answered by the GET route on the second pass
         for (let pass = 0; pass < 2; pass++) {
             const want = pass === 0 ? method : method === "HEAD" ? "GET" : ""
             if (!want) break
             for (const r of this.routes) {
-                if (r.method !== want || !matchParts(r.parts, parts)) continue
-                req.params = captureParams(r.parts, parts)
+                if (r.method !== want) continue
+                const params = matchRoute(r.pattern, path)
+                if (!params) continue
+                req.params = params
                 await r.handler(req, res)
                 return
             }
         }
+        req.params = {}
         if (this.fallback) {
             await this.fallback(req, res)
             return
@@ -396,7 +376,7 @@ export class HttpServer {
         let pathMatched = false
         const allowed: string[] = []
         for (const r of this.routes) {
-            if (!matchParts(r.parts, parts)) continue
+            if (!matchRoute(r.pattern, path)) continue
             pathMatched = true
             if (allowed.indexOf(r.method) < 0) allowed.push(r.method)
         }
@@ -438,9 +418,8 @@ export class HttpServer {
     }
 
     /** A status the server decides by itself; the connection closes after it. */
-    private async answerError(sock: TcpSocket, status: number, version: number): Promise<void> {
-        const res = new ServerResponse(sock, version === 10 ? 10 : 11, false, false)
-        res.setHeader("Server", "ds-tcpip")
+    private async answerError(sock: TcpSocket, status: number, httpVersion: string): Promise<void> {
+        const res = new ServerResponse(sock, httpVersion === "1.0", false, false)
         try {
             await res.send(status, status + "\n")
             await sock.drain(this.options.bodyTimeoutMs)
@@ -458,19 +437,25 @@ export class HttpServer {
     }
 }
 
-function matchParts(pattern: string[], parts: string[]): boolean {
-    if (pattern.length !== parts.length) return false
-    for (let i = 0; i < pattern.length; i++) {
-        const p = pattern[i]
-        if (p.length > 0 && p[0] === ":") {
-            if (parts[i].length === 0) return false
-        } else if (p !== parts[i]) return false
-    }
-    return true
-}
-
-function captureParams(pattern: string[], parts: string[]): any {
+/**
+ * The parameters when path matches pattern, part by part between "/"s (a
+ * ":name" part takes any non-empty part), else null.
+ */
+function matchRoute(pattern: string, path: string): any {
+    if (pattern.indexOf(":") < 0) return pattern === path ? {} : null
     const out: any = {}
-    for (let i = 0; i < pattern.length; i++) if (pattern[i].length > 0 && pattern[i][0] === ":") out[pattern[i].slice(1)] = parts[i]
-    return out
+    for (let i = 0, j = 0; ; ) {
+        // the parts pattern[i, pe) and path[j, se)
+        let pe = pattern.indexOf("/", i)
+        if (pe < 0) pe = pattern.length
+        let se = path.indexOf("/", j)
+        if (se < 0) se = path.length
+        if (pe > i && pattern.charCodeAt(i) === 58) {
+            if (se === j) return null
+            out[pattern.slice(i + 1, pe)] = path.slice(j, se)
+        } else if (pattern.slice(i, pe) !== path.slice(j, se)) return null
+        if (pe === pattern.length || se === path.length) return pe === pattern.length && se === path.length ? out : null
+        i = pe + 1
+        j = se + 1
+    }
 }

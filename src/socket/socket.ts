@@ -199,16 +199,18 @@ export class TcpSocket {
      * Reads up to len bytes into buf[off]; waits until at least one is there.
      * Returns 0 at the end of the stream (the peer's FIN), or when timeoutMs
      * passes with nothing to read (check readable()/state() to tell which).
-     * Throws the connection's error (ECONNRESET, ETIMEDOUT...).
+     * Throws the connection's error (ECONNRESET, ETIMEDOUT...). With buf
+     * null it reads nothing: it waits the same way and returns the bytes that
+     * can be read.
      */
     async read(buf: Buffer, off: number, len: number, timeoutMs?: number): Promise<number> {
         const host = this.net.host
         const deadline = timeoutMs ? host.now() + timeoutMs : 0
         for (;;) {
             const c = this.live()
-            const n = this.net.stack.tcp.recv(c, buf, off, len, host.now())
+            const n = buf ? this.net.stack.tcp.recv(c, buf, off, len, host.now()) : c.readable()
             if (n > 0) {
-                host.kick()
+                if (buf) host.kick()
                 return n
             }
             if (c.finReceived) return 0
