@@ -50,9 +50,13 @@ const HT = 9
 
 /** Methods known to be tokens (between spaces): no per-character check for them. */
 const METHODS = " GET HEAD POST PUT DELETE OPTIONS PATCH "
-/** Lower-case field names known to be tokens (between colons, which no name holds). */
+/**
+ * Lower-case field names known to be tokens (between colons, which no name
+ * holds); the ones the parser acts on come first, before SPECIAL_END.
+ */
 const FIELDS =
-    ":host:user-agent:accept:accept-encoding:accept-language:connection:content-length:content-type:transfer-encoding:expect:cache-control:pragma:upgrade:origin:referer:cookie:authorization:if-none-match:if-modified-since:range:dnt:upgrade-insecure-requests:sec-fetch-site:sec-fetch-mode:sec-fetch-dest:sec-fetch-user:sec-ch-ua:sec-ch-ua-mobile:sec-ch-ua-platform:sec-websocket-key:sec-websocket-version:sec-websocket-extensions:sec-websocket-protocol:priority:te:"
+    ":host:content-length:transfer-encoding:connection:expect:user-agent:accept:accept-encoding:accept-language:content-type:cache-control:pragma:upgrade:origin:referer:cookie:authorization:if-none-match:if-modified-since:range:dnt:upgrade-insecure-requests:sec-fetch-site:sec-fetch-mode:sec-fetch-dest:sec-fetch-user:sec-ch-ua:sec-ch-ua-mobile:sec-ch-ua-platform:sec-websocket-key:sec-websocket-version:sec-websocket-extensions:sec-websocket-protocol:priority:te:"
+const SPECIAL_END = FIELDS.indexOf(":user-agent:")
 
 /**
  * Where the head that starts at buf[start] ends: the index just past the
@@ -208,11 +212,12 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     const colon = line.indexOf(":")
     const raw = colon > 0 ? line.slice(0, colon) : ""
     const name = raw.toLowerCase()
-    if (!(plain && FIELDS.indexOf(":" + name + ":") >= 0) && !isToken(raw, "", ":")) return 400
+    const known = plain ? FIELDS.indexOf(":" + name + ":") : -1
+    if (known < 0 && !isToken(raw, "", ":")) return 400
     let v0 = colon + 1
     let v1 = n
-    while (v0 < v1 && isBlank(line.charCodeAt(v0))) v0++
-    while (v1 > v0 && isBlank(line.charCodeAt(v1 - 1))) v1--
+    for (let c = line.charCodeAt(v0); v0 < v1 && (c === SP || c === HT); c = line.charCodeAt(v0)) v0++
+    for (let c = line.charCodeAt(v1 - 1); v1 > v0 && (c === SP || c === HT); c = line.charCodeAt(v1 - 1)) v1--
     if (!plain) {
         for (let i = v0; i < v1; i++) {
             const c = line.charCodeAt(i)
@@ -225,7 +230,9 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     const old = h[name]
     h[name] = old === undefined ? value : old + ", " + value
 
-    if (name === "host") {
+    if (known >= SPECIAL_END) {
+        // a field the parser does not act on
+    } else if (name === "host") {
         // RFC 9112 §3.2: at most one Host
         if (old !== undefined) return 400
     } else if (name === "content-length") {
