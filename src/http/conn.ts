@@ -2,8 +2,8 @@
 // head parser and the body reader. Pipelined requests simply stay in the
 // buffer until their turn. An idle connection holds no buffer: release()
 // gives it to a spare slot shared by every connection, and fill() takes one
-// again once bytes have arrived, so the heap holds one head buffer per
-// request being read, not one per open connection.
+// again (the server calls it once bytes have arrived), so the heap holds one
+// head buffer per request being read, not one per open connection.
 import { TcpSocket } from "../socket/socket.js"
 
 /** A released buffer, for the next connection that needs one. */
@@ -46,14 +46,7 @@ export class ConnReader {
     async fill(timeoutMs: number): Promise<number> {
         const sock = this.sock
         if (this.eof) return 0
-        if (!this.buf) {
-            // wait for bytes before taking a buffer
-            if ((await sock.read(null, 0, 0, timeoutMs)) === 0) {
-                this.eof = sock.ended()
-                return 0
-            }
-            this.buf = take(this.size)
-        }
+        if (!this.buf) this.buf = take(this.size)
         const buf = this.buf
         if (this.end === buf.length) this.compact()
         if (this.end === buf.length) return 0

@@ -58,6 +58,8 @@ export class IncomingRequest extends RequestHead {
     readonly conn: ConnReader
     /** null when the request has no body (and no Expect). */
     body: BodyReader = null
+    /** The server's verdict on the head: 0, or the error status it answers. */
+    status = 0
 
     constructor(socket: TcpSocket, conn: ConnReader) {
         super()
@@ -222,11 +224,13 @@ export class HttpServer {
         const o = this.options
         const conn = new ConnReader(sock, o.maxHeaderBytes)
         try {
+            let req: IncomingRequest = null
             for (let served = 0; !this.closing || served === 0; served++) {
-                const req = new IncomingRequest(sock, conn)
-                const status = await this.readHead(conn, req, served > 0)
-                if (status < 0) break // the client closed or went idle: no answer owed
-                const error = status > 0 ? status : req.contentLength > o.maxBodyBytes ? 413 : 0
+                // (the last request is dropped before the wait, not held through it)
+                req = null
+                req = await this.readHead(conn, served > 0)
+                if (!req) break // the client closed or went idle: no answer owed
+                const error = req.status > 0 ? req.status : req.contentLength > o.maxBodyBytes ? 413 : 0
                 if (error > 0) {
                     await this.answerError(sock, error, req.httpVersion)
                     await this.lingeringClose(conn)
@@ -247,27 +251,33 @@ export class HttpServer {
     }
 
     /**
-     * Waits for a complete head and parses it. Returns 0 (parsed), an error
-     * status to answer, or -1 when the connection ended or idled out between
-     * requests.
+     * Waits for a complete head and parses it. Returns the request, with
+     * status 0 or an error status to answer, or null when the connection
+     * ended or idled out between requests. Nothing is held for a request
+     * before its first bytes: no buffer, no request object.
      */
-    private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
+    private async readHead(conn: ConnReader, between: boolean): Promise<IncomingRequest> {
         const o = this.options
         const host = this.net.host
         const sock = conn.sock
         let deadline = 0
-        // idle between requests: the connection holds no buffer while it waits
+        let req: IncomingRequest = null
         if (conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
         else conn.release()
         for (;;) {
-            // each line is judged as it completes: a bad one is answered at once
-            const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
-            if (status === 0) {
-                conn.skip(head.parsed)
-                sock.setReclaimable(-1)
+            if (conn.available() > 0) {
+                if (!req) req = new IncomingRequest(sock, conn)
+                // each line is judged as it completes: a bad one is answered at once
+                const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, req)
+                if (status === 0) {
+                    conn.skip(req.parsed)
+                    sock.setReclaimable(-1)
+                }
+                req.status = status
+                if (status >= 0) return req
+                req.status = 431
+                if (conn.end - conn.start === conn.size) return req
             }
-            if (status >= 0) return status
-            if (conn.end - conn.start === conn.size) return 431
             // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
             const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
             sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
@@ -277,17 +287,21 @@ export class HttpServer {
                 timeout = deadline - host.now()
                 if (timeout <= 0) {
                     this.stats.timeouts++
-                    return 408
+                    req.status = 408
+                    return req
                 }
             }
-            const got = await conn.fill(timeout)
+            // idle, the wait is on the socket itself: no buffer is taken (and no call level more is held) until bytes come
+            let got = conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
+            if (got > 0) got = await conn.fill(timeout)
+            else conn.eof = sock.ended()
             if (got === 0) {
                 // the peer closed (mid-head or between requests): nobody to answer
-                if (conn.eof) return -1
+                if (conn.eof) return null
                 // idle with nothing buffered: a keep-alive or first-byte timeout
                 if (conn.available() === 0) {
                     this.stats.timeouts++
-                    return -1
+                    return null
                 }
                 // a partial head and no progress: the deadline runs out above
             } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
