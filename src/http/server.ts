@@ -4,8 +4,8 @@
 // request order). Bad input always has a defined answer: 400, 408, 413, 431,
 // 501, 505, 503 when the server is full; a handler that throws gets a 500.
 //
-//   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ readHead ─▶ parseHead
-//                                        │                 └▶ error status, close
+//   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ (read head) ─▶ parseHead
+//                                        │                        └▶ error status, close
 //                                        └▶ handler(req, res) ─▶ res.end ─▶ skip body ─▶ next
 import { Net, SocketError, TcpServer, TcpSocket } from "../socket/socket.js"
 import { ConnReader } from "./conn.js"
@@ -58,8 +58,6 @@ export class IncomingRequest extends RequestHead {
     readonly conn: ConnReader
     /** null when the request has no body (and no Expect). */
     body: BodyReader = null
-    /** The server's verdict on the head: 0, or the error status it answers. */
-    status = 0
 
     constructor(socket: TcpSocket, conn: ConnReader) {
         super()
@@ -222,17 +220,62 @@ export class HttpServer {
 
     private async serveConnection(sock: TcpSocket): Promise<void> {
         const o = this.options
+        const host = this.net.host
         const conn = new ConnReader(sock, o.maxHeaderBytes)
         try {
-            let req: IncomingRequest = null
             for (let served = 0; !this.closing || served === 0; served++) {
-                // (the last request is dropped before the wait, not held through it)
-                req = null
-                req = await this.readHead(conn, served > 0)
-                if (!req) break // the client closed or went idle: no answer owed
-                const error = req.status > 0 ? req.status : req.contentLength > o.maxBodyBytes ? 413 : 0
-                if (error > 0) {
-                    await this.answerError(sock, error, req.httpVersion)
+                // The head. Nothing is held for a request before its first bytes
+                // (no buffer, no request object), and an idle connection waits
+                // on the socket itself, one call level from here.
+                const between = served > 0
+                let req: IncomingRequest = null
+                let deadline = 0
+                if (conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
+                else conn.release()
+                // -1 while waiting (and when the connection ends or idles out: no answer owed), else 0 or the error to answer
+                let status = -1
+                for (;;) {
+                    if (conn.available() > 0) {
+                        if (!req) req = new IncomingRequest(sock, conn)
+                        // each line is judged as it completes: a bad one is answered at once
+                        status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, req)
+                        if (status === 0) {
+                            conn.skip(req.parsed)
+                            sock.setReclaimable(-1)
+                        } else if (status < 0 && conn.end - conn.start === conn.size) status = 431
+                        if (status >= 0) break
+                    }
+                    // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
+                    const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
+                    sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
+                    let timeout: number
+                    if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
+                    else {
+                        timeout = deadline - host.now()
+                        if (timeout <= 0) {
+                            this.stats.timeouts++
+                            status = 408
+                            break
+                        }
+                    }
+                    let got = conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
+                    if (got > 0) got = await conn.fill(timeout)
+                    else conn.eof = sock.ended()
+                    if (got === 0) {
+                        // the peer closed (mid-head or between requests): nobody to answer
+                        if (conn.eof) break
+                        // idle with nothing buffered: a keep-alive or first-byte timeout
+                        if (conn.available() === 0) {
+                            this.stats.timeouts++
+                            break
+                        }
+                        // a partial head and no progress: the deadline runs out above
+                    } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
+                }
+                if (status < 0) break
+                if (status === 0 && req.contentLength > o.maxBodyBytes) status = 413
+                if (status > 0) {
+                    await this.answerError(sock, status, req.httpVersion)
                     await this.lingeringClose(conn)
                     break
                 }
@@ -248,64 +291,6 @@ export class HttpServer {
         conn.release()
         this.stats.connectionsActive--
         sock.close()
-    }
-
-    /**
-     * Waits for a complete head and parses it. Returns the request, with
-     * status 0 or an error status to answer, or null when the connection
-     * ended or idled out between requests. Nothing is held for a request
-     * before its first bytes: no buffer, no request object.
-     */
-    private async readHead(conn: ConnReader, between: boolean): Promise<IncomingRequest> {
-        const o = this.options
-        const host = this.net.host
-        const sock = conn.sock
-        let deadline = 0
-        let req: IncomingRequest = null
-        if (conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
-        else conn.release()
-        for (;;) {
-            if (conn.available() > 0) {
-                if (!req) req = new IncomingRequest(sock, conn)
-                // each line is judged as it completes: a bad one is answered at once
-                const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, req)
-                if (status === 0) {
-                    conn.skip(req.parsed)
-                    sock.setReclaimable(-1)
-                }
-                req.status = status
-                if (status >= 0) return req
-                req.status = 431
-                if (conn.end - conn.start === conn.size) return req
-            }
-            // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
-            const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
-            sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
-            let timeout: number
-            if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
-            else {
-                timeout = deadline - host.now()
-                if (timeout <= 0) {
-                    this.stats.timeouts++
-                    req.status = 408
-                    return req
-                }
-            }
-            // idle, the wait is on the socket itself: no buffer is taken (and no call level more is held) until bytes come
-            let got = conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
-            if (got > 0) got = await conn.fill(timeout)
-            else conn.eof = sock.ended()
-            if (got === 0) {
-                // the peer closed (mid-head or between requests): nobody to answer
-                if (conn.eof) return null
-                // idle with nothing buffered: a keep-alive or first-byte timeout
-                if (conn.available() === 0) {
-                    this.stats.timeouts++
-                    return null
-                }
-                // a partial head and no progress: the deadline runs out above
-            } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
-        }
     }
 
     /** Runs the handler for one request. Returns whether the connection may carry another. */
