@@ -73,12 +73,12 @@ export class ServerResponse {
 
     /**
      * The status line and fields; the framing is decided here (the head counts
-     * as sent from now on).
+     * as sent from now on). `framed`: a Content-Length is set.
      */
-    private headText(): string {
+    private headText(framed: boolean): string {
         const code = this.statusCode
         this.noBody = this.head || code === 204 || code === 304 || (code >= 100 && code < 200)
-        if (code !== 101 && !this.noBody && this.find("content-length") < 0) {
+        if (code !== 101 && !this.noBody && !framed) {
             if (!this.http10) {
                 this.chunked = true
                 this.setHeader("Transfer-Encoding", "chunked")
@@ -101,7 +101,7 @@ export class ServerResponse {
     async writeHead(status?: number): Promise<void> {
         if (this.headersSent) return
         if (status) this.statusCode = status
-        const s = this.headText()
+        const s = this.headText(this.find("content-length") >= 0)
         this.sock.cork()
         await this.sock.write(Buffer.from(s))
         if (this.statusCode < 200) this.sock.uncork()
@@ -157,7 +157,8 @@ export class ServerResponse {
             const body = given ? (data as string) : ""
             const n = given ? Buffer.from(body).length : 0
             if ((given || this.statusCode !== 101) && this.find("content-length") < 0) this.fields += "Content-Length: " + n + "\r\n"
-            const s = this.headText()
+            // (with a Content-Length now, unless a 101 without body, whose framing is none)
+            const s = this.headText(true)
             if (!this.noBody) this.bytesWritten += n
             sock.cork()
             await sock.write(Buffer.from(this.noBody ? s : s + body))

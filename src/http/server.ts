@@ -120,9 +120,15 @@ export interface HttpStats {
  */
 const HTTP_STATS_ZERO = '{"connectionsAccepted":0,"connectionsActive":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
 
-interface Route {
+/** The defaults of HttpServerOptions. */
+const HTTP_OPTIONS_DEFAULT =
+    '{"maxHeaderBytes":1024,"maxHeaders":32,"maxBodyBytes":16777216,"headerTimeoutMs":10000,"busyHeaderTimeoutMs":1000,"bodyTimeoutMs":10000,"keepAliveTimeoutMs":5000,"maxConnections":1000000,"maxRequestsPerConnection":1000}'
+
+export interface Route {
     method: string
     pattern: string
+    /** The pattern up to its first ":" part (all of it when it has none): a path that does not start so cannot match. */
+    fixed: string
     handler: Handler
 }
 
@@ -139,23 +145,17 @@ export class HttpServer {
     constructor(net: Net, handler?: Handler, options?: HttpServerOptions) {
         this.net = net
         this.fallback = handler || null
-        const o = options || {}
-        this.options = {
-            maxHeaderBytes: o.maxHeaderBytes || 1024,
-            maxHeaders: o.maxHeaders || 32,
-            maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
-            headerTimeoutMs: o.headerTimeoutMs || 10000,
-            busyHeaderTimeoutMs: o.busyHeaderTimeoutMs || 1000,
-            bodyTimeoutMs: o.bodyTimeoutMs || 10000,
-            keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
-            maxConnections: o.maxConnections || 1000000,
-            maxRequestsPerConnection: o.maxRequestsPerConnection || 1000,
-        }
+        // the defaults as data (a JSON literal costs no code bytes on the device), then what was given
+        const o: any = options || {}
+        const d: any = JSON.parse(HTTP_OPTIONS_DEFAULT)
+        for (const k of Object.keys(d)) if (o[k]) d[k] = o[k]
+        this.options = d
     }
 
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
     route(method: string, pattern: string, handler: Handler): this {
-        this.routes.push({ method: method.toUpperCase(), pattern, handler })
+        const param = ("/" + pattern).indexOf("/:") // where the first ":" part starts
+        this.routes.push({ method: method.toUpperCase(), pattern, fixed: param < 0 ? pattern : pattern.slice(0, param), handler })
         return this
     }
 
@@ -331,7 +331,7 @@ export class HttpServer {
         if (res.statusCode === 101) return false // upgraded: the handler owns the socket now
         if (!res.keepAlive) return false
         // the next request starts after this one's body
-        if (!req.bodyDone()) {
+        if (req.body && !req.body.done()) {
             if (expect && !res.headersSent) return false
             try {
                 await req.body.skipRest()
@@ -359,7 +359,7 @@ export class HttpServer {
             if (!want) break
             for (const r of this.routes) {
                 if (r.method !== want) continue
-                const params = matchRoute(r.pattern, path)
+                const params = r.fixed === r.pattern ? (r.pattern === path ? {} : null) : matchRoute(r, path)
                 if (!params) continue
                 req.params = params
                 await r.handler(req, res)
@@ -375,7 +375,7 @@ export class HttpServer {
         let pathMatched = false
         const allowed: string[] = []
         for (const r of this.routes) {
-            if (!matchRoute(r.pattern, path)) continue
+            if (!matchRoute(r, path)) continue
             pathMatched = true
             if (allowed.indexOf(r.method) < 0) allowed.push(r.method)
         }
@@ -437,13 +437,16 @@ export class HttpServer {
 }
 
 /**
- * The parameters when path matches pattern, part by part between "/"s (a
- * ":name" part takes any non-empty part), else null.
+ * The parameters when path matches the route's pattern, part by part between
+ * "/"s (a ":name" part takes any non-empty part), else null.
  */
-function matchRoute(pattern: string, path: string): any {
-    if (pattern.indexOf(":") < 0) return pattern === path ? {} : null
+export function matchRoute(r: Route, path: string): any {
+    const pattern = r.pattern
+    const fixed = r.fixed
+    if (fixed === pattern) return pattern === path ? {} : null
+    if (path.slice(0, fixed.length) !== fixed) return null
     const out: any = {}
-    for (let i = 0, j = 0; ; ) {
+    for (let i = fixed.length, j = i; ; ) {
         // the parts pattern[i, pe) and path[j, se)
         let pe = pattern.indexOf("/", i)
         if (pe < 0) pe = pattern.length
