@@ -205,7 +205,8 @@ export class TcpSocket {
      */
     async read(buf: Buffer, off: number, len: number, timeoutMs?: number): Promise<number> {
         const host = this.host
-        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        // the clock is read only when there is something to wait for
+        let deadline = 0
         for (;;) {
             const c = this.live()
             const n = buf ? this.tcp.recv(c, buf, off, len, host.now()) : c.readable()
@@ -218,7 +219,9 @@ export class TcpSocket {
                 if (c.error !== TcpError.None) throw this.failure(c.error)
                 return 0
             }
-            const left = deadline ? deadline - host.now() : 0
+            const now = host.now()
+            if (timeoutMs && deadline === 0) deadline = now + timeoutMs
+            const left = deadline ? deadline - now : 0
             if (deadline && left <= 0) return 0
             await host.wait(this.signal, left)
         }
@@ -335,8 +338,9 @@ export class TcpSocket {
     }
 
     private live(): TcpConnection {
-        if (!this.valid()) throw new SocketError("EBADF", "socket is closed")
-        return this.conn
+        const c = this.conn
+        if (!(c.inUse && c.generation === this.generation && c.userOwned)) throw new SocketError("EBADF", "socket is closed")
+        return c
     }
 
     private failure(err: TcpError): SocketError {
