@@ -103,16 +103,10 @@ export function text(buf: Buffer, a: number, b: number): string {
     return t.toString()
 }
 
-function isBlank(c: number): boolean {
-    return c === SP || c === HT
-}
-
-/** s without leading and trailing SP and HT (OWS). */
-function trimOws(s: string): string {
-    let a = 0
-    let b = s.length
-    while (a < b && isBlank(s.charCodeAt(a))) a++
-    while (b > a && isBlank(s.charCodeAt(b - 1))) b--
+/** s[a, b) without leading and trailing SP and HT (OWS). */
+function trimOws(s: string, a: number, b: number): string {
+    for (let c = s.charCodeAt(a); a < b && (c === SP || c === HT); c = s.charCodeAt(a)) a++
+    for (let c = s.charCodeAt(b - 1); b > a && (c === SP || c === HT); c = s.charCodeAt(b - 1)) b--
     return s.slice(a, b)
 }
 
@@ -142,7 +136,8 @@ export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: n
             // the line so far: a CR not followed by LF, or whitespace before a
             // field name (obs-fold or a smuggled name, RFC 9112 §5.1, §5.2)
             if (cr >= 0 && cr + 1 < s.length) return 400
-            if (p < s.length && out.method !== "" && isBlank(s.charCodeAt(p))) return 400
+            const c = s.charCodeAt(p)
+            if (p < s.length && out.method !== "" && (c === SP || c === HT)) return 400
             return -1
         }
         // a DEL is in no part of a head
@@ -212,19 +207,15 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     const name = line.slice(0, colon < 0 ? 0 : colon).toLowerCase()
     const known = plain && colon > 0 ? FIELDS.indexOf(":" + name + ":") : -1
     if (known < 0 && !isToken(line.slice(0, colon < 0 ? 0 : colon))) return 400
-    let v0 = colon + 1
-    let v1 = n
-    for (let c = line.charCodeAt(v0); v0 < v1 && (c === SP || c === HT); c = line.charCodeAt(v0)) v0++
-    for (let c = line.charCodeAt(v1 - 1); v1 > v0 && (c === SP || c === HT); c = line.charCodeAt(v1 - 1)) v1--
     if (!plain) {
-        for (let i = v0; i < v1; i++) {
+        for (let i = colon + 1; i < n; i++) {
             const c = line.charCodeAt(i)
             if (c < SP && c !== HT) return 400 // CTLs are not field content
         }
     }
     if (out.fields >= maxHeaders) return 431
     out.fields++
-    const value = line.slice(v0, v1)
+    const value = trimOws(line, colon + 1, n)
     const old = h[name]
     h[name] = old === undefined ? value : old + ", " + value
 
@@ -244,7 +235,7 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
         if (v !== "chunked") {
             // chunked must be last (RFC 9112 §6.1); we implement no other coding
             const codings = v.split(",")
-            for (const c of codings) if (trimOws(c) !== "chunked") return 501
+            for (const c of codings) if (trimOws(c, 0, c.length) !== "chunked") return 501
             return 400
         }
         if (out.chunked) return 400
@@ -252,7 +243,7 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     } else if (name === "connection") {
         const v = value.toLowerCase()
         for (const t of v.indexOf(",") < 0 ? [v] : v.split(",")) {
-            const k = trimOws(t)
+            const k = trimOws(t, 0, t.length)
             if (k === "close") out.keepAlive = false
             else if (k === "keep-alive" && out.httpVersion === "1.0") out.keepAlive = true
         }

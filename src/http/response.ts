@@ -72,13 +72,19 @@ export class ServerResponse {
     }
 
     /**
-     * The status line and fields; the framing is decided here (the head counts
-     * as sent from now on). `framed`: a Content-Length is set.
+     * Queues the status line and fields. Like Node's, they leave with the
+     * first piece of body (or end()): the socket stays corked until then, so
+     * head and body share a segment and a small body never waits on Nagle
+     * for the head's ACK. flushHeaders() sends them at once; a 1xx goes at once.
+     * (end() passes its text body, already framed by a Content-Length, to go
+     * in the same write.)
      */
-    private headText(framed: boolean): string {
+    async writeHead(status?: number, body?: string): Promise<void> {
+        if (this.headersSent) return
+        if (status) this.statusCode = status
         const code = this.statusCode
         this.noBody = this.head || code === 204 || code === 304 || (code >= 100 && code < 200)
-        if (code !== 101 && !this.noBody && !framed) {
+        if (code !== 101 && !this.noBody && body === undefined && this.find("content-length") < 0) {
             if (!this.http10) {
                 this.chunked = true
                 this.setHeader("Transfer-Encoding", "chunked")
@@ -89,22 +95,10 @@ export class ServerResponse {
             else if (this.http10) this.setHeader("Connection", "keep-alive")
         }
         this.headersSent = true
-        return "HTTP/1." + (this.http10 ? "0 " : "1 ") + code + " " + reasonPhrase(code) + "\r\n" + this.fields + "\r\n"
-    }
-
-    /**
-     * Queues the status line and fields. Like Node's, they leave with the
-     * first piece of body (or end()): the socket stays corked until then, so
-     * head and body share a segment and a small body never waits on Nagle
-     * for the head's ACK. flushHeaders() sends them at once; a 1xx goes at once.
-     */
-    async writeHead(status?: number): Promise<void> {
-        if (this.headersSent) return
-        if (status) this.statusCode = status
-        const s = this.headText(this.find("content-length") >= 0)
+        const s = "HTTP/1." + (this.http10 ? "0 " : "1 ") + code + " " + reasonPhrase(code) + "\r\n" + this.fields + "\r\n"
         this.sock.cork()
-        await this.sock.write(Buffer.from(s))
-        if (this.statusCode < 200) this.sock.uncork()
+        await this.sock.write(Buffer.from(body && !this.noBody ? s + body : s))
+        if (code < 200) this.sock.uncork()
     }
 
     /** Sends the head now, without body. */
@@ -157,11 +151,8 @@ export class ServerResponse {
             const body = given ? (data as string) : ""
             const n = given ? Buffer.from(body).length : 0
             if ((given || this.statusCode !== 101) && this.find("content-length") < 0) this.fields += "Content-Length: " + n + "\r\n"
-            // (with a Content-Length now, unless a 101 without body, whose framing is none)
-            const s = this.headText(true)
+            await this.writeHead(0, body)
             if (!this.noBody) this.bytesWritten += n
-            sock.cork()
-            await sock.write(Buffer.from(this.noBody ? s : s + body))
         } else if (given) {
             const b = data as Buffer
             if (!this.headersSent && this.find("content-length") < 0) this.fields += "Content-Length: " + b.length + "\r\n"
