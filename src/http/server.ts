@@ -113,17 +113,6 @@ export interface HttpStats {
     badBodies: number
 }
 
-/**
- * HttpStats with every count 0, parsed where an HttpStats is made. Data, not
- * code: the VM's native JSON.parse reads a string literal, which costs no
- * code bytes (a class would be a constructor storing each field).
- */
-const HTTP_STATS_ZERO = '{"connectionsAccepted":0,"connectionsActive":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
-
-/** The defaults of HttpServerOptions. */
-const HTTP_OPTIONS_DEFAULT =
-    '{"maxHeaderBytes":1024,"maxHeaders":32,"maxBodyBytes":16777216,"headerTimeoutMs":10000,"busyHeaderTimeoutMs":1000,"bodyTimeoutMs":10000,"keepAliveTimeoutMs":5000,"maxConnections":1000000,"maxRequestsPerConnection":1000}'
-
 export interface Route {
     method: string
     pattern: string
@@ -134,7 +123,21 @@ export interface Route {
 
 /** @devsWhenUsed */
 export class HttpServer {
-    readonly stats: HttpStats = JSON.parse(HTTP_STATS_ZERO)
+    readonly stats: HttpStats = {
+        connectionsAccepted: 0,
+        connectionsActive: 0,
+        requests: 0,
+        responses1xx: 0,
+        responses2xx: 0,
+        responses3xx: 0,
+        responses4xx: 0,
+        responses5xx: 0,
+        timeouts: 0,
+        rejectedFull: 0,
+        handlerErrors: 0,
+        aborted: 0,
+        badBodies: 0,
+    }
     readonly options: HttpServerOptions
     private readonly net: Net
     private readonly routes: Route[] = []
@@ -146,10 +149,19 @@ export class HttpServer {
         this.net = net
         this.fallback = handler || null
         // the defaults as data (a JSON literal costs no code bytes on the device), then what was given
-        const o: any = options || {}
-        const d: any = JSON.parse(HTTP_OPTIONS_DEFAULT)
-        for (const k of Object.keys(d)) if (o[k]) d[k] = o[k]
-        this.options = d
+        // (an object literal: its keys are in the image's string table; JSON.parse's would take heap)
+        const o = options || {}
+        this.options = {
+            maxHeaderBytes: o.maxHeaderBytes || 1024,
+            maxHeaders: o.maxHeaders || 32,
+            maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
+            headerTimeoutMs: o.headerTimeoutMs || 10000,
+            busyHeaderTimeoutMs: o.busyHeaderTimeoutMs || 1000,
+            bodyTimeoutMs: o.bodyTimeoutMs || 10000,
+            keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
+            maxConnections: o.maxConnections || 1000000,
+            maxRequestsPerConnection: o.maxRequestsPerConnection || 1000,
+        }
     }
 
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
@@ -221,21 +233,25 @@ export class HttpServer {
     private async serveConnection(sock: TcpSocket): Promise<void> {
         const o = this.options
         const host = this.net.host
-        const conn = new ConnReader(sock, o.maxHeaderBytes)
+        // the connection's input; null while idle (see below)
+        let conn: ConnReader = null
         try {
             for (let served = 0; !this.closing || served === 0; served++) {
                 // The head. Nothing is held for a request before its first bytes
-                // (no buffer, no request object), and an idle connection waits
-                // on the socket itself, one call level from here.
+                // (no reader, buffer or request object), and an idle connection
+                // waits on the socket itself, one call level from here.
                 const between = served > 0
                 let req: IncomingRequest = null
                 let deadline = 0
-                if (conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
-                else conn.release()
+                if (conn && conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
+                else if (conn) {
+                    conn.release()
+                    conn = null
+                }
                 // -1 while waiting (and when the connection ends or idles out: no answer owed), else 0 or the error to answer
                 let status = -1
                 for (;;) {
-                    if (conn.available() > 0) {
+                    if (conn && conn.available() > 0) {
                         if (!req) req = new IncomingRequest(sock, conn)
                         // each line is judged as it completes: a bad one is answered at once
                         status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, req)
@@ -258,14 +274,16 @@ export class HttpServer {
                             break
                         }
                     }
-                    let got = conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
-                    if (got > 0) got = await conn.fill(timeout)
-                    else conn.eof = sock.ended()
+                    let got = conn && conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
+                    if (got > 0) {
+                        if (!conn) conn = new ConnReader(sock, o.maxHeaderBytes)
+                        got = await conn.fill(timeout)
+                    }
                     if (got === 0) {
                         // the peer closed (mid-head or between requests): nobody to answer
-                        if (conn.eof) break
+                        if (sock.ended()) break
                         // idle with nothing buffered: a keep-alive or first-byte timeout
-                        if (conn.available() === 0) {
+                        if (!conn || conn.available() === 0) {
                             this.stats.timeouts++
                             break
                         }
@@ -288,7 +306,7 @@ export class HttpServer {
         } catch (e) {
             // the connection failed (reset, timeout): nothing more to send
         }
-        conn.release()
+        if (conn) conn.release()
         this.stats.connectionsActive--
         sock.close()
     }
