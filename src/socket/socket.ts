@@ -338,9 +338,8 @@ export class TcpSocket {
     }
 
     private live(): TcpConnection {
-        const c = this.conn
-        if (!(c.inUse && c.generation === this.generation && c.userOwned)) throw new SocketError("EBADF", "socket is closed")
-        return c
+        if (!this.valid()) throw new SocketError("EBADF", "socket is closed")
+        return this.conn
     }
 
     private failure(err: TcpError): SocketError {
