@@ -63,7 +63,8 @@ export class BodyReader {
 
     /** True once the whole body has been read. */
     done(): boolean {
-        return this.mode === Mode.None || (this.mode === Mode.Length && this.left === 0) || (this.mode === Mode.Chunked && this.chunk === Chunk.Done)
+        const m = this.mode
+        return m === Mode.Length ? this.left === 0 : m !== Mode.Chunked || this.chunk === Chunk.Done
     }
 
     /** Reads up to len bytes of body; 0 at its end. Throws HttpError (400, 408, 413). */

@@ -1,73 +1,62 @@
 // The HTTP/1.x request head (RFC 9112 §2-§7): request line and header
 // fields, judged one line at a time as each line completes. The server calls
-// parseHead() on each read; it resumes where it stopped (RequestHead.parsed,
-// .scanned), so a head split over many segments costs one scan of each byte,
-// and an impossible line (a bad version, a space before a field name, two
-// different Content-Lengths, a bare CR or LF) is answered at once, not when
-// the blank line comes. Everything is bounded: the head must fit the
-// connection's buffer (431 otherwise), at most maxHeaders fields (431), and
+// parseHead() on each read; it resumes at the first line not yet judged
+// (RequestHead.parsed), so an impossible line (a bad version, a space before a
+// field name, two different Content-Lengths, a bare CR or LF) is answered at
+// once, not when the blank line comes. Everything is bounded: the head must fit
+// the connection's buffer (431 otherwise), at most maxHeaders fields (431), and
 // any malformed byte gives a 4xx/5xx status instead of an exception.
+//
+// What it costs on the device: a loop turn over bytes is ~30 VM opcodes and a
+// native call ~8, so lines are found with native searches on the unjudged
+// bytes taken as one string, and the per-character checks (RFC 9110 §5.6.2
+// tokens, field content without CTLs) run only where a cheap test cannot vouch
+// for a line: a line of plain printable ASCII (JSON.stringify escapes every
+// CTL, quote and backslash) has nothing a value or a target may not hold, and
+// a name or method in the lists below is a token.
 
 /**
- * A request head; every field is set by reset() (one copy of the initial values in the device image).
+ * A request head; the server makes one per request (IncomingRequest extends it).
  * @devsWhenUsed
  */
 export class RequestHead {
-    method: string
-    target: string
-    /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
-    version: number
-    /** Lower-cased field names and their values (OWS trimmed), in order. */
-    names: string[]
-    values: string[]
+    method = ""
+    /** The request target as sent: "/bytes/10?x=1". */
+    url = ""
+    /** The path part of the target. */
+    path = ""
+    /** The query part (without "?"), or "". */
+    query = ""
+    /** "1.0" or "1.1" (a later 1.x is served as 1.1). */
+    httpVersion = "1.1"
+    /** Fields by lower-case name, values OWS-trimmed; repeated fields joined with ", " (RFC 9110 §5.3). */
+    headers: any = {}
     /** -1 when there is no Content-Length. */
-    contentLength: number
-    chunked: boolean
+    contentLength = -1
+    chunked = false
     /** The connection stays open after the response (version default, Connection header). */
-    keepAlive: boolean
-    expectContinue: boolean
-    /** Bytes of the head taken so far, from its first byte: whole lines (the whole head once complete). */
-    parsed: number
-    /** Bytes checked for bare CR and LF so far (parsed plus the partial line). */
-    scanned: number
-    hosts: number
-    teSeen: boolean
-    /** The Connection fields' values, lower case, joined with ",". */
-    connection: string
-
-    constructor() {
-        this.reset()
-    }
-
-    /** The value of the first field with this (lower-case) name, or null. */
-    header(name: string): string {
-        for (let i = 0; i < this.names.length; i++) if (this.names[i] === name) return this.values[i]
-        return null
-    }
-
-    reset(): void {
-        this.method = ""
-        this.target = ""
-        this.version = 11
-        this.names = []
-        this.values = []
-        this.contentLength = -1
-        this.chunked = false
-        this.keepAlive = true
-        this.expectContinue = false
-        this.parsed = 0
-        this.scanned = 0
-        this.hosts = 0
-        this.teSeen = false
-        this.connection = ""
-    }
+    keepAlive = true
+    expectContinue = false
+    /** Bytes of the head judged so far, from its first byte: whole lines (the whole head once complete). */
+    parsed = 0
+    /** Header fields so far. */
+    fields = 0
 }
 
 const CR = 13
 const LF = 10
 const SP = 32
 const HT = 9
-const COLON = 58
+
+/** Methods known to be tokens (between spaces): no per-character check for them. */
+const METHODS = " GET HEAD POST PUT DELETE OPTIONS PATCH "
+/**
+ * Lower-case field names known to be tokens (between colons, which no name
+ * holds); the ones the parser acts on come first, before SPECIAL_END.
+ */
+const FIELDS =
+    ":host:content-length:transfer-encoding:connection:expect:user-agent:accept:accept-encoding:accept-language:content-type:cache-control:pragma:upgrade:origin:referer:cookie:authorization:if-none-match:if-modified-since:range:dnt:upgrade-insecure-requests:sec-fetch-site:sec-fetch-mode:sec-fetch-dest:sec-fetch-user:sec-ch-ua:sec-ch-ua-mobile:sec-ch-ua-platform:sec-websocket-key:sec-websocket-version:sec-websocket-extensions:sec-websocket-protocol:priority:te:"
+const SPECIAL_END = FIELDS.indexOf(":user-agent:")
 
 /**
  * Where the head that starts at buf[start] ends: the index just past the
@@ -99,123 +88,171 @@ export function isTokenChar(c: number): boolean {
     return ((TOKEN_BITS[c >> 5] >>> (c & 31)) & 1) === 1
 }
 
+/** s is a token: one or more tchars. */
+function isToken(s: string): boolean {
+    for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false
+    return s.length > 0
+}
+
 /** Text of buf[a, b) (UTF-8, the only decoding DeviceScript has; header text is ASCII). */
 export function text(buf: Buffer, a: number, b: number): string {
     if (b <= a) return ""
-    return buf.slice(a, b).toString()
+    // alloc + blitAt: DeviceScript's Buffer.slice is a bytecode function doing the same, at twice the opcodes
+    const t = Buffer.alloc(b - a)
+    t.blitAt(0, buf, a, b - a)
+    return t.toString()
+}
+
+/** s[a, b) without leading and trailing SP and HT (OWS). */
+function trimOws(s: string, a: number, b: number): string {
+    for (let c = s.charCodeAt(a); a < b && (c === SP || c === HT); c = s.charCodeAt(a)) a++
+    for (let c = s.charCodeAt(b - 1); b > a && (c === SP || c === HT); c = s.charCodeAt(b - 1)) b--
+    return s.slice(a, b)
 }
 
 /**
  * Parses what has arrived of the head that starts at buf[start] (up to end),
- * resuming at out.parsed / out.scanned (call out.reset() before a new head).
- * Returns -1 while the head is incomplete and nothing is wrong yet, 0 when it
- * is complete (out.parsed is then its length), or the HTTP status to answer
- * with: 400 for malformed syntax, 431 for too many fields, 501 for an unknown
- * transfer coding, 505 for an unsupported version.
+ * resuming at out.parsed (a new RequestHead for each head). Returns -1 while
+ * the head is incomplete and nothing is wrong yet, 0 when it is complete
+ * (out.parsed is then its length), or the HTTP status to answer with: 400 for
+ * malformed syntax, 431 for too many fields, 501 for an unknown transfer
+ * coding, 505 for an unsupported version.
  */
 export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: number, out: RequestHead): number {
-    for (let i = start + out.scanned; i < end; i++) {
-        const b = buf[i]
+    const at = start + out.parsed
+    if (at >= end) return -1
+    const s = text(buf, at, end)
+    // plain ASCII: as many characters as bytes, none a replacement for a bad sequence
+    const ascii = s.length === end - at && s.indexOf("\ufffd") < 0
+    const del = s.indexOf("\x7f")
+    for (let p = 0; ; ) {
         // Every line ends in CRLF. A bare LF or CR is where parsers disagree
         // (a proxy that does not split there sees another message: request
         // smuggling), so it is an error, not a line end (RFC 9112 §2.2 lets
         // a server reject it).
-        if ((i > start && buf[i - 1] === CR) !== (b === LF)) return 400
-        // whitespace before a field name: obs-fold or a smuggled name (RFC 9112 §5.1, §5.2)
-        if (i === start + out.parsed && out.method !== "" && (b === SP || b === HT)) return 400
-        out.scanned = i + 1 - start
-        if (b !== LF) continue
-        const lineStart = start + out.parsed
-        out.parsed = out.scanned
-        const status = headLine(buf, lineStart, i - 1, maxHeaders, out)
+        const lf = s.indexOf("\n", p)
+        const cr = s.indexOf("\r", p)
+        if (lf < 0) {
+            // the line so far: a CR not followed by LF, or whitespace before a
+            // field name (obs-fold or a smuggled name, RFC 9112 §5.1, §5.2)
+            if (cr >= 0 && cr + 1 < s.length) return 400
+            const c = s.charCodeAt(p)
+            if (p < s.length && out.method !== "" && (c === SP || c === HT)) return 400
+            return -1
+        }
+        // a DEL is in no part of a head
+        if (cr < 0 || cr !== lf - 1 || (del >= p && del < lf)) return 400
+        const line = s.slice(p, cr)
+        out.parsed = ascii ? at + lf + 1 - start : buf.indexOf(LF, start + out.parsed) + 1 - start
+        const status = headLine(line, ascii && JSON.stringify(line).length === line.length + 2, maxHeaders, out)
         if (status >= 0) return status
+        p = lf + 1
     }
-    return -1
 }
 
-/** One line of the head, buf[i, end) without its CRLF: -1 to go on, 0 at the blank line, or a status. */
-function headLine(buf: Buffer, i: number, end: number, maxHeaders: number, out: RequestHead): number {
+/**
+ * One line of the head without its CRLF: -1 to go on, 0 at the blank line, or
+ * a status. `plain`: the line is printable ASCII without quotes or backslashes.
+ */
+function headLine(line: string, plain: boolean, maxHeaders: number, out: RequestHead): number {
+    const n = line.length
     if (out.method === "") {
         // RFC 9112 §2.2: ignore at least one empty line before the request line
-        if (i === end) return -1
-        // method
-        const m0 = i
-        while (i < end && isTokenChar(buf[i])) i++
-        if (i === m0 || i >= end || buf[i] !== SP) return 400
-        out.method = text(buf, m0, i)
-        i++
-        // request-target: visible ASCII up to the next space
-        const t0 = i
-        while (i < end && buf[i] > SP && buf[i] < 127) i++
-        if (i === t0 || i >= end || buf[i] !== SP) return 400
-        out.target = text(buf, t0, i)
-        i++
-        // HTTP-version = "HTTP/" DIGIT "." DIGIT, and the line ends there
-        if (i + 8 !== end || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) return 400
-        const major = buf[i + 5] - 48
-        const minor = buf[i + 7] - 48
-        if (major < 0 || major > 9 || minor < 0 || minor > 9) return 400
-        if (major !== 1) return 505
-        out.version = minor === 0 ? 10 : 11
-        out.keepAlive = out.version === 11
+        if (n === 0) return -1
+        // method SP request-target SP HTTP-version, and the line ends there
+        const sp = line.indexOf(" ")
+        const sp2 = sp > 0 ? line.indexOf(" ", sp + 1) : -1
+        if (sp2 <= sp + 1) return 400
+        const method = line.slice(0, sp)
+        if (METHODS.indexOf(" " + method + " ") < 0 && !isToken(method)) return 400
+        // request-target: visible ASCII (no space: sp2 is the next one)
+        if (!plain) {
+            for (let i = sp + 1; i < sp2; i++) {
+                const c = line.charCodeAt(i)
+                if (c <= SP || c >= 127) return 400
+            }
+        }
+        const url = line.slice(sp + 1, sp2)
+        const q = url.indexOf("?")
+        out.method = method
+        out.url = url
+        out.path = q < 0 ? url : url.slice(0, q)
+        out.query = q < 0 ? "" : url.slice(q + 1)
+        // HTTP-version = "HTTP/" DIGIT "." DIGIT
+        const v = line.slice(sp2 + 1)
+        if (v !== "HTTP/1.1") {
+            if (v.length !== 8 || v.slice(0, 5) !== "HTTP/" || v.charCodeAt(6) !== 46) return 400
+            const major = v.charCodeAt(5) - 48
+            const minor = v.charCodeAt(7) - 48
+            if (major < 0 || major > 9 || minor < 0 || minor > 9) return 400
+            if (major !== 1) return 505
+            if (minor === 0) {
+                out.httpVersion = "1.0"
+                out.keepAlive = false
+            }
+        }
         return -1
     }
-    if (i === end) {
+    const h = out.headers
+    if (n === 0) {
         // the blank line: what can only be judged on the whole head.
         // RFC 9112 §3.2: a 1.1 request has exactly one Host
-        if (out.version === 11 && out.hosts !== 1) return 400
-        for (const token of out.connection.split(",")) {
-            const t = token.trim()
-            if (t === "close") out.keepAlive = false
-            else if (t === "keep-alive" && out.version === 10) out.keepAlive = true
-        }
+        if (out.httpVersion === "1.1" && h["host"] === undefined) return 400
         // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing: close after it
-        if (out.teSeen && out.version === 10) out.keepAlive = false
+        if (out.chunked && out.httpVersion === "1.0") out.keepAlive = false
         return 0
     }
-    const n0 = i
-    while (i < end && isTokenChar(buf[i])) i++
-    if (i === n0 || i >= end || buf[i] !== COLON) return 400 // includes "name :" (§5.1)
-    const name = text(buf, n0, i).toLowerCase()
-    i++
-    while (i < end && (buf[i] === SP || buf[i] === HT)) i++
-    const v0 = i
-    for (; i < end; i++) {
-        const c = buf[i]
-        if ((c < SP && c !== HT) || c === 127) return 400 // CTLs are not field content
+    // field-name ":" OWS field-value OWS; a name is a token right before the colon (no "name :", §5.1)
+    const colon = line.indexOf(":")
+    const name = line.slice(0, colon < 0 ? 0 : colon).toLowerCase()
+    const known = plain && colon > 0 ? FIELDS.indexOf(":" + name + ":") : -1
+    if (known < 0 && !isToken(line.slice(0, colon < 0 ? 0 : colon))) return 400
+    if (!plain) {
+        for (let i = colon + 1; i < n; i++) {
+            const c = line.charCodeAt(i)
+            if (c < SP && c !== HT) return 400 // CTLs are not field content
+        }
     }
-    let v1 = end
-    while (v1 > v0 && (buf[v1 - 1] === SP || buf[v1 - 1] === HT)) v1--
-    if (out.names.length >= maxHeaders) return 431
-    const value = text(buf, v0, v1)
-    out.names.push(name)
-    out.values.push(value)
+    if (out.fields >= maxHeaders) return 431
+    out.fields++
+    const value = trimOws(line, colon + 1, n)
+    const old = h[name]
+    h[name] = old === undefined ? value : old + ", " + value
 
-    if (name === "content-length") {
-        const n = parseDecimal(value)
-        if (n < 0) return 400
-        // several Content-Length fields must agree (RFC 9110 §8.6)
-        if (out.contentLength >= 0 && out.contentLength !== n) return 400
-        out.contentLength = n
-    } else if (name === "transfer-encoding") {
-        out.teSeen = true
-        const codings = value.toLowerCase().split(",")
-        const last = codings[codings.length - 1].trim()
-        // chunked must be last (RFC 9112 §6.1); we implement no other coding
-        for (const c of codings) if (c.trim() !== "chunked") return 501
-        if (last !== "chunked" || codings.length > 1 || out.chunked) return 400
-        out.chunked = true
+    if (known >= SPECIAL_END) {
+        // a field the parser does not act on
     } else if (name === "host") {
         // RFC 9112 §3.2: at most one Host
-        if (++out.hosts > 1) return 400
+        if (old !== undefined) return 400
+    } else if (name === "content-length") {
+        const len = parseDecimal(value)
+        if (len < 0) return 400
+        // several Content-Length fields must agree (RFC 9110 §8.6)
+        if (out.contentLength >= 0 && out.contentLength !== len) return 400
+        out.contentLength = len
+    } else if (name === "transfer-encoding") {
+        const v = value.toLowerCase()
+        if (v !== "chunked") {
+            // chunked must be last (RFC 9112 §6.1); we implement no other coding
+            const codings = v.split(",")
+            for (const c of codings) if (trimOws(c, 0, c.length) !== "chunked") return 501
+            return 400
+        }
+        if (out.chunked) return 400
+        out.chunked = true
     } else if (name === "connection") {
-        out.connection = out.connection + "," + value.toLowerCase()
+        const v = value.toLowerCase()
+        for (const t of v.indexOf(",") < 0 ? [v] : v.split(",")) {
+            const k = trimOws(t, 0, t.length)
+            if (k === "close") out.keepAlive = false
+            else if (k === "keep-alive" && out.httpVersion === "1.0") out.keepAlive = true
+        }
     } else if (name === "expect") {
         if (value.toLowerCase() !== "100-continue") return 417
-        out.expectContinue = out.version === 11
+        out.expectContinue = out.httpVersion === "1.1"
     }
     // RFC 9112 §6.3: Transfer-Encoding with Content-Length is an attack or a bug
-    if (out.teSeen && out.contentLength >= 0) return 400
+    if (out.chunked && out.contentLength >= 0) return 400
     return -1
 }
 

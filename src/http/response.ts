@@ -29,40 +29,46 @@ export class ServerResponse {
     keepAlive: boolean
     /** Body bytes written. */
     bytesWritten = 0
-    private readonly names: string[] = []
-    private readonly values: string[] = []
+    /**
+     * The fields as they go on the wire, "Name: value\r\n" each, in the order
+     * they were first set (the server's own first): the head is one string
+     * concatenation, and a field is found with one native search.
+     */
+    private fields = "Server: ds-tcpip\r\n"
     private readonly sock: TcpSocket
-    private readonly version: number
+    /** The request was HTTP/1.0. */
+    private readonly http10: boolean
     private readonly head: boolean
     private chunked = false
     private noBody = false
     /** cork() calls not yet matched by uncork(). */
     private corks = 0
 
-    constructor(sock: TcpSocket, version: number, isHead: boolean, keepAlive: boolean) {
+    constructor(sock: TcpSocket, http10: boolean, isHead: boolean, keepAlive: boolean) {
         this.sock = sock
-        this.version = version
+        this.http10 = http10
         this.head = isHead
         this.keepAlive = keepAlive
     }
 
+    /** Where the field of this name (any case) starts in fields, or -1. */
+    private find(name: string): number {
+        // "\n" before the first field too: each field starts right after a "\n"
+        return ("\n" + this.fields).toLowerCase().indexOf("\n" + name.toLowerCase() + ":")
+    }
+
     setHeader(name: string, value: string | number): void {
-        const key = name.toLowerCase()
-        const v = "" + value
-        for (let i = 0; i < this.names.length; i++) {
-            if (this.names[i].toLowerCase() === key) {
-                this.values[i] = v
-                return
-            }
-        }
-        this.names.push(name)
-        this.values.push(v)
+        const line = name + ": " + value + "\r\n"
+        const f = this.fields
+        const at = this.find(name)
+        this.fields = at < 0 ? f + line : f.slice(0, at) + line + f.slice(f.indexOf("\n", at) + 1)
     }
 
     getHeader(name: string): string {
-        const key = name.toLowerCase()
-        for (let i = 0; i < this.names.length; i++) if (this.names[i].toLowerCase() === key) return this.values[i]
-        return null
+        const at = this.find(name)
+        if (at < 0) return null
+        const f = this.fields
+        return f.slice(f.indexOf(":", at) + 2, f.indexOf("\r", at))
     }
 
     /**
@@ -70,29 +76,28 @@ export class ServerResponse {
      * first piece of body (or end()): the socket stays corked until then, so
      * head and body share a segment and a small body never waits on Nagle
      * for the head's ACK. flushHeaders() sends them at once; a 1xx goes at once.
+     * (end() passes its text body, already framed by a Content-Length, to go
+     * in the same write.)
      */
-    async writeHead(status?: number): Promise<void> {
+    async writeHead(status?: number, body?: string): Promise<void> {
         if (this.headersSent) return
         if (status) this.statusCode = status
         const code = this.statusCode
         this.noBody = this.head || code === 204 || code === 304 || (code >= 100 && code < 200)
-        const framed = this.getHeader("content-length") !== null
-        if (!framed && !this.noBody && code !== 101) {
-            if (this.version === 11) {
+        if (code !== 101 && !this.noBody && body === undefined && this.find("content-length") < 0) {
+            if (!this.http10) {
                 this.chunked = true
                 this.setHeader("Transfer-Encoding", "chunked")
             } else this.keepAlive = false // HTTP/1.0: the body ends when the connection does
         }
         if (code !== 101) {
             if (!this.keepAlive) this.setHeader("Connection", "close")
-            else if (this.version === 10) this.setHeader("Connection", "keep-alive")
+            else if (this.http10) this.setHeader("Connection", "keep-alive")
         }
-        let s = "HTTP/1." + (this.version === 10 ? "0" : "1") + " " + code + " " + reasonPhrase(code) + "\r\n"
-        for (let i = 0; i < this.names.length; i++) s += this.names[i] + ": " + this.values[i] + "\r\n"
-        s += "\r\n"
         this.headersSent = true
+        const s = "HTTP/1." + (this.http10 ? "0 " : "1 ") + code + " " + reasonPhrase(code) + "\r\n" + this.fields + "\r\n"
         this.sock.cork()
-        await this.sock.write(Buffer.from(s))
+        await this.sock.write(Buffer.from(body && !this.noBody ? s + body : s))
         if (code < 200) this.sock.uncork()
     }
 
@@ -126,32 +131,39 @@ export class ServerResponse {
         if (n <= 0 || this.noBody) return
         this.bytesWritten += n
         // cork: the head, the chunk framing and the data leave together
-        this.sock.cork()
+        const sock = this.sock
+        sock.cork()
         if (this.chunked) {
-            await this.sock.write(Buffer.from(hex(n) + "\r\n"))
-            await this.sock.write(b, start, n)
-            await this.sock.write(CRLF)
-        } else await this.sock.write(b, start, n)
-        if (this.corks === 0) this.sock.uncork()
+            await sock.write(Buffer.from(hex(n) + "\r\n"))
+            await sock.write(b, start, n)
+            await sock.write(CRLF)
+        } else await sock.write(b, start, n)
+        if (this.corks === 0) sock.uncork()
     }
 
     /** Finishes the response, with a last piece of body. A body given before the head is sent gets a Content-Length. */
     async end(data?: Buffer | string): Promise<void> {
         if (this.finished) return
-        if (data !== undefined && data !== null) {
-            const b = typeof data === "string" ? Buffer.from(data) : data
-            if (!this.headersSent && this.getHeader("content-length") === null) this.setHeader("Content-Length", b.length)
+        const sock = this.sock
+        const given = data !== undefined && data !== null
+        if (!this.headersSent && (!given || typeof data === "string")) {
+            // head and body (text) leave in one write
+            const body = given ? (data as string) : ""
+            const n = given ? Buffer.from(body).length : 0
+            if ((given || this.statusCode !== 101) && this.find("content-length") < 0) this.fields += "Content-Length: " + n + "\r\n"
+            await this.writeHead(0, body)
+            if (!this.noBody) this.bytesWritten += n
+        } else if (given) {
+            const b = data as Buffer
+            if (!this.headersSent && this.find("content-length") < 0) this.fields += "Content-Length: " + b.length + "\r\n"
             await this.write(b)
-        } else if (!this.headersSent && this.getHeader("content-length") === null && this.statusCode !== 101) {
-            this.setHeader("Content-Length", 0)
         }
-        if (!this.headersSent) await this.writeHead()
         if (this.chunked) {
-            this.sock.cork()
-            await this.sock.write(Buffer.from("0\r\n\r\n"))
+            sock.cork()
+            await sock.write(Buffer.from("0\r\n\r\n"))
         }
         this.corks = 0
-        this.sock.uncork()
+        sock.uncork()
         this.finished = true
     }
 

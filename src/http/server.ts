@@ -4,8 +4,8 @@
 // request order). Bad input always has a defined answer: 400, 408, 413, 431,
 // 501, 505, 503 when the server is full; a handler that throws gets a 500.
 //
-//   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ readHead ─▶ parseHead
-//                                        │                 └▶ error status, close
+//   listen ─▶ acceptLoop ─spawn─▶ serveConnection ─▶ (read head) ─▶ parseHead
+//                                        │                        └▶ error status, close
 //                                        └▶ handler(req, res) ─▶ res.end ─▶ skip body ─▶ next
 import { Net, SocketError, TcpServer, TcpSocket } from "../socket/socket.js"
 import { ConnReader } from "./conn.js"
@@ -45,50 +45,29 @@ export interface HttpServerOptions {
 
 export type Handler = (req: IncomingRequest, res: ServerResponse) => Promise<void> | void
 
-/** @devsWhenUsed */
-export class IncomingRequest {
-    readonly method: string
-    /** The request target as sent: "/bytes/10?x=1". */
-    readonly url: string
-    /** The path part of the target. */
-    readonly path: string
-    /** The query part (without "?"), or "". */
-    readonly query: string
-    /** "1.0" or "1.1". */
-    readonly httpVersion: string
-    /** The body's length from Content-Length, or -1 (none, or chunked). */
-    readonly contentLength: number
-    /** Fields by lower-case name; repeated fields joined with ", ". */
-    readonly headers: any
+/**
+ * A request: its head as parsed (RequestHead: method, url, path, query,
+ * httpVersion, headers, contentLength, ...), its route parameters and body.
+ * @devsWhenUsed
+ */
+export class IncomingRequest extends RequestHead {
     /** Route parameters (":name" in a route pattern). */
-    params: any = {}
+    params: any = null
     readonly socket: TcpSocket
     /** The connection's input (bytes already read past the head live here: upgrades take them). */
     readonly conn: ConnReader
-    private readonly body: BodyReader
+    /** null when the request has no body (and no Expect). */
+    body: BodyReader = null
 
-    constructor(head: RequestHead, body: BodyReader, socket: TcpSocket, conn: ConnReader) {
-        this.method = head.method
-        this.url = head.target
-        const q = head.target.indexOf("?")
-        this.path = q >= 0 ? head.target.slice(0, q) : head.target
-        this.query = q >= 0 ? head.target.slice(q + 1) : ""
-        this.httpVersion = head.version === 10 ? "1.0" : "1.1"
-        this.contentLength = head.chunked ? -1 : head.contentLength
-        const h: any = {}
-        for (let i = 0; i < head.names.length; i++) {
-            const n = head.names[i]
-            h[n] = h[n] === undefined ? head.values[i] : h[n] + ", " + head.values[i]
-        }
-        this.headers = h
-        this.body = body
+    constructor(socket: TcpSocket, conn: ConnReader) {
+        super()
         this.socket = socket
         this.conn = conn
     }
 
     /** Reads up to len bytes of the body; 0 at its end. */
     async read(buf: Buffer, off: number, len: number): Promise<number> {
-        return await this.body.read(buf, off, len)
+        return this.body ? await this.body.read(buf, off, len) : 0
     }
 
     /** The whole body, up to max bytes (413 beyond). */
@@ -96,7 +75,7 @@ export class IncomingRequest {
         let out = Buffer.alloc(0)
         const chunk = Buffer.alloc(512)
         for (;;) {
-            const n = await this.body.read(chunk, 0, chunk.length)
+            const n = await this.read(chunk, 0, chunk.length)
             if (n === 0) return out
             if (out.length + n > max) throw new HttpError(413, "body too large")
             const next = Buffer.alloc(out.length + n)
@@ -107,7 +86,7 @@ export class IncomingRequest {
     }
 
     bodyDone(): boolean {
-        return this.body.done()
+        return !this.body || this.body.done()
     }
 }
 
@@ -134,22 +113,36 @@ export interface HttpStats {
     badBodies: number
 }
 
-/**
- * HttpStats with every count 0, parsed where an HttpStats is made. Data, not
- * code: the VM's native JSON.parse reads a string literal, which costs no
- * code bytes (a class would be a constructor storing each field).
- */
-const HTTP_STATS_ZERO = '{"connectionsAccepted":0,"connectionsActive":0,"requests":0,"responses1xx":0,"responses2xx":0,"responses3xx":0,"responses4xx":0,"responses5xx":0,"timeouts":0,"rejectedFull":0,"handlerErrors":0,"aborted":0,"badBodies":0}'
+/** The defaults of HttpServerOptions. */
+const HTTP_OPTIONS_DEFAULT =
+    '{"maxHeaderBytes":1024,"maxHeaders":32,"maxBodyBytes":16777216,"headerTimeoutMs":10000,"busyHeaderTimeoutMs":1000,"bodyTimeoutMs":10000,"keepAliveTimeoutMs":5000,"maxConnections":1000000,"maxRequestsPerConnection":1000}'
 
-interface Route {
+export interface Route {
     method: string
-    parts: string[]
+    pattern: string
+    /** The pattern up to its first ":" part (all of it when it has none): a path that does not start so cannot match. */
+    fixed: string
     handler: Handler
 }
 
 /** @devsWhenUsed */
 export class HttpServer {
-    readonly stats: HttpStats = JSON.parse(HTTP_STATS_ZERO)
+    /** An object literal: its keys stay in the image (JSON.parse'd ones took 300 B of heap). */
+    readonly stats: HttpStats = {
+        connectionsAccepted: 0,
+        connectionsActive: 0,
+        requests: 0,
+        responses1xx: 0,
+        responses2xx: 0,
+        responses3xx: 0,
+        responses4xx: 0,
+        responses5xx: 0,
+        timeouts: 0,
+        rejectedFull: 0,
+        handlerErrors: 0,
+        aborted: 0,
+        badBodies: 0,
+    }
     readonly options: HttpServerOptions
     private readonly net: Net
     private readonly routes: Route[] = []
@@ -160,23 +153,19 @@ export class HttpServer {
     constructor(net: Net, handler?: Handler, options?: HttpServerOptions) {
         this.net = net
         this.fallback = handler || null
-        const o = options || {}
-        this.options = {
-            maxHeaderBytes: o.maxHeaderBytes || 1024,
-            maxHeaders: o.maxHeaders || 32,
-            maxBodyBytes: o.maxBodyBytes || 16 * 1024 * 1024,
-            headerTimeoutMs: o.headerTimeoutMs || 10000,
-            busyHeaderTimeoutMs: o.busyHeaderTimeoutMs || 1000,
-            bodyTimeoutMs: o.bodyTimeoutMs || 10000,
-            keepAliveTimeoutMs: o.keepAliveTimeoutMs || 5000,
-            maxConnections: o.maxConnections || 1000000,
-            maxRequestsPerConnection: o.maxRequestsPerConnection || 1000,
-        }
+        // the defaults as data, then what was given (a JSON literal costs no code
+        // bytes; its keys take about 260 B of heap, which an object literal's
+        // code would cost in image bytes)
+        const o: any = options || {}
+        const d: any = JSON.parse(HTTP_OPTIONS_DEFAULT)
+        for (const k of Object.keys(d)) if (o[k]) d[k] = o[k]
+        this.options = d
     }
 
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
     route(method: string, pattern: string, handler: Handler): this {
-        this.routes.push({ method: method.toUpperCase(), parts: pattern.split("/"), handler })
+        const param = ("/" + pattern).indexOf("/:") // where the first ":" part starts
+        this.routes.push({ method: method.toUpperCase(), pattern, fixed: param < 0 ? pattern : pattern.slice(0, param), handler })
         return this
     }
 
@@ -230,9 +219,7 @@ export class HttpServer {
     /** 503 for a connection over the limit (RFC 9110 §15.6.4). */
     private async reject(sock: TcpSocket): Promise<void> {
         try {
-            const res = new ServerResponse(sock, 11, false, false)
-            res.setHeader("Retry-After", 1)
-            await res.send(503, "server busy\n")
+            await sock.write(Buffer.from("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\nConnection: close\r\n\r\nserver busy\n"))
             await sock.drain(this.options.bodyTimeoutMs)
         } catch (e) {
             // the client went away: nothing to answer
@@ -243,24 +230,73 @@ export class HttpServer {
 
     private async serveConnection(sock: TcpSocket): Promise<void> {
         const o = this.options
-        const conn = new ConnReader(sock, o.maxHeaderBytes)
-        const head = new RequestHead()
+        const host = this.net.host
+        // the connection's input; null while idle (see below)
+        let conn: ConnReader = null
         try {
             for (let served = 0; !this.closing || served === 0; served++) {
-                const status = await this.readHead(conn, head, served > 0)
-                if (status < 0) break // the client closed or went idle: no answer owed
+                // The head. Nothing is held for a request before its first bytes
+                // (no reader, buffer or request object), and an idle connection
+                // waits on the socket itself, one call level from here.
+                const between = served > 0
+                let req: IncomingRequest = null
+                let deadline = 0
+                if (conn && conn.available() > 0) deadline = host.now() + o.headerTimeoutMs
+                else if (conn) {
+                    conn.release()
+                    conn = null
+                }
+                // -1 while waiting (and when the connection ends or idles out: no answer owed), else 0 or the error to answer
+                let status = -1
+                for (;;) {
+                    if (conn && conn.available() > 0) {
+                        if (!req) req = new IncomingRequest(sock, conn)
+                        // each line is judged as it completes: a bad one is answered at once
+                        status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, req)
+                        if (status === 0) {
+                            conn.skip(req.parsed)
+                            sock.setReclaimable(-1)
+                        } else if (status < 0 && conn.end - conn.start === conn.size) status = 431
+                        if (status >= 0) break
+                    }
+                    // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
+                    const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
+                    sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
+                    let timeout: number
+                    if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
+                    else {
+                        timeout = deadline - host.now()
+                        if (timeout <= 0) {
+                            this.stats.timeouts++
+                            status = 408
+                            break
+                        }
+                    }
+                    let got = conn && conn.buf ? 1 : await sock.read(null, 0, 0, timeout)
+                    if (got > 0) {
+                        if (!conn) conn = new ConnReader(sock, o.maxHeaderBytes)
+                        got = await conn.fill(timeout)
+                    }
+                    if (got === 0) {
+                        // the peer closed (mid-head or between requests): nobody to answer
+                        if (sock.ended()) break
+                        // idle with nothing buffered: a keep-alive or first-byte timeout
+                        if (!conn || conn.available() === 0) {
+                            this.stats.timeouts++
+                            break
+                        }
+                        // a partial head and no progress: the deadline runs out above
+                    } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
+                }
+                if (status < 0) break
+                if (status === 0 && req.contentLength > o.maxBodyBytes) status = 413
                 if (status > 0) {
-                    await this.answerError(sock, status, head.version)
+                    await this.answerError(sock, status, req.httpVersion)
                     await this.lingeringClose(conn)
                     break
                 }
-                if (head.contentLength > o.maxBodyBytes) {
-                    await this.answerError(sock, 413, head.version)
-                    await this.lingeringClose(conn)
-                    break
-                }
-                const keepAlive = head.keepAlive && served + 1 < o.maxRequestsPerConnection && !this.closing
-                if (!(await this.serveRequest(sock, conn, head, keepAlive))) {
+                const keepAlive = req.keepAlive && served + 1 < o.maxRequestsPerConnection && !this.closing
+                if (!(await this.serveRequest(sock, conn, req, keepAlive))) {
                     await this.lingeringClose(conn)
                     break
                 }
@@ -268,65 +304,21 @@ export class HttpServer {
         } catch (e) {
             // the connection failed (reset, timeout): nothing more to send
         }
+        if (conn) conn.release()
         this.stats.connectionsActive--
         sock.close()
     }
 
-    /**
-     * Waits for a complete head and parses it. Returns 0 (parsed), an error
-     * status to answer, or -1 when the connection ended or idled out between
-     * requests.
-     */
-    private async readHead(conn: ConnReader, head: RequestHead, between: boolean): Promise<number> {
-        const o = this.options
-        const host = this.net.host
-        let deadline = conn.available() > 0 ? host.now() + o.headerTimeoutMs : 0
-        head.reset()
-        for (;;) {
-            // each line is judged as it completes: a bad one is answered at once
-            const status = parseHead(conn.buf, conn.start, conn.end, o.maxHeaders, head)
-            if (status === 0) {
-                conn.skip(head.parsed)
-                conn.sock.setReclaimable(-1)
-            }
-            if (status >= 0) return status
-            if (conn.start === 0 && conn.end === conn.buf.length) return 431
-            // the exhaustion policy (README, Limits): while we wait, a new client may take this slot
-            const since = deadline === 0 ? host.now() : deadline - o.headerTimeoutMs
-            conn.sock.setReclaimable(deadline === 0 && between ? since : since + o.busyHeaderTimeoutMs)
-            let timeout: number
-            if (deadline === 0) timeout = between ? o.keepAliveTimeoutMs : o.headerTimeoutMs
-            else {
-                timeout = deadline - host.now()
-                if (timeout <= 0) {
-                    this.stats.timeouts++
-                    return 408
-                }
-            }
-            const got = await conn.fill(timeout)
-            if (got === 0) {
-                // the peer closed (mid-head or between requests): nobody to answer
-                if (conn.eof) return -1
-                // idle with nothing buffered: a keep-alive or first-byte timeout
-                if (conn.available() === 0) {
-                    this.stats.timeouts++
-                    return -1
-                }
-                // a partial head and no progress: the deadline runs out above
-            } else if (deadline === 0) deadline = host.now() + o.headerTimeoutMs
-        }
-    }
-
     /** Runs the handler for one request. Returns whether the connection may carry another. */
-    private async serveRequest(sock: TcpSocket, conn: ConnReader, head: RequestHead, keepAlive: boolean): Promise<boolean> {
+    private async serveRequest(sock: TcpSocket, conn: ConnReader, req: IncomingRequest, keepAlive: boolean): Promise<boolean> {
         const o = this.options
-        const res = new ServerResponse(sock, head.version, head.method === "HEAD", keepAlive)
-        res.setHeader("Server", "ds-tcpip")
-        const expect = head.expectContinue
+        const res = new ServerResponse(sock, req.httpVersion === "1.0", req.method === "HEAD", keepAlive)
+        const expect = req.expectContinue
         // RFC 9110 §10.1.1: "100 Continue" when the handler starts reading the
         // body, unless the final response has already begun
-        const body = new BodyReader(conn, head.contentLength, head.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? this.continueSender(sock, res) : null)
-        const req = new IncomingRequest(head, body, sock, conn)
+        if (req.contentLength > 0 || req.chunked || expect) {
+            req.body = new BodyReader(conn, req.contentLength, req.chunked, o.maxBodyBytes, o.bodyTimeoutMs, expect ? this.continueSender(sock, res) : null)
+        }
         this.stats.requests++
         try {
             await this.dispatch(req, res)
@@ -347,7 +339,7 @@ export class HttpServer {
                 sock.abort()
                 return false
             }
-            await this.answerError(sock, status, head.version)
+            await this.answerError(sock, status, req.httpVersion)
             return false
         }
         if (!res.finished) await res.end()
@@ -355,10 +347,10 @@ export class HttpServer {
         if (res.statusCode === 101) return false // upgraded: the handler owns the socket now
         if (!res.keepAlive) return false
         // the next request starts after this one's body
-        if (!body.done()) {
+        if (req.body && !req.body.done()) {
             if (expect && !res.headersSent) return false
             try {
-                await body.skipRest()
+                await req.body.skipRest()
             } catch (e) {
                 this.stats.badBodies++
                 return false
@@ -376,18 +368,21 @@ export class HttpServer {
 
     private async dispatch(req: IncomingRequest, res: ServerResponse): Promise<void> {
         const method = req.method
-        const parts = req.path.split("/")
+        const path = req.path
         // HEAD is answered by the GET route on the second pass
         for (let pass = 0; pass < 2; pass++) {
             const want = pass === 0 ? method : method === "HEAD" ? "GET" : ""
             if (!want) break
             for (const r of this.routes) {
-                if (r.method !== want || !matchParts(r.parts, parts)) continue
-                req.params = captureParams(r.parts, parts)
+                if (r.method !== want) continue
+                const params = r.fixed === r.pattern ? (r.pattern === path ? {} : null) : matchRoute(r, path)
+                if (!params) continue
+                req.params = params
                 await r.handler(req, res)
                 return
             }
         }
+        req.params = {}
         if (this.fallback) {
             await this.fallback(req, res)
             return
@@ -396,7 +391,7 @@ export class HttpServer {
         let pathMatched = false
         const allowed: string[] = []
         for (const r of this.routes) {
-            if (!matchParts(r.parts, parts)) continue
+            if (!matchRoute(r, path)) continue
             pathMatched = true
             if (allowed.indexOf(r.method) < 0) allowed.push(r.method)
         }
@@ -438,9 +433,8 @@ export class HttpServer {
     }
 
     /** A status the server decides by itself; the connection closes after it. */
-    private async answerError(sock: TcpSocket, status: number, version: number): Promise<void> {
-        const res = new ServerResponse(sock, version === 10 ? 10 : 11, false, false)
-        res.setHeader("Server", "ds-tcpip")
+    private async answerError(sock: TcpSocket, status: number, httpVersion: string): Promise<void> {
+        const res = new ServerResponse(sock, httpVersion === "1.0", false, false)
         try {
             await res.send(status, status + "\n")
             await sock.drain(this.options.bodyTimeoutMs)
@@ -458,19 +452,28 @@ export class HttpServer {
     }
 }
 
-function matchParts(pattern: string[], parts: string[]): boolean {
-    if (pattern.length !== parts.length) return false
-    for (let i = 0; i < pattern.length; i++) {
-        const p = pattern[i]
-        if (p.length > 0 && p[0] === ":") {
-            if (parts[i].length === 0) return false
-        } else if (p !== parts[i]) return false
-    }
-    return true
-}
-
-function captureParams(pattern: string[], parts: string[]): any {
+/**
+ * The parameters when path matches the route's pattern, part by part between
+ * "/"s (a ":name" part takes any non-empty part), else null.
+ */
+export function matchRoute(r: Route, path: string): any {
+    const pattern = r.pattern
+    const fixed = r.fixed
+    if (fixed === pattern) return pattern === path ? {} : null
+    if (path.slice(0, fixed.length) !== fixed) return null
     const out: any = {}
-    for (let i = 0; i < pattern.length; i++) if (pattern[i].length > 0 && pattern[i][0] === ":") out[pattern[i].slice(1)] = parts[i]
-    return out
+    for (let i = fixed.length, j = i; ; ) {
+        // the parts pattern[i, pe) and path[j, se)
+        let pe = pattern.indexOf("/", i)
+        if (pe < 0) pe = pattern.length
+        let se = path.indexOf("/", j)
+        if (se < 0) se = path.length
+        if (pe > i && pattern.charCodeAt(i) === 58) {
+            if (se === j) return null
+            out[pattern.slice(i + 1, pe)] = path.slice(j, se)
+        } else if (pattern.slice(i, pe) !== path.slice(j, se)) return null
+        if (pe === pattern.length || se === path.length) return pe === pattern.length && se === path.length ? out : null
+        i = pe + 1
+        j = se + 1
+    }
 }

@@ -1,12 +1,12 @@
 // Reason phrases (RFC 9110 §15) for the statuses the server sends itself or
-// that handlers commonly use. Data, not code: string literals cost no code
-// bytes on the device (array literals are code that pushes each element);
-// the VM's native JSON.parse reads the list (String.split loops per character).
-/** Three-digit codes between spaces: " " + code i + " " starts at 4 * i. */
-const CODES = " 100 101 200 201 204 206 301 302 304 400 401 403 404 405 408 411 413 414 417 426 431 500 501 503 505 "
-const PHRASES: string[] = JSON.parse('["Continue","Switching Protocols","OK","Created","No Content","Partial Content","Moved Permanently","Found","Not Modified","Bad Request","Unauthorized","Forbidden","Not Found","Method Not Allowed","Request Timeout","Length Required","Content Too Large","URI Too Long","Expectation Failed","Upgrade Required","Request Header Fields Too Large","Internal Server Error","Not Implemented","Service Unavailable","HTTP Version Not Supported"]')
+// that handlers commonly use. Data, not code, and not heap: one string
+// literal (in the image, not the heap; an array, or JSON.parse of one, would
+// hold every phrase on the device's heap for good) searched natively.
+const PHRASES =
+    "\n100 Continue\n101 Switching Protocols\n200 OK\n201 Created\n204 No Content\n206 Partial Content\n301 Moved Permanently\n302 Found\n304 Not Modified\n400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n408 Request Timeout\n411 Length Required\n413 Content Too Large\n414 URI Too Long\n417 Expectation Failed\n426 Upgrade Required\n431 Request Header Fields Too Large\n500 Internal Server Error\n501 Not Implemented\n503 Service Unavailable\n505 HTTP Version Not Supported\n"
 
 export function reasonPhrase(code: number): string {
-    const i = CODES.indexOf(" " + code + " ")
-    return i >= 0 ? PHRASES[i >> 2] : "Status"
+    if (code === 200) return "OK"
+    const i = PHRASES.indexOf("\n" + code + " ")
+    return i < 0 ? "Status" : PHRASES.slice(i + 5, PHRASES.indexOf("\n", i + 1))
 }

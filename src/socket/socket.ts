@@ -13,7 +13,7 @@
 
 import { Stack } from "../stack.js"
 import { TcpConnection } from "../tcp/connection.js"
-import { TcpListener } from "../tcp/tcp.js"
+import { Tcp, TcpListener } from "../tcp/tcp.js"
 import { TcpError, TcpState, TCP_ERROR_NAMES, TCP_STATE_NAMES } from "../tcp/state.js"
 import { ipToString } from "../wire/bytes.js"
 
@@ -160,12 +160,12 @@ export class TcpSocket {
     readonly remoteAddress: string
     readonly remotePort: number
     readonly localPort: number
-    private readonly net: Net
+    private readonly tcp: Tcp
     private readonly conn: TcpConnection
     private readonly generation: number
 
     constructor(net: Net, conn: TcpConnection) {
-        this.net = net
+        this.tcp = net.stack.tcp
         this.conn = conn
         this.generation = conn.generation
         this.remoteAddress = ipToString(conn.remoteIp)
@@ -199,16 +199,19 @@ export class TcpSocket {
      * Reads up to len bytes into buf[off]; waits until at least one is there.
      * Returns 0 at the end of the stream (the peer's FIN), or when timeoutMs
      * passes with nothing to read (check readable()/state() to tell which).
-     * Throws the connection's error (ECONNRESET, ETIMEDOUT...).
+     * Throws the connection's error (ECONNRESET, ETIMEDOUT...). With buf
+     * null it reads nothing: it waits the same way and returns the bytes that
+     * can be read.
      */
     async read(buf: Buffer, off: number, len: number, timeoutMs?: number): Promise<number> {
-        const host = this.net.host
-        const deadline = timeoutMs ? host.now() + timeoutMs : 0
+        const host = this.host
+        // the clock is read only when there is something to wait for
+        let deadline = 0
         for (;;) {
             const c = this.live()
-            const n = this.net.stack.tcp.recv(c, buf, off, len, host.now())
+            const n = buf ? this.tcp.recv(c, buf, off, len, host.now()) : c.readable()
             if (n > 0) {
-                host.kick()
+                if (buf) host.kick()
                 return n
             }
             if (c.finReceived) return 0
@@ -216,7 +219,9 @@ export class TcpSocket {
                 if (c.error !== TcpError.None) throw this.failure(c.error)
                 return 0
             }
-            const left = deadline ? deadline - host.now() : 0
+            const now = host.now()
+            if (timeoutMs && deadline === 0) deadline = now + timeoutMs
+            const left = deadline ? deadline - now : 0
             if (deadline && left <= 0) return 0
             await host.wait(this.signal, left)
         }
@@ -228,14 +233,14 @@ export class TcpSocket {
      * the connection's error.
      */
     async write(buf: Buffer, off?: number, len?: number): Promise<void> {
-        const host = this.net.host
+        const host = this.host
         let at = off || 0
         const end = at + (len === undefined ? buf.length - at : len)
         while (at < end) {
             const c = this.live()
             if (c.error !== TcpError.None) throw this.failure(c.error)
-            if (!this.net.stack.tcp.canSend(c)) throw new SocketError("EPIPE", "sending is shut down")
-            const n = this.net.stack.tcp.send(c, buf, at, end - at, host.now())
+            if (!this.tcp.canSend(c)) throw new SocketError("EPIPE", "sending is shut down")
+            const n = this.tcp.send(c, buf, at, end - at, host.now())
             host.kick()
             at += n
             if (at < end) await host.wait(this.signal, 0)
@@ -244,7 +249,7 @@ export class TcpSocket {
 
     /** Waits until everything written has been acknowledged (or the connection failed). */
     async drain(timeoutMs?: number): Promise<boolean> {
-        const host = this.net.host
+        const host = this.host
         const deadline = timeoutMs ? host.now() + timeoutMs : 0
         for (;;) {
             if (!this.valid()) return false
@@ -260,38 +265,38 @@ export class TcpSocket {
     /** No more writes: a FIN follows the queued data. Reading goes on. */
     shutdown(): void {
         if (!this.valid()) return
-        this.net.stack.tcp.shutdown(this.conn, this.net.host.now())
-        this.net.host.kick()
+        this.tcp.shutdown(this.conn, this.host.now())
+        this.host.kick()
     }
 
     /** Done with the socket: a graceful close (a reset if unread data is left). The handle is dead afterwards. */
     close(): void {
         if (!this.valid()) return
-        this.net.stack.tcp.close(this.conn, this.net.host.now())
+        this.tcp.close(this.conn, this.host.now())
         // a task blocked in read() or write() on this handle wakes and sees EBADF
-        this.net.host.raise(this.signal)
-        this.net.host.kick()
+        this.host.raise(this.signal)
+        this.host.kick()
     }
 
     /** Resets the connection and releases the handle. */
     abort(): void {
         if (!this.valid()) return
-        const tcp = this.net.stack.tcp
-        tcp.abort(this.conn, this.net.host.now())
-        tcp.close(this.conn, this.net.host.now())
-        this.net.host.raise(this.signal)
-        this.net.host.kick()
+        const tcp = this.tcp
+        tcp.abort(this.conn, this.host.now())
+        tcp.close(this.conn, this.host.now())
+        this.host.raise(this.signal)
+        this.host.kick()
     }
 
     /** Holds small writes back until uncork(), which sends them at once (Linux's TCP_CORK). */
     cork(): void {
-        if (this.valid()) this.net.stack.tcp.cork(this.conn)
+        if (this.valid()) this.tcp.cork(this.conn)
     }
 
     uncork(): void {
         if (!this.valid()) return
-        this.net.stack.tcp.uncork(this.conn, this.net.host.now())
-        this.net.host.kick()
+        this.tcp.uncork(this.conn, this.host.now())
+        this.host.kick()
     }
 
     /** Nagle off (true) or on (false); RFC 896. */
@@ -307,8 +312,8 @@ export class TcpSocket {
         if (idleMs) c.keepIdleMs = idleMs
         if (intervalMs) c.keepIntervalMs = intervalMs
         if (count) c.keepCount = count
-        this.net.stack.tcp.armKeepAlive(c, this.net.host.now())
-        this.net.host.kick()
+        this.tcp.armKeepAlive(c, this.host.now())
+        this.host.kick()
     }
 
     /**
@@ -317,15 +322,15 @@ export class TcpSocket {
      * server offers a connection while it waits for a request.
      */
     setReclaimable(at: number): void {
-        if (this.valid()) this.net.stack.tcp.reclaimAt[this.conn.id] = at
+        if (this.valid()) this.tcp.reclaimAt[this.conn.id] = at
     }
 
     /** Resets the connection after ms without data either way (0: never). */
     setIdleTimeout(ms: number): void {
         if (!this.valid()) return
         this.conn.idleTimeoutMs = ms
-        this.net.stack.tcp.armKeepAlive(this.conn, this.net.host.now())
-        this.net.host.kick()
+        this.tcp.armKeepAlive(this.conn, this.host.now())
+        this.host.kick()
     }
 
     private valid(): boolean {

@@ -27,10 +27,12 @@ test("request line, fields, framing and connection semantics", () => {
     const { status, head } = parse("POST /echo?x=1 HTTP/1.1\r\nHost: dev\r\nContent-Length: 12\r\nX-A:  spaced value \t\r\nConnection: close\r\n\r\n")
     assert.equal(status, 0)
     assert.equal(head.method, "POST")
-    assert.equal(head.target, "/echo?x=1")
-    assert.equal(head.version, 11)
+    assert.equal(head.url, "/echo?x=1")
+    assert.equal(head.path, "/echo")
+    assert.equal(head.query, "x=1")
+    assert.equal(head.httpVersion, "1.1")
     assert.equal(head.contentLength, 12)
-    assert.equal(head.header("x-a"), "spaced value")
+    assert.equal(head.headers["x-a"], "spaced value")
     assert.equal(head.keepAlive, false)
     const h10 = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
     assert.equal(h10.status, 0)
@@ -103,7 +105,7 @@ test("fed in any pieces, the parser decides what it decides on the whole head (p
             assert.equal(got, want)
             if (want === 0) {
                 assert.equal(head.parsed, whole.parsed)
-                assert.deepEqual([head.method, head.target, head.names, head.values, head.contentLength, head.chunked], [whole.method, whole.target, whole.names, whole.values, whole.contentLength, whole.chunked])
+                assert.deepEqual([head.method, head.url, head.headers, head.contentLength, head.chunked], [whole.method, whole.url, whole.headers, whole.contentLength, whole.chunked])
             }
         }),
         { seed: 9, numRuns: 3000 },
