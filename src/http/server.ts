@@ -146,6 +146,10 @@ export class HttpServer {
     readonly options: HttpServerOptions
     private readonly net: Net
     private readonly routes: Route[] = []
+    /** "METHOD path" of every route without parameters -> its index in routes (the first one registered). */
+    private readonly exact: any = {}
+    /** The indices of the routes with parameters, in registration order. */
+    private readonly withParams: number[] = []
     private fallback: Handler
     private server: TcpServer = null
     private closing = false
@@ -165,7 +169,11 @@ export class HttpServer {
     /** Adds a route; pattern parts starting with ":" capture into req.params. HEAD falls back to GET. */
     route(method: string, pattern: string, handler: Handler): this {
         const param = ("/" + pattern).indexOf("/:") // where the first ":" part starts
-        this.routes.push({ method: method.toUpperCase(), pattern, fixed: param < 0 ? pattern : pattern.slice(0, param), handler })
+        const m = method.toUpperCase()
+        const key = m + " " + pattern
+        if (param >= 0) this.withParams.push(this.routes.length)
+        else if (this.exact[key] === undefined) this.exact[key] = this.routes.length
+        this.routes.push({ method: m, pattern, fixed: param < 0 ? pattern : pattern.slice(0, param), handler })
         return this
     }
 
@@ -373,12 +381,23 @@ export class HttpServer {
         for (let pass = 0; pass < 2; pass++) {
             const want = pass === 0 ? method : method === "HEAD" ? "GET" : ""
             if (!want) break
-            for (const r of this.routes) {
+            // a route without parameters is found by its key at once; one with
+            // parameters registered before it still comes first (registration order)
+            const hit = this.exact[want + " " + path]
+            const before = hit === undefined ? this.routes.length : hit
+            for (const k of this.withParams) {
+                if (k > before) break
+                const r = this.routes[k]
                 if (r.method !== want) continue
-                const params = r.fixed === r.pattern ? (r.pattern === path ? {} : null) : matchRoute(r, path)
+                const params = matchRoute(r, path)
                 if (!params) continue
                 req.params = params
                 await r.handler(req, res)
+                return
+            }
+            if (hit !== undefined) {
+                req.params = {}
+                await this.routes[hit].handler(req, res)
                 return
             }
         }

@@ -31,3 +31,27 @@ test("a path matches a pattern part by part; a :name part takes any non-empty pa
         for (const path of paths) assert.deepEqual(matchRoute(r, path), bySplit(pattern, path), `${pattern} ${path}`)
     }
 })
+
+test("dispatch: the first route registered that matches wins, whether it has parameters or not; HEAD falls back to GET", async () => {
+    const server = new HttpServer({ host: { spawn: () => {} } } as any)
+    const took: string[] = []
+    const route = (pattern: string, name: string, method = "GET") => server.route(method, pattern, async (req: any) => void took.push(name + " " + JSON.stringify(req.params)))
+    route("/a/:x", "param-first")
+    route("/a/b", "static-after")
+    route("/c/d", "static-first")
+    route("/c/:x", "param-after")
+    route("/c/d", "static-again")
+    route("/p", "post", "POST")
+    const dispatch = async (method: string, path: string) => {
+        const res = { send: async (status: number) => void took.push("status " + status), setHeader: () => {} }
+        await (server as any).dispatch({ method, path }, res)
+        return took.pop()
+    }
+    assert.equal(await dispatch("GET", "/a/b"), 'param-first {"x":"b"}')
+    assert.equal(await dispatch("GET", "/c/d"), "static-first {}")
+    assert.equal(await dispatch("GET", "/c/e"), 'param-after {"x":"e"}')
+    assert.equal(await dispatch("HEAD", "/c/d"), "static-first {}")
+    assert.equal(await dispatch("POST", "/p"), "post {}")
+    assert.equal(await dispatch("GET", "/p"), "status 405")
+    assert.equal(await dispatch("GET", "/nothing"), "status 404")
+})
