@@ -333,13 +333,19 @@ export class TcpSocket {
         this.host.kick()
     }
 
+    /** The handle still names its connection: the user holds it (so it is in use) and it was not freed since. */
     private valid(): boolean {
-        return this.conn.inUse && this.conn.generation === this.generation && this.conn.userOwned
+        const c = this.conn
+        if (!c.userOwned) return false
+        return c.generation === this.generation
     }
 
     private live(): TcpConnection {
-        if (!this.valid()) throw new SocketError("EBADF", "socket is closed")
-        return this.conn
+        const c = this.conn
+        if (c.userOwned) {
+            if (c.generation === this.generation) return c
+        }
+        throw new SocketError("EBADF", "socket is closed")
     }
 
     private failure(err: TcpError): SocketError {

@@ -35,9 +35,10 @@ export class RttEstimator {
         this.update()
     }
 
-    /** §5.5: the timer expired, back off. */
+    /** §5.5: the timer expired, back off (the RTO is at least minRto already). */
     backoff(): void {
-        this.rto = this.clamp(this.rto * 2)
+        const v = this.rto * 2
+        this.rto = v > this.maxRto ? this.maxRto : v
     }
 
     /** The timeout without backoff, after new data is acknowledged (§5.7 keeps backoff until then). */
@@ -45,15 +46,12 @@ export class RttEstimator {
         if (this.srtt > 0) this.update()
     }
 
-    /** RTO = SRTT + max(G, 4 * RTTVAR), §2.2-2.4. */
+    /** RTO = SRTT + max(G, 4 * RTTVAR), §2.2-2.4, within [minRto, maxRto]. */
     private update(): void {
         const k = 4 * this.rttvar
-        this.rto = this.clamp(this.srtt + (k > this.granularity ? k : this.granularity))
-    }
-
-    private clamp(v: number): number {
-        if (v < this.minRto) return this.minRto
-        if (v > this.maxRto) return this.maxRto
-        return Math.ceil(v)
+        const v = this.srtt + (k > this.granularity ? k : this.granularity)
+        if (v < this.minRto) this.rto = this.minRto
+        else if (v > this.maxRto) this.rto = this.maxRto
+        else this.rto = Math.ceil(v)
     }
 }
