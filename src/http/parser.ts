@@ -103,10 +103,33 @@ export function text(buf: Buffer, a: number, b: number): string {
     return t.toString()
 }
 
-/** s[a, b) without leading and trailing SP and HT (OWS). */
-function trimOws(s: string, a: number, b: number): string {
-    for (let c = s.charCodeAt(a); a < b && (c === SP || c === HT); c = s.charCodeAt(a)) a++
-    for (let c = s.charCodeAt(b - 1); b > a && (c === SP || c === HT); c = s.charCodeAt(b - 1)) b--
+/**
+ * s[a, b) without leading and trailing SP and HT (OWS). (Nested ifs, not
+ * && and ||: the compiler makes each of those a temporary and two jumps, and
+ * this runs for every field of every request.)
+ */
+export function trimOws(s: string, a: number, b: number): string {
+    // the usual field: one SP after the colon, a value that starts and ends
+    // with a visible character (NaN past the end compares false)
+    if (s.charCodeAt(a) === SP) {
+        if (s.charCodeAt(a + 1) > SP) {
+            if (s.charCodeAt(b - 1) > SP) return s.slice(a + 1, b)
+        }
+    }
+    while (a < b) {
+        const c = s.charCodeAt(a)
+        if (c !== SP) {
+            if (c !== HT) break
+        }
+        a++
+    }
+    while (b > a) {
+        const c = s.charCodeAt(b - 1)
+        if (c !== SP) {
+            if (c !== HT) break
+        }
+        b--
+    }
     return s.slice(a, b)
 }
 
@@ -140,11 +163,21 @@ export function parseHead(buf: Buffer, start: number, end: number, maxHeaders: n
             if (p < s.length && out.method !== "" && (c === SP || c === HT)) return 400
             return -1
         }
+        // the first CR of the line is the one right before its LF (cr < p: none at all)
+        if (cr !== lf - 1) return 400
+        if (cr < p) return 400
         // a DEL is in no part of a head
-        if (cr < 0 || cr !== lf - 1 || (del >= p && del < lf)) return 400
+        if (del >= p) {
+            if (del < lf) return 400
+        }
         const line = s.slice(p, cr)
-        out.parsed = ascii ? at + lf + 1 - start : buf.indexOf(LF, start + out.parsed) + 1 - start
-        const status = headLine(line, ascii && JSON.stringify(line).length === line.length + 2, maxHeaders, out)
+        // printable ASCII without quotes or backslashes: JSON.stringify adds only its two quotes
+        let plain = false
+        if (ascii) {
+            out.parsed = at + lf + 1 - start
+            plain = JSON.stringify(line).length === line.length + 2
+        } else out.parsed = buf.indexOf(LF, start + out.parsed) + 1 - start
+        const status = headLine(line, plain, maxHeaders, out)
         if (status >= 0) return status
         p = lf + 1
     }
@@ -205,8 +238,13 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     // field-name ":" OWS field-value OWS; a name is a token right before the colon (no "name :", §5.1)
     const colon = line.indexOf(":")
     const name = line.slice(0, colon < 0 ? 0 : colon).toLowerCase()
-    const known = plain && colon > 0 ? FIELDS.indexOf(":" + name + ":") : -1
-    if (known < 0 && !isToken(line.slice(0, colon < 0 ? 0 : colon))) return 400
+    let known = -1
+    if (plain) {
+        if (colon > 0) known = FIELDS.indexOf(":" + name + ":")
+    }
+    if (known < 0) {
+        if (!isToken(line.slice(0, colon < 0 ? 0 : colon))) return 400
+    }
     if (!plain) {
         for (let i = colon + 1; i < n; i++) {
             const c = line.charCodeAt(i)
@@ -252,7 +290,9 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
         out.expectContinue = out.httpVersion === "1.1"
     }
     // RFC 9112 §6.3: Transfer-Encoding with Content-Length is an attack or a bug
-    if (out.chunked && out.contentLength >= 0) return 400
+    if (out.chunked) {
+        if (out.contentLength >= 0) return 400
+    }
     return -1
 }
 
