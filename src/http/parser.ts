@@ -108,7 +108,7 @@ export function text(buf: Buffer, a: number, b: number): string {
  * && and ||: the compiler makes each of those a temporary and two jumps, and
  * this runs for every field of every request.)
  */
-export function trimOws(s: string, a: number, b: number): string {
+function trimOws(s: string, a: number, b: number): string {
     // the usual field: one SP after the colon, a value that starts and ends
     // with a visible character (NaN past the end compares false)
     if (s.charCodeAt(a) === SP) {
