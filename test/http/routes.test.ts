@@ -43,7 +43,7 @@ test("dispatch: the first route registered that matches wins, whether it has par
     route("/c/d", "static-again")
     route("/p", "post", "POST")
     const dispatch = async (method: string, path: string) => {
-        const res = { send: async (status: number) => void took.push("status " + status), setHeader: () => {} }
+        const res = { send: async (status: number): Promise<void> => void took.push("status " + status), setHeader: (): void => {} }
         await (server as any).dispatch({ method, path }, res)
         return took.pop()
     }
