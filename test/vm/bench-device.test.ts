@@ -1,7 +1,9 @@
 // npm run bench:device's measuring code (bench/device.ts) on its device
 // programs: the figures exist, are sane, and are deterministic (the same
-// image measured twice gives the same opcode counts). No budgets here: the
-// targets of issue 9 are asserted elsewhere once they are met.
+// image measured twice gives the same opcode counts), and they meet the
+// device's budgets (opcodes and heap are deterministic, so they may be):
+// at most 8,000 opcodes per received full segment and per keep-alive request,
+// at least 16 KiB of heap left for the application with the default limits.
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -104,4 +106,9 @@ test("bench:device heap figures are sane, and the report has the lines of issue 
         ["heap left for the application", /^heap left for the application: (-?\d+) bytes$/m],
     ]
     for (const [label, re] of pairs) assert.equal(figure(label), reported(re), `README "${label}" (run npm run bench:device and update it)`)
+
+    // the budgets
+    assert.ok(reported(pairs[0][1]) <= 8000, "opcodes per received segment over 8,000")
+    assert.ok(reported(pairs[2][1]) <= 8000, "opcodes per keep-alive request over 8,000")
+    assert.ok(reported(pairs[4][1]) >= 16384, "less than 16 KiB of heap left for the application")
 })
