@@ -20,6 +20,9 @@ export function hex(n: number): string {
 
 const CRLF = Buffer.from("\r\n")
 
+/** A text body up to this many bytes is sent in one write with the head. */
+const SMALL_BODY = 256
+
 /** @devsWhenUsed */
 export class ServerResponse {
     statusCode = 200
@@ -147,11 +150,21 @@ export class ServerResponse {
         const sock = this.sock
         const given = data !== undefined && data !== null
         if (!this.headersSent && (!given || typeof data === "string")) {
-            // head and body (text) leave in one write
             const body = given ? (data as string) : ""
-            const n = given ? Buffer.from(body).length : 0
+            // the body's UTF-8 bytes: its length, and what is sent when it is long
+            const b = given ? Buffer.from(body) : null
+            const n = given ? b.length : 0
             if ((given || this.statusCode !== 101) && this.find("content-length") < 0) this.fields += "Content-Length: " + n + "\r\n"
-            await this.writeHead(0, body)
+            if (n <= SMALL_BODY) {
+                // head and a short body leave in one write
+                await this.writeHead(0, body)
+            } else {
+                // a long one (a /status document) is written as it is: joining it
+                // to the head would take two more copies of it at once, a few KB
+                // of contiguous heap a device may not have (corked: the same segments)
+                await this.writeHead(0)
+                if (!this.noBody) await sock.write(b)
+            }
             if (!this.noBody) this.bytesWritten += n
         } else if (given) {
             const b = data as Buffer
