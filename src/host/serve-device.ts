@@ -46,7 +46,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
     const tapName = opts.get("tap")
     if (!tapName) fail("serve --device needs --tap IF\n" + USAGE)
     const dhcp = opts.has("dhcp")
-    if (dhcp && (opts.has("ip") || opts.has("gateway"))) fail("give --ip (and --gateway) or --dhcp, not both\n" + USAGE, 2)
+    if (dhcp && (opts.has("ip") || opts.has("gateway"))) fail("give --ip (and --gateway) or --dhcp, not both", 64)
     let lease: { ip: number; netmask: number; router: number } = null
     if (!dhcp) {
         const text = opts.get("ip") ?? DEFAULT_IP
