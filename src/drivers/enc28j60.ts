@@ -269,9 +269,9 @@ export class Enc28j60 implements NetDriver {
     // ---- the loop's work -------------------------------------------------------
 
     transmit(frame: Buffer, length: number): void {
-        if (length > MAX_FRAME) this.counters.txTooBig++
-        else if (!this.queue.put(frame, length)) this.counters.txQueueFull++
-        else if (this.onQueued) this.onQueued()
+        if (this.queue.put(frame, length, this.counters)) {
+            if (this.onQueued) this.onQueued()
+        }
     }
 
     /** Frames waiting to be sent. */

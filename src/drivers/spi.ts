@@ -67,10 +67,20 @@ export class TxQueue {
         }
     }
 
-    /** Copies the frame in; false when full or too big (the caller counts it). */
-    put(frame: Buffer, length: number): boolean {
+    /**
+     * A driver's transmit(): copies the frame in, or counts it in `counters`
+     * as too big or as dropped on a full queue. True when it was queued.
+     */
+    put(frame: Buffer, length: number, counters: DriverCounters): boolean {
         const n = this.slots.length
-        if (this.count === n || length > this.maxFrame) return false
+        if (length > this.maxFrame) {
+            counters.txTooBig++
+            return false
+        }
+        if (this.count === n) {
+            counters.txQueueFull++
+            return false
+        }
         const i = (this.first + this.count) % n
         this.slots[i].blitAt(this.head, frame, 0, length)
         this.lengths[i] = length

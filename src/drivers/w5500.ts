@@ -144,9 +144,9 @@ export class W5500 implements NetDriver {
     }
 
     transmit(frame: Buffer, length: number): void {
-        if (length > MAX_FRAME) this.counters.txTooBig++
-        else if (!this.queue.put(frame, length)) this.counters.txQueueFull++
-        else if (this.onQueued) this.onQueued()
+        if (this.queue.put(frame, length, this.counters)) {
+            if (this.onQueued) this.onQueued()
+        }
     }
 
     pending(): number {
