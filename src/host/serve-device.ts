@@ -8,14 +8,8 @@
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
 import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
+import { parseCidr } from "./runner.js"
 import { ipToString, parseIp } from "../wire/bytes.js"
-
-/** parseIp, or NaN for text that is not a dotted quad. */
-function parseIpOrNaN(text: string): number {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return NaN
-    const ip = parseIp(text)
-    return text.split(".").every((p) => Number(p) <= 255) ? ip : NaN
-}
 
 const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip ADDR/PREFIX [--gateway ADDR] | --dhcp] [--entry FILE]"
 const DEFAULT_IP = "198.18.0.2/24"
@@ -50,13 +44,17 @@ export async function serveDevice(argv: string[]): Promise<void> {
     let lease: { ip: number; netmask: number; router: number } = null
     if (!dhcp) {
         const text = opts.get("ip") ?? DEFAULT_IP
-        const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text)
-        const ip = m ? parseIpOrNaN(m[1]) : NaN
-        const prefix = m ? Number(m[2]) : NaN
-        if (!(ip >= 0) || !(prefix >= 8 && prefix <= 30)) fail(`--ip ${text}: want ADDR/PREFIX, e.g. 198.18.0.2/24 (prefix 8 to 30)`, 64)
-        const router = opts.has("gateway") ? parseIpOrNaN(opts.get("gateway")) : 0
-        if (!(router >= 0)) fail(`--gateway ${opts.get("gateway")}: not an IPv4 address`, 64)
-        lease = { ip, netmask: (0xffffffff << (32 - prefix)) >>> 0, router }
+        let cidr: { ip: number; netmask: number; prefix: number } = null
+        try {
+            // the prefix is not optional here: the lease carries the mask
+            if (text.indexOf("/") > 0) cidr = parseCidr(text)
+        } catch {
+            cidr = null
+        }
+        if (!cidr || cidr.prefix < 8) fail(`--ip ${text}: want ADDR/PREFIX, e.g. 198.18.0.2/24 (prefix 8 to 30)`, 64)
+        const router = opts.has("gateway") ? parseIp(opts.get("gateway")) : 0
+        if (router < 0) fail(`--gateway ${opts.get("gateway")}: not an IPv4 address`, 64)
+        lease = { ip: cidr.ip, netmask: cidr.netmask, router }
     }
     if (typeof process.getuid === "function" && process.getuid() !== 0) fail("serve opens a TAP device and needs root (run it with sudo)", 77)
     if (!existsSync("/dev/net/tun")) fail("/dev/net/tun is missing: load the tun module (modprobe tun)")
