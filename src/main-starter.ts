@@ -16,12 +16,15 @@ import { ServerResponse } from "./http/response.js"
 import { EventStream } from "./http/sse.js"
 import { deviceSocketHost } from "./device/socket-host.js"
 import { runNetwork } from "./device/runner.js"
-import { deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
+import { boardHostname, deviceMac, openEnc28j60, runEthernet } from "./device/board-driver.js"
 import { startDhcp } from "./services/dhcp.js"
 import { startMdns } from "./services/mdns.js"
 import { FiberSignal } from "./device/signal.js"
 
-/** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
+/**
+ * The device's name on the LAN, http://NAME.local/ (letters, digits and '-'),
+ * unless the board's .board.json has a "hostname"; NAME-2 if it is taken.
+ */
 const NAME = "ds-tcpip"
 
 const log = (line: string) => console.log(line)
@@ -56,10 +59,11 @@ if (eth) {
     })
     server.listen(80)
 
-    // the name in use once probed: NAME, or NAME-2 ... if another device has it
-    const mdns = startMdns(stack, { name: NAME, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
+    // the name in use once probed: the name, or NAME-2 ... if another device has it
+    const name = boardHostname(NAME, log)
+    const mdns = startMdns(stack, { name, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
     startDhcp(net, {
-        hostName: NAME,
+        hostName: name,
         onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + mdns.name + ".local/" : "address lost"),
     })
 }

@@ -13,6 +13,7 @@ import { W5500 } from "../drivers/w5500.js"
 import { DriverCounters, FrameSink, SpiBus } from "../drivers/spi.js"
 import { NetDriver } from "../driver.js"
 import { FiberSignal } from "./signal.js"
+import { validHostname } from "../services/mdns.js"
 
 /**
  * The runtime's GPIO object: the board's pins by label.
@@ -56,6 +57,24 @@ export function boardSpiBus(hz: number): SpiBus {
               }
             : null,
     }
+}
+
+/** ds._dcfgString takes any key; its typings list only the runtime's own. */
+type DsConfig = typeof ds & { _dcfgString(key: string): any }
+
+/**
+ * The device's name on the LAN (NAME.local, and DHCP's host name): the
+ * "hostname" of the device's configuration, which is a top-level key of the
+ * board's .board.json (flashed with the firmware) or a
+ * configureHardware({ hostname }) in the program; else `fallback`. A name
+ * validHostname() refuses is logged and not used.
+ */
+export function boardHostname(fallback: string, log: (line: string) => void): string {
+    const name = (ds as DsConfig)._dcfgString("hostname")
+    if (typeof name !== "string") return fallback
+    if (validHostname(name)) return name
+    log('hostname "' + name + '" of the configuration is not a host name (letters, digits, \'-\'): using ' + fallback)
+    return fallback
 }
 
 /** A locally administered MAC address from the device's 64-bit identifier. */

@@ -12,12 +12,15 @@ import { Net } from "../socket/socket.js"
 import { startDemo } from "../app/demo.js"
 import { deviceSocketHost } from "./socket-host.js"
 import { runNetwork } from "./runner.js"
-import { EthDriver, runEthernet } from "./board-driver.js"
+import { EthDriver, boardHostname, runEthernet } from "./board-driver.js"
 import { FiberSignal } from "./signal.js"
 import { startDhcp } from "../services/dhcp.js"
 import { startMdns } from "../services/mdns.js"
 
-/** The device's name on the LAN: http://NAME.local/ (letters, digits and '-'); NAME-2 if it is taken. */
+/**
+ * The device's name on the LAN, http://NAME.local/, unless the board's
+ * configuration has a "hostname" (boardHostname); NAME-2 if it is taken.
+ */
 export const DEVICE_NAME = "ds-tcpip"
 
 export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, log: (line: string) => void): void {
@@ -47,10 +50,11 @@ export function startDemoDevice(eth: EthDriver, mac: Buffer, kick: FiberSignal, 
         },
     })
     log("mac " + macToString(mac, 0) + ", asking DHCP for an address")
-    // the name in use once probed: DEVICE_NAME, or DEVICE_NAME-2 ... if another device has it
-    const mdns = startMdns(stack, { name: DEVICE_NAME, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
+    // the name in use once probed: the name, or NAME-2 ... if another device has it
+    const name = boardHostname(DEVICE_NAME, log)
+    const mdns = startMdns(stack, { name, service: "_http._tcp", port: 80, txt: ["path=/"] }, ds.millis())
     startDhcp(net, {
-        hostName: DEVICE_NAME,
+        hostName: name,
         onChange: (bound: boolean) => log(bound ? "address " + ipToString(stack.ip) + ": http://" + mdns.name + ".local/" : "address lost"),
     })
 }

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
 import { RealTimeRunner } from "./runner.js"
 import { DhcpClient, startDhcp } from "../services/dhcp.js"
-import { MdnsResponder, startMdns } from "../services/mdns.js"
+import { MdnsResponder, startMdns, validHostname } from "../services/mdns.js"
 import { DnsResolver } from "../services/dns.js"
 import { request } from "../http/client.js"
 import { ipToString, parseIp } from "../wire/bytes.js"
@@ -29,10 +29,7 @@ export interface ServicesOptions {
     log: (line: string) => void
 }
 
-/** Letters, digits and '-', 1..40 long, not starting or ending with '-' (RFC 1123 §2.1, shortened to fit our buffers). */
-export function validHostname(name: string): boolean {
-    return /^[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?$/.test(name)
-}
+export { validHostname }
 
 /**
  * Starts DHCP and/or mDNS for `serve` on a started runner; prints the leased

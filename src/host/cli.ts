@@ -344,7 +344,7 @@ const COMMANDS: CommandSpec[] = [
             { name: "tap", value: "IF", help: "the TAP interface" },
             { name: "ip", value: "ADDR/PREFIX", help: "the device's address, in the subnet of the TAP's kernel side" },
             { name: "dhcp", flag: true, help: "take the address from a DHCP server instead of --ip, and answer to NAME.local" },
-            { name: "hostname", value: "NAME", default: "ds-tcpip", help: "with --dhcp: the name for DHCP (option 12) and mDNS" },
+            { name: "hostname", value: "NAME", default: "ds-tcpip", help: "the name for DHCP (option 12) and mDNS: with --dhcp, or with --device (the firmware's configured hostname)" },
             { name: "gateway", value: "ADDR", help: "the default gateway (none: only the subnet is reachable)" },
             { name: "mac", value: "MAC", help: "the device's MAC address (default: a random locally administered one)" },
             { name: "netns", value: "NS", help: "the TAP is in this network namespace" },

@@ -4,6 +4,7 @@
 // TAP). Nothing in the bytecode knows it is not on a board.
 import { DeviceVm } from "./vm/vm.js"
 import { buildDevice } from "./vm/build.js"
+import { DcfgValue, withImageConfig } from "./vm/dcfg.js"
 import { Enc28j60Model } from "./models/enc28j60.js"
 import { W5500Model } from "./models/w5500.js"
 import { FrameLink } from "./runner.js"
@@ -49,6 +50,12 @@ export interface VmDeviceOptions {
     echo?: boolean
     /** Called with each line the program prints. */
     onLine?: (line: string) => void
+    /**
+     * What a board's .board.json would carry for the firmware to read with
+     * ds._dcfgString(key), such as { hostname: "kitchen" }: written into the
+     * image's configuration (vm/dcfg.ts).
+     */
+    config?: Record<string, DcfgValue>
 }
 
 export class VmDevice {
@@ -73,7 +80,8 @@ export class VmDevice {
     static async start(o: VmDeviceOptions = {}): Promise<VmDevice> {
         const chip = o.chip === undefined ? "enc28j60" : o.chip
         if (chip !== null && CHIPS.indexOf(chip) < 0) throw new Error(`no model of chip "${chip}" (have: ${CHIPS.join(", ")})`)
-        const bytecode = o.bytecode ?? (await buildDevice(o.entry ?? entryFor(chip ?? "enc28j60"))).bytecode
+        let bytecode = o.bytecode ?? (await buildDevice(o.entry ?? entryFor(chip ?? "enc28j60"))).bytecode
+        if (o.config) bytecode = withImageConfig(bytecode, o.config)
         const model = chip ? newModel(chip) : null
         const vm = await DeviceVm.create({ spi: model ?? undefined, echo: o.echo, connect: o.connect })
         vm.deploy(bytecode)

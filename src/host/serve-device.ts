@@ -1,17 +1,21 @@
-// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip A/P [--gateway G] | --dhcp]`:
+// `ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip A/P [--gateway G] | --dhcp] [--hostname NAME]`:
 // the firmware itself (src/main.ts, built with devs) in the DeviceScript VM
 // on real time, its SPI bus wired to a model of the Ethernet chip, the
 // model's wire bridged to a TAP. The firmware takes its address from DHCP
-// and answers to ds-tcpip.local, as on a LAN. With --dhcp a DHCP server on
+// and answers to NAME.local, as on a LAN. With --dhcp a DHCP server on
 // the TAP's network gives it; otherwise a DHCP server on the device's own
-// wire (wire-dhcp.ts) gives it --ip (default 198.18.0.2/24).
+// wire (wire-dhcp.ts) gives it --ip (default 198.18.0.2/24). --hostname NAME
+// is given to the firmware as a board's configuration would give it (the
+// "hostname" key it reads with ds._dcfgString; vm/dcfg.ts); without it the
+// firmware uses its own default, ds-tcpip.
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
 import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
 import { parseCidr } from "./runner.js"
 import { ipToString, parseIp } from "../wire/bytes.js"
+import { validHostname } from "../services/mdns.js"
 
-const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip ADDR/PREFIX [--gateway ADDR] | --dhcp] [--entry FILE]"
+const USAGE = "usage: ds-tcpip serve --device [--chip enc28j60|w5500] --tap IF [--netns NS] [--ip ADDR/PREFIX [--gateway ADDR] | --dhcp] [--hostname NAME] [--entry FILE]"
 const DEFAULT_IP = "198.18.0.2/24"
 
 export async function serveDevice(argv: string[]): Promise<void> {
@@ -30,7 +34,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
         opts.set(a.slice(2), argv[++i])
     }
     for (const k of opts.keys()) {
-        if (["chip", "tap", "netns", "ip", "gateway", "entry", "dhcp"].indexOf(k) < 0) {
+        if (["chip", "tap", "netns", "ip", "gateway", "entry", "dhcp", "hostname"].indexOf(k) < 0) {
             console.error(`ds-tcpip: serve --device has no option --${k}\n${USAGE}`)
             process.exit(64)
         }
@@ -39,6 +43,8 @@ export async function serveDevice(argv: string[]): Promise<void> {
     if (CHIPS.indexOf(chip) < 0) fail(`--chip ${chip}: the models are ${CHIPS.join(", ")}`)
     const tapName = opts.get("tap")
     if (!tapName) fail("serve --device needs --tap IF\n" + USAGE)
+    const hostname = opts.get("hostname")
+    if (hostname !== undefined && !validHostname(hostname)) fail(`--hostname: "${hostname}" is not a host name (letters, digits, '-')`, 64)
     const dhcp = opts.has("dhcp")
     if (dhcp && (opts.has("ip") || opts.has("gateway"))) fail("give --ip (and --gateway) or --dhcp, not both", 64)
     let lease: { ip: number; netmask: number; router: number } = null
@@ -65,7 +71,8 @@ export async function serveDevice(argv: string[]): Promise<void> {
         fail(e instanceof TapError ? e.message : String(e))
     }
     console.log(`building ${opts.get("entry") ?? entryFor(chip)} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
-    const dev = await VmDevice.start({ entry: opts.get("entry"), chip, onLine: (l) => console.log("[device] " + l) })
+    const config = hostname !== undefined ? { hostname } : undefined
+    const dev = await VmDevice.start({ entry: opts.get("entry"), chip, config, onLine: (l) => console.log("[device] " + l) })
     if (lease) {
         try {
             dev.serveDhcp(lease.ip, lease.netmask, lease.router)

@@ -279,3 +279,19 @@ export function startMdns(stack: Stack, opts: MdnsOptions, now: number): MdnsRes
     if (stack.ip !== 0) m.addressChanged(now)
     return m
 }
+
+/**
+ * A name NAME.local can be: letters, digits and '-', 1 to 40 long, not
+ * starting or ending with '-' (RFC 1123 §2.1; at most 40 so that NAME-NN
+ * and the DNS-SD names built from it fit the responder's packets).
+ */
+export function validHostname(name: string): boolean {
+    const n = name.length
+    if (n < 1) return false
+    if (n > 40) return false
+    if (name.charAt(0) === "-") return false
+    if (name.charAt(n - 1) === "-") return false
+    // one native search a character: smaller code than comparing ranges
+    for (let i = 0; i < n; i++) if ("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".indexOf(name.charAt(i)) < 0) return false
+    return true
+}

@@ -59,6 +59,7 @@ test("unknown options, stray arguments and bad values are usage errors (64) nami
         [["serve", "--device", "--tap", "t0", "--ip", "198.18.0.2"], /--ip 198\.18\.0\.2: want ADDR\/PREFIX/],
         [["serve", "--device", "--tap", "t0", "--ip", "198.18.0.2/24", "--gateway", "nowhere"], /--gateway nowhere: not an IPv4 address/],
         [["serve", "--device", "--tap", "t0", "--dhcp", "--ip", "198.18.0.2/24"], /give --ip \(and --gateway\) or --dhcp, not both/],
+        [["serve", "--device", "--tap", "t0", "--hostname", "my.device"], /--hostname: "my\.device" is not a host name/],
         [["nonsense"], /unknown command "nonsense"/],
         [["trace"], /FILE is missing/],
         [["get", "http://x/", "--tap", "t0"], /--dhcp or --ip/],

@@ -10,7 +10,7 @@
 import "../../src/host/buffer-polyfill.js"
 import { describe, it, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from "node:fs"
 import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -258,22 +258,26 @@ describe("interop: the CLI: serve --dhcp --hostname, and get URL by name", { ski
         assert.ok(await waitFor(() => c.exitCode !== null, 10_000), "serve stopped")
     })
 
-    for (const entry of ["src/main.ts", "src/main-starter.ts"])
-    it(`serve --device --dhcp --entry ${entry}: the firmware's bytecode in the VM leases from dnsmasq through the ENC28J60 model and answers its name`, async () => {
-        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--device", "--dhcp", "--entry", entry, "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
+    // the demo is named the way a board's configuration names it (--hostname); the starter keeps its default
+    for (const [entry, name] of [["src/main.ts", "garden"], ["src/main-starter.ts", "ds-tcpip"]])
+    it(`serve --device --dhcp --entry ${entry}: the firmware's bytecode in the VM leases from dnsmasq through the ENC28J60 model and answers ${name}.local`, async () => {
+        const named = name === "ds-tcpip" ? [] : ["--hostname", name]
+        const c = spawn(process.execPath, ["scripts/ds-tcpip.mjs", "serve", "--device", "--dhcp", "--entry", entry, ...named, "--tap", "dstap0", "--netns", ns.name], { stdio: ["ignore", "pipe", "pipe"] })
         children.push(c)
         let out = ""
         c.stdout.on("data", (b: Buffer) => (out += b.toString()))
         c.stderr.on("data", (b: Buffer) => (out += b.toString()))
-        assert.ok(await waitFor(() => /\[device\] address 198\.18\.0\.\d+: http:\/\/ds-tcpip\.local\//.test(out), 90_000), "no lease line:\n" + out)
+        assert.ok(await waitFor(() => new RegExp(`\\[device\\] address 198\\.18\\.0\\.\\d+: http://${name}\\.local/`).test(out), 90_000), "no lease line:\n" + out)
         const ip = /\[device\] address (198\.18\.0\.\d+)/.exec(out)[1]
+        // the firmware gave dnsmasq its name too (DHCP option 12): the lease records it
+        assert.match(readFileSync(join(dir, "leases"), "utf8"), new RegExp(` ${ip.replace(/\./g, "\\.")} ${name} `))
         const r = await runIn(ns, ["curl", "-sS", "--max-time", "10", `http://${ip}/`], { timeoutMs: 15_000 })
         if (entry === "src/main-starter.ts") assert.equal(r.stdout.toString(), "hello from ds-tcpip\n", r.stderr)
         else assert.match(r.stdout.toString(), /<title>ds-tcpip/, r.stderr)
         // the name is answered once probing is over (about a second)
         let answer = ""
         for (let i = 0; i < 10 && answer !== ip; i++) {
-            const d = await runIn(ns, ["dig", "-p", "5353", "@" + ip, "ds-tcpip.local", "+short", "+time=2", "+tries=1"], { timeoutMs: 10_000 })
+            const d = await runIn(ns, ["dig", "-p", "5353", "@" + ip, name + ".local", "+short", "+time=2", "+tries=1"], { timeoutMs: 10_000 })
             answer = d.stdout.toString().trim()
         }
         assert.equal(answer, ip)

@@ -1,8 +1,9 @@
 // Every board in boards/ builds with the pinned devs: the board file passes
 // devs's own checks (devs build fails on an invalid one), its pins carry the
 // ETH_* labels src/device/board-driver.ts looks up (a program naming them
-// type-checks against the board's generated typings), and the firmware for
-// its chip builds in a project holding that board.
+// type-checks against the board's generated typings) and a "hostname" the
+// firmware accepts, and the firmware for its chip builds in a project holding
+// that board.
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -11,6 +12,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, copyFile } from "node
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { REPO_ROOT } from "../../src/host/vm/build.js"
+import { validHostname } from "../../src/services/mdns.js"
 
 const DEVS = join(REPO_ROOT, "node_modules", ".bin", "devs")
 const LABELS = ["ETH_SCK", "ETH_MISO", "ETH_MOSI", "ETH_CS", "ETH_INT", "ETH_RST"]
@@ -35,6 +37,8 @@ for (const file of files) {
     test(`devs build succeeds with board ${id}, its ETH_* pins and its firmware`, async () => {
         const board = JSON.parse(await readFile(join(REPO_ROOT, "boards", file), "utf8"))
         for (const l of LABELS) assert.equal(typeof board.pins[l], "number", `${id}: pins.${l}`)
+        // the firmware's name on the LAN (boardHostname reads it), one it accepts
+        assert.ok(typeof board.hostname === "string" && validHostname(board.hostname), `${id}: hostname ${board.hostname}`)
         const gpios = Object.values(board.pins) as number[]
         assert.equal(new Set(gpios).size, gpios.length, `${id}: a GPIO under two labels`)
         const dir = await mkdtemp(join(tmpdir(), "ds-tcpip-board-"))
