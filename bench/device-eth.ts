@@ -13,7 +13,7 @@ import { spawn } from "node:child_process"
 import { Enc28j60 } from "../src/drivers/enc28j60.js"
 import { W5500 } from "../src/drivers/w5500.js"
 import { FrameSink, SpiBus } from "../src/drivers/spi.js"
-import { CHIPS, Chip, ChipModel, VmDevice, entryFor, newModel } from "../src/host/device-runner.js"
+import { CHIPS, Chip, ChipModel, VmDevice, FIRMWARE_ENTRY, newModel } from "../src/host/device-runner.js"
 import { VmRig } from "../src/host/vm-rig.js"
 import { buildDevice } from "../src/host/vm/build.js"
 import { TapDevice } from "../src/host/tap.js"
@@ -102,7 +102,7 @@ interface VmFigures {
 const idleFigures: Record<string, { op: number; t: number; b: number }> = {}
 
 async function vmFigures(chip: Chip): Promise<VmFigures> {
-    const { bytecode } = await buildDevice(entryFor(chip))
+    const { bytecode } = await buildDevice(FIRMWARE_ENTRY)
     const rig = await VmRig.create(chip, bytecode, "198.18.0.2")
     await rig.lease()
     // mDNS probes and announces its name after the lease (RFC 6762 §8: about 3 s): out of the way too

@@ -231,7 +231,7 @@ export async function figures(fixtures = "test/capture/fixtures"): Promise<Figur
 /** Sleeps in virtual time (a signal nobody raises, with a timeout). */
 async function waitMs(p: Pair, ms: number): Promise<void> {
     const h = p.clientNet.host
-    await h.wait(h.newSignal(), ms)
+    await h.waitFor(h.newSignal(), ms)
 }
 
 /** The files of the figures: name -> text. */

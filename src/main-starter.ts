@@ -9,7 +9,7 @@
 import * as ds from "@devicescript/core"
 import { Stack } from "./stack.js"
 import { runtimeRandom } from "./random.js"
-import { ipToString, parseMac } from "./wire/bytes.js"
+import { ipToString } from "./wire/bytes.js"
 import { Net } from "./socket/socket.js"
 import { HttpServer, IncomingRequest } from "./http/server.js"
 import { ServerResponse } from "./http/response.js"
@@ -30,8 +30,8 @@ const NAME = "ds-tcpip"
 const log = (line: string) => console.log(line)
 const kick = new FiberSignal()
 const mac = deviceMac()
-// mDNS's group (01:00:5e:00:00:fb) passes the chip's filter
-const eth = await openEnc28j60(mac, [parseMac("01:00:5e:00:00:fb")], log)
+// mDNS's group (01:00:5e:00:00:fb, RFC 1112 §6.4 for 224.0.0.251) passes the chip's filter
+const eth = await openEnc28j60(mac, [Buffer.from("01005e0000fb", "hex")], log)
 // without a chip that answers, the device has no network: openEnc28j60 says so, and nothing starts
 if (eth) {
     // no address until DHCP leases one; the 64 KiB heap also holds the driver's
@@ -53,7 +53,7 @@ if (eth) {
         const tick = host.newSignal()
         for (let n = 1; !req.socket.ended(); n++) {
             await stream.send("" + n)
-            await host.wait(tick, 1000)
+            await host.waitFor(tick, 1000)
         }
         await stream.close()
     })

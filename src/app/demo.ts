@@ -97,7 +97,7 @@ export function startDemo(net: Net, stack: Stack, options?: DemoOptions): HttpSe
         // until the client goes away (a write then fails) or the server stops
         for (let count = 1; !req.socket.ended(); count++) {
             await stream.send("" + count, "tick", "" + count)
-            await host.wait(tick, interval)
+            await host.waitFor(tick, interval)
         }
         await stream.close()
     })

@@ -38,7 +38,7 @@ export function runNetwork(stacks: Stack[], source: FrameSource | null, kick: Fi
                 continue
             }
             const wait = next < 0 ? 1000 : next - ds.millis()
-            if (wait > 0) await kick.wait(wait)
+            if (wait > 0) await kick.waitFor(wait)
             else await ds.sleep(1)
         }
     }

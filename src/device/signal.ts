@@ -5,12 +5,13 @@
 // many times per request: each wait subscribes a handler (three closures and
 // an array entry, removed again after), and each emit starts a new fiber per
 // subscribed handler, which then resumes the waiter. Here a signal is the
-// list of fibers suspended on it: wait() suspends the calling fiber
+// list of fibers suspended on it: waitFor() suspends the calling fiber
 // (ds.suspend) with itself on the list, emit() takes the list and resumes
-// each. A fiber is on a list only while it is suspended in wait(): it takes
+// each. A fiber is on a list only while it is suspended in waitFor(): it takes
 // itself off as soon as it runs again, before it can suspend on anything
 // else, so emit() never resumes a fiber that waits for something other than
-// this signal.
+// this signal. (Not named wait(): a method of that name would bring the
+// runtime's ds.wait code into the image; docs/devicescript.md.)
 import * as ds from "@devicescript/core"
 
 /** @devsWhenUsed */
@@ -21,7 +22,7 @@ export class FiberSignal {
      * Suspends the calling fiber until emit() or for at most ms (no limit
      * when ms is 0 or less). True when emit() woke it.
      */
-    async wait(ms: number): Promise<boolean> {
+    async waitFor(ms: number): Promise<boolean> {
         const self = ds.Fiber.self()
         this.waiters.push(self)
         const v = await ds.suspend<boolean>(ms > 0 ? ms : undefined)

@@ -9,7 +9,7 @@ export function deviceSocketHost(kick: FiberSignal, log: (line: string) => void)
     return {
         now: ds.millis,
         newSignal: (): Signal => new FiberSignal(),
-        wait: async (signal: Signal, timeoutMs: number) => await (signal as FiberSignal).wait(timeoutMs),
+        waitFor: async (signal: Signal, timeoutMs: number) => await (signal as FiberSignal).waitFor(timeoutMs),
         raise: (signal: Signal) => (signal as FiberSignal).emit(true),
         kick: () => kick.emit(true),
         spawn: (task: () => Promise<void>) => {

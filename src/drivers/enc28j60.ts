@@ -106,8 +106,10 @@ export class Enc28j60 implements NetDriver {
     readonly counters = new DriverCounters()
     /** Link state from PHSTAT2.LSTAT. */
     link = false
-    /** Silicon revision (EREVID) after init(). */
-    revision = 0
+    /** Silicon revision (EREVID), read by init(). */
+    revision: number
+    /** The chip, with its revision once init() read it (for a log line). */
+    name = "ENC28J60"
     /** Called when transmit() queued a frame (the driver's loop wakes up); unset (no initializer: no code) until the loop sets it. */
     onQueued: () => void
 
@@ -116,8 +118,8 @@ export class Enc28j60 implements NetDriver {
     private readonly hash = Buffer.alloc(8)
     /** The register bank selected (init() resets it). */
     private bank: number
-    /** Where the next received frame starts (its next-packet pointer said so). */
-    private next = RX_START
+    /** Where the next received frame starts (its next-packet pointer said so; rxReset() starts it at RX_START). */
+    private next: number
     /** A transmission is under way (init() clears it). */
     private txBusy: boolean
     private readonly t2 = Buffer.alloc(2)
@@ -223,6 +225,7 @@ export class Enc28j60 implements NetDriver {
         }
         this.revision = await this.cmd(RCR, R.EREVID, 0)
         if (!ready || this.revision === 0 || this.revision === 0xff) return false
+        this.name = "ENC28J60 rev " + this.revision
         await this.cmd(WCR, R.ECON2, ECON2_AUTOINC)
         await this.rxReset(false)
         await this.write16(R.ETXSTL, TX_START)

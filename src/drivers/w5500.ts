@@ -55,14 +55,17 @@ export class W5500 implements NetDriver {
     readonly mac: Buffer
     readonly mtu = 1500
     readonly counters = new DriverCounters()
+    readonly name = "W5500"
     link = false
-    onQueued: () => void = null
+    /** Called when transmit() queued a frame (the driver's loop wakes up); unset (no initializer: no code) until the loop sets it. */
+    onQueued: () => void
     private readonly bus: SpiBus
     private readonly queue: TxQueue
     private multicast = false
-    private txWr = 0
-    private rxRd = 0
-    private sending = false
+    // set by init() (no initializers: no code)
+    private txWr: number
+    private rxRd: number
+    private sending: boolean
     private polls = 0
     /** Bytes of this batch read past Sn_RX_RD (released together at its end). */
     private rxReadOffset = 0

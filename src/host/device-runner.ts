@@ -30,13 +30,11 @@ export function newModel(chip: Chip): ChipModel {
 }
 
 /**
- * The firmware entry for a chip: src/main.ts carries the ENC28J60 driver (the
- * image has no room for both drivers yet); the W5500 build is the same
- * program calling openW5500 (src/main-w5500.ts).
+ * The demo firmware, for either chip: it carries both drivers and opens the
+ * chip its configuration names ("ethChip", which VmDevice.start() gives it
+ * as a board file would), else whichever answers.
  */
-export function entryFor(chip: Chip): string {
-    return chip === "w5500" ? "src/main-w5500.ts" : "src/main.ts"
-}
+export const FIRMWARE_ENTRY = "src/main.ts"
 
 export interface VmDeviceOptions {
     /** Firmware entry to build (default src/main.ts), or prebuilt bytecode. */
@@ -53,7 +51,7 @@ export interface VmDeviceOptions {
     /**
      * What a board's .board.json would carry for the firmware to read with
      * ds._dcfgString(key), such as { hostname: "kitchen" }: written into the
-     * image's configuration (vm/dcfg.ts).
+     * image's configuration (vm/dcfg.ts). "ethChip" is the chip's by default.
      */
     config?: Record<string, DcfgValue>
 }
@@ -80,8 +78,10 @@ export class VmDevice {
     static async start(o: VmDeviceOptions = {}): Promise<VmDevice> {
         const chip = o.chip === undefined ? "enc28j60" : o.chip
         if (chip !== null && CHIPS.indexOf(chip) < 0) throw new Error(`no model of chip "${chip}" (have: ${CHIPS.join(", ")})`)
-        let bytecode = o.bytecode ?? (await buildDevice(o.entry ?? entryFor(chip ?? "enc28j60"))).bytecode
-        if (o.config) bytecode = withImageConfig(bytecode, o.config)
+        let bytecode = o.bytecode ?? (await buildDevice(o.entry ?? FIRMWARE_ENTRY)).bytecode
+        // what a board file for this chip would say: its "ethChip" (the firmware opens that chip only)
+        const config = chip ? { ethChip: chip, ...o.config } : o.config
+        if (config) bytecode = withImageConfig(bytecode, config)
         const model = chip ? newModel(chip) : null
         const vm = await DeviceVm.create({ spi: model ?? undefined, echo: o.echo, connect: o.connect })
         vm.deploy(bytecode)

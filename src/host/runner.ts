@@ -178,7 +178,7 @@ export class RealTimeSocketHost implements SocketHost {
         if (next >= 0) this.armSweep(next, now)
     }
 
-    wait = (signal: Signal, timeoutMs: number): Promise<boolean> => {
+    waitFor = (signal: Signal, timeoutMs: number): Promise<boolean> => {
         const s = signal as RtSignal
         return new Promise<boolean>((resolve) => {
             const w = new RtWaiter(s, resolve)

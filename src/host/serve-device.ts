@@ -10,7 +10,7 @@
 // firmware uses its own default, ds-tcpip.
 import { existsSync } from "node:fs"
 import { TapDevice, TapError } from "./tap.js"
-import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
+import { CHIPS, Chip, VmDevice, FIRMWARE_ENTRY } from "./device-runner.js"
 import { parseCidr } from "./runner.js"
 import { ipToString, parseIp } from "../wire/bytes.js"
 import { validHostname } from "../services/mdns.js"
@@ -70,7 +70,7 @@ export async function serveDevice(argv: string[]): Promise<void> {
     } catch (e) {
         fail(e instanceof TapError ? e.message : String(e))
     }
-    console.log(`building ${opts.get("entry") ?? entryFor(chip)} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
+    console.log(`building ${opts.get("entry") ?? FIRMWARE_ENTRY} and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus`)
     const config = hostname !== undefined ? { hostname } : undefined
     const dev = await VmDevice.start({ entry: opts.get("entry"), chip, config, onLine: (l) => console.log("[device] " + l) })
     if (lease) {

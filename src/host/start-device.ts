@@ -7,7 +7,7 @@
 // http://127.0.0.1:8080/ talks to the firmware.
 import { FrameLink, RealTimeRunner } from "./runner.js"
 import { HostFwd } from "./hostfwd.js"
-import { CHIPS, Chip, VmDevice, entryFor } from "./device-runner.js"
+import { CHIPS, Chip, VmDevice, FIRMWARE_ENTRY } from "./device-runner.js"
 import { TestDhcpServer } from "./dhcp-server.js"
 import { parseIp } from "../wire/bytes.js"
 
@@ -30,7 +30,7 @@ export async function startDevice(argv: string[]): Promise<void> {
         process.exit(64)
     }
     const [deviceSide, gatewaySide] = cable()
-    console.log(`building ${entryFor(chip)} with devs and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus ...`)
+    console.log(`building ${FIRMWARE_ENTRY} with devs and starting it in the DeviceScript VM with an ${chip.toUpperCase()} model on its SPI bus ...`)
     const dev = await VmDevice.start({ chip, onLine: (l) => console.log("[device] " + l) })
     dev.attach(deviceSide)
     dev.onStop = (e) => {

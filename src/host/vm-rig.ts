@@ -65,7 +65,7 @@ export class VmRig {
         const host: SocketHost = {
             now: () => self.vm.nowMs(),
             newSignal: (): Signal => ({ waiters: [] }) as Sig,
-            wait: (signal: Signal, timeoutMs: number) =>
+            waitFor: (signal: Signal, timeoutMs: number) =>
                 new Promise<boolean>((resolve) => {
                     let settled = false
                     const fin = (v: boolean) => {

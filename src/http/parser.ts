@@ -271,19 +271,22 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
     } else if (name === "transfer-encoding") {
         const v = value.toLowerCase()
         if (v !== "chunked") {
-            // chunked must be last (RFC 9112 §6.1); we implement no other coding
-            const codings = v.split(",")
-            for (const c of codings) if (trimOws(c, 0, c.length) !== "chunked") return 501
-            return 400
+            // we implement no coding but chunked (501); chunked twice is a
+            // framing error (400: RFC 9112 §7.1, "MUST NOT apply chunked more
+            // than once"), and so is a field with no coding at all; empty
+            // elements do not count ("chunked ," is chunked, RFC 9110 §5.6.1.2)
+            const codings = countListed(v, null)
+            if (countListed(v, "chunked") < codings) return 501
+            if (codings !== 1) return 400
         }
         if (out.chunked) return 400
         out.chunked = true
     } else if (name === "connection") {
+        // "close" wins over "keep-alive" in one field (RFC 9112 §9.6)
         const v = value.toLowerCase()
-        for (const t of v.indexOf(",") < 0 ? [v] : v.split(",")) {
-            const k = trimOws(t, 0, t.length)
-            if (k === "close") out.keepAlive = false
-            else if (k === "keep-alive" && out.httpVersion === "1.0") out.keepAlive = true
+        if (countListed(v, "close") > 0) out.keepAlive = false
+        else if (out.httpVersion === "1.0") {
+            if (countListed(v, "keep-alive") > 0) out.keepAlive = true
         }
     } else if (name === "expect") {
         if (value.toLowerCase() !== "100-continue") return 417
@@ -294,6 +297,28 @@ function headLine(line: string, plain: boolean, maxHeaders: number, out: Request
         if (out.contentLength >= 0) return 400
     }
     return -1
+}
+
+/**
+ * How many elements of the comma-separated list `value` are `token`, each
+ * element without its OWS (RFC 9110 §5.6.1; compared as given, so lower-case
+ * both); with token null, how many elements are not empty. (A loop over indexOf
+ * rather than split(): split and trim would bring their 450 bytes of library
+ * code into a device's image.)
+ */
+export function countListed(value: string, token: string): number {
+    let n = 0
+    let from = 0
+    for (;;) {
+        let comma = value.indexOf(",", from)
+        if (comma < 0) comma = value.length
+        const e = trimOws(value, from, comma)
+        if (token === null) {
+            if (e !== "") n++
+        } else if (e === token) n++
+        if (comma >= value.length) return n
+        from = comma + 1
+    }
 }
 
 /** A non-negative decimal without sign or spaces, or -1 (also beyond 2^53). */

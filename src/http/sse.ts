@@ -27,8 +27,16 @@ export class EventStream {
         let s = ""
         if (event) s += "event: " + event + "\n"
         if (id) s += "id: " + id + "\n"
-        for (const line of data.split("\n")) s += "data: " + line + "\n"
-        await this.res.write(s + "\n")
+        // a data: line per line (indexOf, not split(): that would bring its
+        // library code into a device's image)
+        let from = 0
+        for (;;) {
+            const nl = data.indexOf("\n", from)
+            if (nl < 0) break
+            s += "data: " + data.slice(from, nl) + "\n"
+            from = nl + 1
+        }
+        await this.res.write(s + "data: " + data.slice(from) + "\n\n")
     }
 
     /** A comment line: keeps idle proxies from closing the stream. */

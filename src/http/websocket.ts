@@ -17,6 +17,7 @@
 import { IncomingRequest } from "./server.js"
 import { ServerResponse } from "./response.js"
 import { ConnReader } from "./conn.js"
+import { countListed } from "./parser.js"
 import { Signal, SocketHost, TcpSocket } from "../socket/socket.js"
 import { sha1 } from "./sha1.js"
 import { base64Encode, base64Value } from "./base64.js"
@@ -54,9 +55,7 @@ function validKey(k: string): boolean {
 }
 
 function hasToken(value: string, token: string): boolean {
-    if (!value) return false
-    for (const t of value.split(",")) if (t.trim().toLowerCase() === token) return true
-    return false
+    return value ? countListed(value.toLowerCase(), token) > 0 : false
 }
 
 /**
@@ -77,11 +76,12 @@ export async function acceptWebSocket(req: IncomingRequest, res: ServerResponse,
         status = 426
         res.setHeader("Upgrade", "websocket")
     } else if (!hasToken(h["connection"], "upgrade")) status = 400
-    else if (((h["sec-websocket-version"] as string) || "").trim() !== "13") {
+    // field values come without their OWS (parseHead)
+    else if (h["sec-websocket-version"] !== "13") {
         status = 426
         res.setHeader("Sec-WebSocket-Version", "13")
     }
-    const key = ((h["sec-websocket-key"] as string) || "").trim()
+    const key = (h["sec-websocket-key"] as string) || ""
     if (status === 0 && !validKey(key)) status = 400
     if (status !== 0) {
         res.keepAlive = false
@@ -304,7 +304,7 @@ export class WebSocket {
                 this.finish()
                 break
             }
-            await this.host.wait(this.signal, left)
+            await this.host.waitFor(this.signal, left)
         }
     }
 
@@ -480,7 +480,7 @@ export class WebSocket {
     /** One unmasked frame, FIN set; frames are never interleaved (a lock across fibers). False if the socket failed. */
     private async sendFrame(op: number, data: Buffer, off: number, len: number): Promise<boolean> {
         const host = this.host
-        while (this.sending) await host.wait(this.signal, 0)
+        while (this.sending) await host.waitFor(this.signal, 0)
         this.sending = true
         let ok = true
         try {
@@ -605,7 +605,7 @@ export class WebSocket {
             if (this.work + n > YIELD_BYTES) {
                 // ~56 opcodes a byte to unmask and validate (measured in the VM): yield before the budget runs out
                 this.work = 0
-                await this.host.wait(this.signal, 1)
+                await this.host.waitFor(this.signal, 1)
                 this.host.raise(this.signal) // drops the expired waiter (others look again)
             }
             this.work += n

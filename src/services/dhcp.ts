@@ -209,7 +209,7 @@ export class DhcpClient implements StackService {
         while (this.ip === 0) {
             const left = until ? until - host.now() : 0
             if (until && left <= 0) return false
-            await host.wait(this.signal, left)
+            await host.waitFor(this.signal, left)
         }
         return true
     }

@@ -101,7 +101,7 @@ export class DnsResolver {
         if (n.length === 0 || n.length > 253) throw new DnsError("EINVAL", name)
         const host = this.net.host
         // one exchange at a time (its state is in the resolver): later callers wait their turn
-        while (this.name !== "") await host.wait(this.signal, 1000)
+        while (this.name !== "") await host.waitFor(this.signal, 1000)
         const now = host.now()
         for (let i = 0; i < this.names.length; i++) if (this.names[i] === n && this.expires[i] > now) return this.addrs[i]
         const stack = this.net.stack
@@ -125,7 +125,7 @@ export class DnsResolver {
                     stack.udpSend(port, server, 53, q, 0, at + 4, host.now())
                     host.kick()
                     const until = host.now() + (this.opts.timeoutMs || 2000)
-                    while (this.got === Got.Nothing && host.now() < until) await host.wait(this.signal, until - host.now())
+                    while (this.got === Got.Nothing && host.now() < until) await host.waitFor(this.signal, until - host.now())
                     stack.udpUnbind(port)
                     const got = this.got as Got
                     if (got === Got.Address) {

@@ -4,7 +4,7 @@
 // engine raises through the connection's onEvent, and tries again.
 //
 // What waiting means is the host's business (SocketHost): on DeviceScript a
-// signal is an emitter and wait() is ds.wait(); on Node it is a promise; in
+// signal is a FiberSignal and waitFor() suspends the fiber; on Node it is a promise; in
 // the simulator timeouts run on virtual time.
 //
 // Handles are safe: a TcpSocket remembers its connection's generation, and
@@ -25,7 +25,7 @@ export interface SocketHost {
     now: () => number
     newSignal: () => Signal
     /** Resolves after the signal is raised, or after timeoutMs (0: no timeout). True if raised. */
-    wait: (signal: Signal, timeoutMs: number) => Promise<boolean>
+    waitFor: (signal: Signal, timeoutMs: number) => Promise<boolean>
     raise: (signal: Signal) => void
     /** The stack's timers may have changed: the runner should look at nextDeadline() again. */
     kick: () => void
@@ -84,7 +84,7 @@ export class Net {
         while (!conn) {
             const left = deadline ? deadline - host.now() : 0
             if (deadline && left <= 0) throw new SocketError("ENOBUFS", "no free connection (limits.tcpConnections)")
-            await host.wait(this.slotFreed, left)
+            await host.waitFor(this.slotFreed, left)
             conn = this.stack.tcp.connect(ip, port, host.now())
         }
         host.kick()
@@ -97,7 +97,7 @@ export class Net {
                     sock.abort()
                     throw new SocketError("ETIMEDOUT", "connect to " + ipToString(ip) + ":" + port)
                 }
-                await host.wait(sock.signal, left)
+                await host.waitFor(sock.signal, left)
                 continue
             }
             if (s === TcpState.Closed) {
@@ -137,7 +137,7 @@ export class TcpServer {
             if (conn) return new TcpSocket(this.net, conn)
             const left = deadline ? deadline - host.now() : 0
             if (deadline && left <= 0) return null
-            await host.wait(this.signal, left)
+            await host.waitFor(this.signal, left)
         }
         return null
     }
@@ -223,7 +223,7 @@ export class TcpSocket {
             if (timeoutMs && deadline === 0) deadline = now + timeoutMs
             const left = deadline ? deadline - now : 0
             if (deadline && left <= 0) return 0
-            await host.wait(this.signal, left)
+            await host.waitFor(this.signal, left)
         }
     }
 
@@ -243,7 +243,7 @@ export class TcpSocket {
             const n = this.tcp.send(c, buf, at, end - at, host.now())
             host.kick()
             at += n
-            if (at < end) await host.wait(this.signal, 0)
+            if (at < end) await host.waitFor(this.signal, 0)
         }
     }
 
@@ -258,7 +258,7 @@ export class TcpSocket {
             if (c.state === TcpState.Closed) return false
             const left = deadline ? deadline - host.now() : 0
             if (deadline && left <= 0) return false
-            await host.wait(this.signal, left)
+            await host.waitFor(this.signal, left)
         }
     }
 

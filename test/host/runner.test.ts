@@ -14,7 +14,7 @@ describe("RealTimeSocketHost", () => {
         const host = new RealTimeSocketHost()
         const s = host.newSignal()
         const waits = []
-        for (let i = 0; i < 100; i++) waits.push(host.wait(s, i % 2 ? 60000 : 0))
+        for (let i = 0; i < 100; i++) waits.push(host.waitFor(s, i % 2 ? 60000 : 0))
         assert.equal(host.timedWaiters(), 50)
         host.raise(s)
         assert.deepEqual(await Promise.all(waits), new Array(100).fill(true))
@@ -29,7 +29,7 @@ describe("RealTimeSocketHost", () => {
         const order: number[] = []
         const at: number[] = []
         const one = (ms: number) =>
-            host.wait(s, ms).then((raised) => {
+            host.waitFor(s, ms).then((raised) => {
                 assert.equal(raised, false)
                 order.push(ms)
                 at.push(performance.now() - t0)
@@ -39,7 +39,7 @@ describe("RealTimeSocketHost", () => {
         for (let i = 0; i < 3; i++) assert.ok(at[i] >= order[i] - 1, `the ${order[i]} ms wait ended at ${at[i].toFixed(1)} ms`)
         assert.equal(host.timedWaiters(), 0)
         // the signal holds nobody: a raise now wakes only a new waiter
-        const later = host.wait(s, 0)
+        const later = host.waitFor(s, 0)
         host.raise(s)
         assert.equal(await later, true)
     })
@@ -48,9 +48,9 @@ describe("RealTimeSocketHost", () => {
         const host = new RealTimeSocketHost()
         const long = host.newSignal()
         const short = host.newSignal()
-        const a = host.wait(long, 60000)
+        const a = host.waitFor(long, 60000)
         const t0 = performance.now()
-        assert.equal(await host.wait(short, 15), false)
+        assert.equal(await host.waitFor(short, 15), false)
         assert.ok(performance.now() - t0 >= 14)
         assert.equal(host.timedWaiters(), 1)
         host.raise(long)

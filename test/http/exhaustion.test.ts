@@ -97,7 +97,7 @@ function attackers(b: Bench, count: number, behave: (s: TcpSocket, stopped: () =
                 // reset, refused, timed out: come back
             }
             if (s) s.abort()
-            if (!stopped) await b.clientNet.host.wait(b.clientNet.host.newSignal(), 50)
+            if (!stopped) await b.clientNet.host.waitFor(b.clientNet.host.newSignal(), 50)
         }
     }
     for (let i = 0; i < count; i++) void one()
@@ -122,7 +122,7 @@ async function drip(s: TcpSocket, stopped: () => boolean): Promise<void> {
     for (let i = 0; i < head.length && !stopped(); i++) {
         await s.write(head, i, 1)
         if (s.ended()) return
-        await s.host.wait(s.host.newSignal(), 1000)
+        await s.host.waitFor(s.host.newSignal(), 1000)
     }
 }
 
@@ -135,7 +135,7 @@ async function scenario(seed: number, count: number, behave: (s: TcpSocket, stop
         async () => {
             // let the attackers take every slot, then a legitimate client comes, three times
             for (let i = 0; i < 3; i++) {
-                await b.clientNet.host.wait(b.clientNet.host.newSignal(), 3000)
+                await b.clientNet.host.waitFor(b.clientNet.host.newSignal(), 3000)
                 assert.equal(b.server.tcp.inUseCount(), 4, "the attackers hold the whole pool")
                 waits.push(await legitimate(b))
             }

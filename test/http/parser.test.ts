@@ -4,7 +4,7 @@ import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
-import { RequestHead, findHeadEnd, parseHead, parseHex, parseDecimal, parseChunkLine } from "../../src/http/parser.js"
+import { RequestHead, countListed, findHeadEnd, parseHead, parseHex, parseDecimal, parseChunkLine } from "../../src/http/parser.js"
 
 function parse(raw: string): { status: number; head: RequestHead } {
     const b = Buffer.from(raw, "latin1")
@@ -58,6 +58,29 @@ test("malformed heads get the right status", () => {
     const many = "GET / HTTP/1.1\r\nHost: a\r\n" + "X: 1\r\n".repeat(40) + "\r\n"
     assert.equal(parse(many).status, 431)
     assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400, "chunked twice")
+    assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked ,\tchunked\r\n\r\n").status, 400, "chunked twice in one field")
+    assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip,chunked\r\n\r\n").status, 501)
+    // empty list elements are ignored (RFC 9110 §5.6.1.2); a field with no coding is not chunked
+    const trailing = parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked ,\r\n\r\n")
+    assert.equal(trailing.status, 0)
+    assert.equal(trailing.head.chunked, true)
+    assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n\r\n").status, 400)
+    assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n").status, 400)
+})
+
+test("countListed: comma lists with OWS around the elements (RFC 9110 §5.6.1)", () => {
+    assert.equal(countListed("keep-alive, upgrade", "upgrade"), 1)
+    assert.equal(countListed("upgrade", "upgrade"), 1)
+    assert.equal(countListed(" a ,\tb,a,, ", "a"), 2)
+    assert.equal(countListed(" a ,\tb,a,, ", null), 3, "empty elements are not counted")
+    assert.equal(countListed("", null), 0)
+    assert.equal(countListed("", "a"), 0)
+    assert.equal(countListed("upgrades", "upgrade"), 0)
+    // Connection: close wins over keep-alive in one field, whatever the order
+    assert.equal(parse("GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n").head.keepAlive, false)
+    assert.equal(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive , close\r\n\r\n").head.keepAlive, false)
+    assert.equal(parse("GET / HTTP/1.0\r\nConnection: x, Keep-Alive\r\n\r\n").head.keepAlive, true)
+    assert.equal(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade, close\r\n\r\n").head.keepAlive, false)
 })
 
 test("bare LF and bare CR are errors anywhere in the head, not line ends (request smuggling)", () => {

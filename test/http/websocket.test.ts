@@ -433,7 +433,7 @@ test("the server closes: its close frame, then the peer's close or the timeout, 
         assert.equal((await d.readFrame()).opcode, CLOSE)
         const t1 = rig.p.sim.now
         const host = rig.p.clientNet.host
-        while (seen.length < 2 && rig.p.sim.now - t1 < 5000) await host.wait(host.newSignal(), 10)
+        while (seen.length < 2 && rig.p.sim.now - t1 < 5000) await host.waitFor(host.newSignal(), 10)
         const waited = rig.p.sim.now - t1
         assert.ok(waited >= 900 && waited < 1200, "the server waited its close timeout: " + waited)
         // its FIN came with its close frame
@@ -463,7 +463,7 @@ test("close() while another task is in receive(): that task reads the peer's clo
                 first = m.data.toString()
             }
         })()
-        while (first === null) await host.wait(host.newSignal(), 5)
+        while (first === null) await host.waitFor(host.newSignal(), 5)
         const t = host.now()
         await ws.close(4001)
         await reader
@@ -480,7 +480,7 @@ test("close() while another task is in receive(): that task reads the peer's clo
         await c.close(4001)
         assert.equal(await c.readFrame(), null, "no pong, TCP ends")
         c.sock.close()
-        while (seen.length === 0) await host.wait(host.newSignal(), 5)
+        while (seen.length === 0) await host.waitFor(host.newSignal(), 5)
     })
     assert.deepEqual(seen, [{ code: 4001, got: ["x", null], quick: true }])
 })

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { interopSkipReason, Netns } from "./netns.js"
 import { runIn, sha256, sleep } from "./harness.js"
 import { TapDevice } from "../../src/host/tap.js"
-import { CHIPS, VmDevice, entryFor } from "../../src/host/device-runner.js"
+import { CHIPS, VmDevice, FIRMWARE_ENTRY } from "../../src/host/device-runner.js"
 import { buildDevice } from "../../src/host/vm/build.js"
 import { parseIp } from "../../src/wire/bytes.js"
 
@@ -31,7 +31,7 @@ for (const chip of CHIPS)
 
     before(async () => {
         dir = mkdtempSync(join(tmpdir(), "ds-tcpip-device-"))
-        const { bytecode } = await buildDevice(entryFor(chip))
+        const { bytecode } = await buildDevice(FIRMWARE_ENTRY)
         ns = new Netns({ tag: "fw" + chip.slice(0, 1) })
         tap = await TapDevice.open(ns.taps[0], { netns: ns.name })
         dev = await VmDevice.start({ bytecode, chip })

@@ -329,14 +329,14 @@ async function client(p: Pair, seed: number, until: number, t: Tally, index: num
             else if (r < 60) await webSocket(s, rng, t)
             else if (r < 70) {
                 // idle for a while first: under pressure the server may take the slot back (a reset)
-                await host.wait(host.newSignal(), 500 + (rng.nextU32() % 4000))
+                await host.waitFor(host.newSignal(), 500 + (rng.nextU32() % 4000))
                 t.idle++
                 await session(s, rng, t)
             } else if (r < 82) {
                 // abort mid-request: part of a head or of a body, then a reset
                 const x = randomExchange(rng, false).request
                 await s.write(x, 0, 1 + (rng.nextU32() % (x.length - 1)))
-                await host.wait(host.newSignal(), 1 + (rng.nextU32() % 300))
+                await host.waitFor(host.newSignal(), 1 + (rng.nextU32() % 300))
                 t.aborted++
             } else {
                 // abort mid-response
@@ -360,7 +360,7 @@ async function client(p: Pair, seed: number, until: number, t: Tally, index: num
             if (rng.nextU32() % 2) s.abort()
             else s.close()
         }
-        await host.wait(host.newSignal(), 1 + (rng.nextU32() % 2000))
+        await host.waitFor(host.newSignal(), 1 + (rng.nextU32() % 2000))
     }
 }
 

@@ -37,8 +37,9 @@ for (const file of files) {
     test(`devs build succeeds with board ${id}, its ETH_* pins and its firmware`, async () => {
         const board = JSON.parse(await readFile(join(REPO_ROOT, "boards", file), "utf8"))
         for (const l of LABELS) assert.equal(typeof board.pins[l], "number", `${id}: pins.${l}`)
-        // the firmware's name on the LAN (boardHostname reads it), one it accepts
+        // the firmware's name on the LAN (boardHostname reads it), one it accepts, and the chip openEthernet opens
         assert.ok(typeof board.hostname === "string" && validHostname(board.hostname), `${id}: hostname ${board.hostname}`)
+        assert.equal(board.ethChip, id.includes("w5500") ? "w5500" : "enc28j60", `${id}: ethChip`)
         const gpios = Object.values(board.pins) as number[]
         assert.equal(new Set(gpios).size, gpios.length, `${id}: a GPIO under two labels`)
         const dir = await mkdtemp(join(tmpdir(), "ds-tcpip-board-"))
@@ -50,8 +51,7 @@ for (const file of files) {
             await writeFile(join(dir, "src", "main.ts"), `import { pins } from "@dsboard/${id}"\nconst eth = [${LABELS.map((l) => "pins." + l).join(", ")}]\nconsole.log(eth.length)\n`)
             const labels = await devs(["build", "src/main.ts"], dir)
             assert.equal(labels.code, 0, labels.output)
-            const entry = resolve(REPO_ROOT, id.includes("w5500") ? "src/main-w5500.ts" : "src/main.ts")
-            const fw = await devs(["build", entry], dir)
+            const fw = await devs(["build", resolve(REPO_ROOT, "src/main.ts")], dir)
             assert.equal(fw.code, 0, fw.output)
             assert.doesNotMatch(fw.output, /invalid/i)
         } finally {

@@ -27,8 +27,8 @@ for (const e of entries) {
     builds.set(e, b)
 }
 
-test("the firmware entries are the demo (ENC28J60 and W5500) and the starter", () => {
-    for (const e of ["src/main.ts", "src/main-w5500.ts", "src/main-starter.ts"]) assert.ok(entries.includes(e), entries.join(", "))
+test("the firmware entries are the demo (for either chip) and the starter", () => {
+    assert.deepEqual(entries, ["src/main-starter.ts", "src/main.ts"])
 })
 
 for (const e of entries) {
@@ -48,11 +48,20 @@ test(`the starter's functions end at or below ${STARTER_CEILING}: 12 KiB for the
     }
 })
 
-test("the demo firmware fits with everything it is for: the driver, DHCP, mDNS, the demo routes, SSE and WebSocket", async () => {
+test("the demo firmware fits with everything it is for: both drivers, DHCP, mDNS, the demo routes, SSE and WebSocket", async () => {
     const b = await builds.get("src/main.ts")
     assert.ok(b.functionsEnd <= FUNCTIONS_END_LIMIT, `src/main.ts: functions end at ${b.functionsEnd}`)
-    for (const m of ["src/drivers/enc28j60.ts", "src/services/dhcp.ts", "src/services/mdns.ts", "src/app/demo.ts", "src/http/sse.ts", "src/http/websocket.ts"]) {
+    for (const m of ["src/drivers/enc28j60.ts", "src/drivers/w5500.ts", "src/services/dhcp.ts", "src/services/mdns.ts", "src/app/demo.ts", "src/http/sse.ts", "src/http/websocket.ts"]) {
         assert.ok(b.modules.some((x) => x.path === m), `${m} is not in the demo`)
+    }
+    // the chip and the name come from the board's configuration; SYN cookies are on
+    for (const fn of ["openEthernet", "boardHostname", "enableSynCookies"]) assert.ok(b.functionNames.includes(fn), `function ${fn} is not in the demo`)
+})
+
+test("no image carries the runtime's split, trim or wait (kept by name: docs/devicescript.md)", async () => {
+    for (const e of entries) {
+        const b = await builds.get(e)
+        for (const fn of ["split", "trim", "wait"]) assert.ok(!b.functionNames.includes(fn), `${e}: the runtime's ${fn} is in the image`)
     }
 })
 

@@ -1,31 +1,26 @@
-// The firmware's bytecode in the DeviceScript VM driving the ENC28J60 model
-// on its SPI bus (ds.spiXfer reaches the model through src/host/vm/spi-hook.ts),
-// with a Node Stack on the other end of the model's wire, all on the VM's
-// virtual time: ARP, ping, HTTP GET and POST, link down and up.
+// The firmware's bytecode in the DeviceScript VM driving a model of either
+// chip on its SPI bus (ds.spiXfer reaches the model through
+// src/host/vm/spi-hook.ts), with a Node Stack on the other end of the model's
+// wire, all on the VM's virtual time: ARP, ping, HTTP GET and POST, link down
+// and up. Without "ethChip" in its configuration the firmware finds the chip
+// by asking; with it, it opens that chip only.
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
-import { buildDevice, DeviceBuild } from "../../src/host/vm/build.js"
-import { CHIPS, Chip, entryFor } from "../../src/host/device-runner.js"
+import { buildDevice } from "../../src/host/vm/build.js"
+import { withImageConfig } from "../../src/host/vm/dcfg.js"
+import { CHIPS, FIRMWARE_ENTRY } from "../../src/host/device-runner.js"
 import { VmRig } from "../../src/host/vm-rig.js"
 import { macToString, parseIp } from "../../src/wire/bytes.js"
 
-const builds = new Map<Chip, Promise<DeviceBuild>>()
-function build(chip: Chip): Promise<DeviceBuild> {
-    let b = builds.get(chip)
-    if (!b) {
-        b = buildDevice(entryFor(chip))
-        b.catch(() => {})
-        builds.set(chip, b)
-    }
-    return b
-}
-for (const c of CHIPS) build(c)
+// one firmware for both chips
+const firmware = buildDevice(FIRMWARE_ENTRY)
+firmware.catch(() => {})
 
 for (const chip of CHIPS) {
 test(`the firmware in the VM, on the ${chip} model: ARP, ping, GET /, /bytes/100000, POST /echo, link down and up`, async () => {
-    const rig = await VmRig.create(chip, (await build(chip)).bytecode, "198.18.0.2")
+    const rig = await VmRig.create(chip, (await firmware).bytecode, "198.18.0.2")
     // the firmware leases its address from the peer's DHCP server, then says where it is
     assert.equal(await rig.lease(), "address 198.18.0.2: http://ds-tcpip.local/")
     assert.match(rig.vm.output.join("\n"), chip === "w5500" ? /eth: W5500, link up/ : /eth: ENC28J60 rev 6, link up/)
@@ -81,3 +76,22 @@ test(`the firmware in the VM, on the ${chip} model: ARP, ping, GET /, /bytes/100
     assert.ok(rig.vm.maxStepsPerTurn < 65536, `worst turn ${rig.vm.maxStepsPerTurn}`)
 })
 }
+
+test("the chip the configuration names is the only one opened; without it the firmware finds the chip", async () => {
+    const { bytecode } = await firmware
+    const boot = async (chip: "enc28j60" | "w5500", ethChip?: string) => {
+        const rig = await VmRig.create(chip, ethChip === undefined ? bytecode : withImageConfig(bytecode, { ethChip }))
+        await rig.run(() => rig.vm.output.some((l) => l.startsWith("mac ")), 3_000)
+        assert.equal(rig.vm.panic, null)
+        assert.deepEqual(rig.model.errors, [])
+        return rig.vm.output.filter((l) => l.startsWith("eth: "))
+    }
+    // named: that chip only, not a word to the other
+    assert.deepEqual(await boot("enc28j60", "enc28j60"), ["eth: ENC28J60 rev 6, link up"])
+    assert.deepEqual(await boot("w5500", "w5500"), ["eth: W5500, link up"])
+    // unnamed (or an unknown name): the W5500 is asked first, which to an ENC28J60 is a harmless read
+    assert.deepEqual(await boot("enc28j60"), ["eth: no W5500 answers on the board's SPI pins", "eth: ENC28J60 rev 6, link up"])
+    assert.deepEqual(await boot("w5500", "w5501"), ["eth: W5500, link up"])
+    // named wrong: the firmware says so and starts nothing (the model saw no ENC28J60 set-up)
+    assert.deepEqual(await boot("enc28j60", "w5500"), ["eth: no W5500 answers on the board's SPI pins"])
+})

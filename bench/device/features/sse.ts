@@ -10,7 +10,7 @@ server.get("/events", async (req: IncomingRequest, res: ServerResponse) => {
     const tick = host.newSignal()
     for (let n = 1; !req.socket.ended(); n++) {
         await stream.send("" + n)
-        await host.wait(tick, 1000)
+        await host.waitFor(tick, 1000)
     }
     await stream.close()
 })

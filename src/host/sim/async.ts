@@ -20,7 +20,7 @@ export class SimSocketHost implements SocketHost {
 
     newSignal = (): Signal => new SimSignal()
 
-    wait = (signal: Signal, timeoutMs: number): Promise<boolean> => {
+    waitFor = (signal: Signal, timeoutMs: number): Promise<boolean> => {
         const s = signal as SimSignal
         return new Promise<boolean>((resolve) => {
             let settled = false

@@ -132,8 +132,8 @@ export class RealTimeSimSocketHost extends SimSocketHost {
     constructor(private readonly pacer: RealTimePacer) {
         super(pacer.sim)
         // a timeout is a new simulator event: measured from the caught-up time, and the pacer re-armed for it
-        const simWait = this.wait
-        this.wait = (signal: Signal, timeoutMs: number): Promise<boolean> => {
+        const simWait = this.waitFor
+        this.waitFor = (signal: Signal, timeoutMs: number): Promise<boolean> => {
             pacer.catchUp()
             const p = simWait(signal, timeoutMs)
             if (timeoutMs > 0) pacer.kick()
