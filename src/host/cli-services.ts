@@ -29,8 +29,6 @@ export interface ServicesOptions {
     log: (line: string) => void
 }
 
-export { validHostname }
-
 /**
  * Starts DHCP and/or mDNS for `serve` on a started runner; prints the leased
  * address and the URLs when they are known.

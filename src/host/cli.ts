@@ -28,7 +28,8 @@ import { parseIp, ipToString } from "../wire/bytes.js"
 import { startDemo } from "../app/demo.js"
 import { startEcho } from "../app/echo.js"
 import { CaptureExtras } from "./capture-extras.js"
-import { getCommand, startServices, validHostname } from "./cli-services.js"
+import { getCommand, startServices } from "./cli-services.js"
+import { validHostname } from "../services/mdns.js"
 
 /** A wrong option value or combination: one line, exit 64 (EX_USAGE). */
 class UsageError extends CliError {
