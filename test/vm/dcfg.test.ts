@@ -6,6 +6,7 @@
 import "../setup.js"
 import { test } from "node:test"
 import assert from "node:assert/strict"
+import fc from "fast-check"
 import { buildDevice } from "../../src/host/vm/build.js"
 import { DeviceVm } from "../../src/host/vm/vm.js"
 import { decodeDcfg, encodeDcfg, imageConfig, withImageConfig } from "../../src/host/vm/dcfg.js"
@@ -63,6 +64,22 @@ test("malformed configuration is refused with an error, not misread", () => {
     assert.throws(() => encodeDcfg({ "a-key-of-16-chars": 1 }), /too long/)
     assert.throws(() => encodeDcfg({ n: 1.5 }), /32-bit/)
     assert.throws(() => encodeDcfg({ n: 2 ** 32 }), /32-bit/)
+})
+
+test("a damaged or cut configuration blob decodes or fails with a dcfg error, never anything else", () => {
+    const good = encodeDcfg({ hostname: "kitchen", ethChip: "w5500", n: 5, "@name": "x" })
+    fc.assert(
+        fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.nat(255)), { maxLength: 8 }), fc.nat(good.length), (muts, cut) => {
+            const b = Buffer.from(good.subarray(0, cut))
+            for (const [i, v] of muts) if (i < b.length) b[i] = v
+            try {
+                decodeDcfg(b)
+            } catch (e) {
+                assert.match((e as Error).message, /^dcfg: /)
+            }
+        }),
+        { numRuns: 3000 },
+    )
 })
 
 test("validHostname: letters, digits and '-', 1 to 40 long, no '-' at either end", () => {
