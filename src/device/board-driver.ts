@@ -135,6 +135,8 @@ export async function openW5500(mac: Buffer, multicast: Buffer[], log: (line: st
  */
 export async function openEthernet(mac: Buffer, multicast: Buffer[], log: (line: string) => void): Promise<EthDriver> {
     const chip = (ds as DsConfig)._dcfgString("ethChip")
+    // openChip directly rather than through openW5500 and openEnc28j60: the
+    // demo, with little room left, would carry both wrappers too (88 bytes)
     if (chip !== "enc28j60") {
         const w = await openChip(new W5500(boardSpiBus(SPI_HZ), mac, 2), multicast, log)
         if (w) return w
